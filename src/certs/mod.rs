@@ -1,0 +1,132 @@
+//! Certificates: a CA and the Redis, Sentinel and client certificates.
+//!
+//! Where they come from, in order of preference:
+//! 1. a user-supplied seed ([`seed`]): derived, byte-identical every render;
+//! 2. this function's own Secrets among the input items, when they still
+//!    fit the spec and are not close to expiry ([`reuse`]): kept unchanged;
+//! 3. fresh randomness, with a warning that output will change.
+
+pub mod issue;
+pub mod keys;
+pub mod reuse;
+pub mod seed;
+
+use serde_norway::Value;
+
+use crate::spec::{Component, Instance, Tls};
+use seed::Seed;
+
+/// The certificates an instance uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Redis,
+    Sentinel,
+    Client,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Redis, Role::Sentinel, Role::Client];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Redis => "redis",
+            Role::Sentinel => "sentinel",
+            Role::Client => "client",
+        }
+    }
+
+    /// The workload that mounts this certificate (none for the client one).
+    pub fn component(self) -> Option<Component> {
+        match self {
+            Role::Redis => Some(Component::Redis),
+            Role::Sentinel => Some(Component::Sentinel),
+            Role::Client => None,
+        }
+    }
+
+    pub fn common_name(self, inst: &Instance) -> String {
+        format!("{}-{}", inst.name, self.as_str())
+    }
+
+    /// Name of the `kubernetes.io/tls` Secret holding this certificate.
+    pub fn secret_name(self, inst: &Instance) -> String {
+        format!("{}-{}-tls", inst.name, self.as_str())
+    }
+}
+
+/// Name of the Secret holding the CA key (only with `tls.keepCaKey`).
+pub fn ca_key_secret_name(inst: &Instance) -> String {
+    format!("{}-ca-key", inst.name)
+}
+
+/// Name of the ConfigMap publishing the CA certificate for clients.
+pub fn ca_configmap_name(inst: &Instance) -> String {
+    format!("{}-ca", inst.name)
+}
+
+/// A leaf certificate and its private key, PEM encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafPem {
+    pub cert: String,
+    pub key: String,
+}
+
+/// The CA and every leaf, PEM encoded.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub ca_pem: String,
+    /// The CA key, when it is known (freshly issued or kept with keepCaKey).
+    pub ca_key_pem: Option<String>,
+    pub leaves: Vec<(Role, LeafPem)>,
+}
+
+impl Bundle {
+    pub fn leaf(&self, role: Role) -> &LeafPem {
+        &self
+            .leaves
+            .iter()
+            .find(|(r, _)| *r == role)
+            .expect("a bundle always holds every role")
+            .1
+    }
+}
+
+/// How the certificates of this render were obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Derived from the user's seed.
+    Seeded,
+    /// Kept from the function's Secrets among the input items.
+    Kept,
+    /// Newly generated at random; the string says why nothing was kept.
+    Generated(String),
+}
+
+/// Decides where the certificates come from and produces them.
+pub fn obtain(
+    inst: &Instance,
+    tls: &Tls,
+    seed: Option<&Seed>,
+    items: &[Value],
+    now: i64,
+) -> anyhow::Result<(Bundle, Origin)> {
+    if let Some(seed) = seed.filter(|s| s.is_user_supplied()) {
+        return Ok((issue::issue_all(inst, tls, seed, now)?, Origin::Seeded));
+    }
+    let reason = match reuse::kept(inst, tls, items, now) {
+        Ok(bundle) => return Ok((bundle, Origin::Kept)),
+        Err(reason) => reason,
+    };
+    let random;
+    let seed = match seed {
+        Some(s) => s,
+        None => {
+            random = Seed::random()?;
+            &random
+        }
+    };
+    Ok((
+        issue::issue_all(inst, tls, seed, now)?,
+        Origin::Generated(reason),
+    ))
+}

@@ -1,0 +1,159 @@
+//! Configuration files and start scripts the pods read, as ConfigMap data.
+//!
+//! - `redis.conf` and `start-redis.sh`: [`redis`]
+//! - `sentinel.conf` and `start-sentinel.sh`: [`sentinel`]
+//!
+//! Files live at fixed paths in the pods ([`paths`]); the start scripts
+//! add the per-pod lines (announce names, `replicaof`, `sentinel monitor`,
+//! secrets) to a writable copy at start.
+
+pub mod redis;
+pub mod sentinel;
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::spec::{Component, Instance};
+
+/// Where pods see their files.
+pub mod paths {
+    pub const REDIS_CONFIG: &str = "/etc/redis/config";
+    pub const REDIS_TLS: &str = "/etc/redis/tls";
+    pub const REDIS_AUTH: &str = "/etc/redis/auth";
+    pub const REDIS_RUN: &str = "/run/redis";
+    pub const REDIS_DATA: &str = "/data";
+    pub const SENTINEL_CONFIG: &str = "/etc/sentinel/config";
+    pub const SENTINEL_TLS: &str = "/etc/sentinel/tls";
+    pub const SENTINEL_AUTH: &str = "/etc/sentinel/auth";
+    pub const SENTINEL_RUN: &str = "/run/sentinel";
+}
+
+/// Keys of the auth Secret.
+pub const REDIS_PASSWORD_KEY: &str = "redis-password";
+pub const SENTINEL_PASSWORD_KEY: &str = "sentinel-password";
+
+const COMMON_SH: &str = include_str!("scripts/common.sh");
+
+/// ConfigMap data of a component: its config file and start script.
+pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
+    match c {
+        Component::Redis => BTreeMap::from([
+            ("redis.conf".to_string(), redis::redis_conf(inst)),
+            (redis::START_SCRIPT.to_string(), redis::start_script(inst)),
+        ]),
+        Component::Sentinel => BTreeMap::from([
+            ("sentinel.conf".to_string(), sentinel::sentinel_conf(inst)),
+            (
+                sentinel::START_SCRIPT.to_string(),
+                sentinel::start_script(inst),
+            ),
+        ]),
+    }
+}
+
+/// `redis-cli` TLS arguments for a component's own certificate.
+pub fn cli_tls_args(inst: &Instance, tls_dir: &str) -> String {
+    if inst.tls_enabled() {
+        format!("--tls --cert {tls_dir}/tls.crt --key {tls_dir}/tls.key --cacert {tls_dir}/ca.crt")
+    } else {
+        String::new()
+    }
+}
+
+/// TLS directives shared by redis.conf and sentinel.conf.
+fn tls_directives(out: &mut String, inst: &Instance, c: Component, tls_dir: &str) {
+    let port = inst.port(c);
+    match &inst.tls {
+        Some(tls) => {
+            match inst.plain_port(c) {
+                Some(p) => writeln!(out, "port {p}").ok(),
+                None => writeln!(out, "# plaintext port off: TLS only\nport 0").ok(),
+            };
+            writeln!(out, "tls-port {port}").ok();
+            writeln!(out, "tls-cert-file {tls_dir}/tls.crt").ok();
+            writeln!(out, "tls-key-file {tls_dir}/tls.key").ok();
+            writeln!(out, "tls-ca-cert-file {tls_dir}/ca.crt").ok();
+            writeln!(out, "tls-auth-clients {}", tls.client_auth.as_conf()).ok();
+            writeln!(out, "# TLS for replication and for Sentinel links too").ok();
+            writeln!(out, "tls-replication yes").ok();
+            writeln!(out, "tls-protocols \"TLSv1.2 TLSv1.3\"").ok();
+            writeln!(out, "tls-prefer-server-ciphers yes").ok();
+        }
+        None => {
+            writeln!(
+                out,
+                "# TLS disabled in the spec (tls.enabled: false)\nport {port}"
+            )
+            .ok();
+        }
+    }
+}
+
+/// Shell variable assignments that parameterize a start script; the
+/// script body itself is static (see `scripts/`).
+fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]) -> String {
+    let (config, tls, auth, run) = match component {
+        Component::Redis => (
+            paths::REDIS_CONFIG,
+            paths::REDIS_TLS,
+            paths::REDIS_AUTH,
+            paths::REDIS_RUN,
+        ),
+        Component::Sentinel => (
+            paths::SENTINEL_CONFIG,
+            paths::SENTINEL_TLS,
+            paths::SENTINEL_AUTH,
+            paths::SENTINEL_RUN,
+        ),
+    };
+    let s = &inst.sentinel;
+    let mut vars: Vec<(&str, String)> = vec![
+        ("NAMESPACE", inst.namespace.clone()),
+        ("CLUSTER_DOMAIN", inst.cluster_domain.clone()),
+        ("MASTER_NAME", s.master_name.clone()),
+        ("REDIS_STS", inst.workload_name(Component::Redis)),
+        ("REDIS_HEADLESS", inst.headless_service(Component::Redis)),
+        ("REDIS_PORT", inst.redis.port.to_string()),
+        ("REDIS_REPLICAS", inst.redis.replicas.to_string()),
+        ("SENTINEL_STS", inst.workload_name(Component::Sentinel)),
+        (
+            "SENTINEL_HEADLESS",
+            inst.headless_service(Component::Sentinel),
+        ),
+        ("SENTINEL_PORT", s.port.to_string()),
+        ("SENTINEL_REPLICAS", s.replicas.to_string()),
+        ("RESOLVE_WAIT_SECONDS", "120".to_string()),
+        ("CLI_TIMEOUT", "3".to_string()),
+        ("CONFIG_DIR", format!("${{CONFIG_DIR:-{config}}}")),
+        ("TLS_DIR", format!("${{TLS_DIR:-{tls}}}")),
+        ("RUN_DIR", format!("${{RUN_DIR:-{run}}}")),
+        ("CLI_TLS_ARGS", cli_tls_args(inst, "$TLS_DIR")),
+    ];
+    if inst.auth {
+        vars.push(("AUTH_DIR", format!("${{AUTH_DIR:-{auth}}}")));
+        vars.push((
+            "REDIS_PASSWORD_FILE",
+            format!("$AUTH_DIR/{REDIS_PASSWORD_KEY}"),
+        ));
+        vars.push((
+            "SENTINEL_PASSWORD_FILE",
+            format!("$AUTH_DIR/{SENTINEL_PASSWORD_KEY}"),
+        ));
+    } else {
+        vars.push(("REDIS_PASSWORD_FILE", String::new()));
+        vars.push(("SENTINEL_PASSWORD_FILE", String::new()));
+    }
+    vars.extend(extra.iter().cloned());
+    let mut out = String::from("#!/bin/sh\n");
+    writeln!(out, "# Generated by redis-sentinel-fn for {}/{}. Do not edit: change the spec and render again.", inst.namespace, inst.name).ok();
+    out.push_str("set -eu\n\n# ---- settings rendered from the spec ----\n");
+    for (k, v) in vars {
+        // Values are names, numbers and paths validated by the spec; the
+        // double quotes let `${VAR:-default}` expand.
+        writeln!(out, "{k}=\"{v}\"").ok();
+    }
+    out.push('\n');
+    out.push_str(COMMON_SH);
+    out.push('\n');
+    out
+}

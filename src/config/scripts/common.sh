@@ -1,0 +1,69 @@
+# ---- common helpers (redis-sentinel-fn) ----
+log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $SCRIPT: $*" >&2; }
+
+POD_NAME=${POD_NAME:-$(hostname)}
+DOMAIN="$NAMESPACE.svc.$CLUSTER_DOMAIN"
+
+redis_host() { echo "$REDIS_STS-$1.$REDIS_HEADLESS.$DOMAIN"; }
+sentinel_host() { echo "$SENTINEL_STS-$1.$SENTINEL_HEADLESS.$DOMAIN"; }
+
+# cli HOST PORT PASSWORD_FILE ARGS...: one bounded redis-cli call.
+cli() {
+    _h=$1; _p=$2; _pw=$3; shift 3
+    if [ -n "$_pw" ] && [ -r "$_pw" ]; then
+        REDISCLI_AUTH=$(cat "$_pw") timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null
+    else
+        timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS_ARGS -h "$_h" -p "$_p" "$@" 2>/dev/null
+    fi
+}
+
+# resolves NAME: true when NAME has an address.
+resolves() { getent hosts "$1" >/dev/null 2>&1; }
+
+# wait_resolves NAME SECONDS: waits until NAME resolves, at most SECONDS.
+wait_resolves() {
+    _n=0
+    until resolves "$1"; do
+        _n=$((_n + 1))
+        if [ "$_n" -ge "$2" ]; then return 1; fi
+        sleep 1
+    done
+}
+
+# sentinel_says HOST: the master host a Sentinel names (empty if none).
+sentinel_says() {
+    resolves "$1" || return 0
+    cli "$1" "$SENTINEL_PORT" "$SENTINEL_PASSWORD_FILE" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | sed -n 1p
+}
+
+# failover_wait_seconds: how long Sentinels may take to fail over, from the
+# first Sentinel that answers (down-after-milliseconds + failover-timeout),
+# plus a margin; 75 when none answers.
+failover_wait_seconds() {
+    _i=0
+    while [ "$_i" -lt "$SENTINEL_REPLICAS" ]; do
+        _h=$(sentinel_host "$_i")
+        if resolves "$_h"; then
+            _ms=$(cli "$_h" "$SENTINEL_PORT" "$SENTINEL_PASSWORD_FILE" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
+                awk 'p=="down-after-milliseconds"||p=="failover-timeout"{t+=$0} {p=$0} END{print t+0}')
+            if [ "${_ms:-0}" -gt 0 ]; then echo $((_ms / 1000 + 10)); return 0; fi
+        fi
+        _i=$((_i + 1))
+    done
+    echo 75
+}
+
+# redis_master_peer EXCLUDE: a Redis pod (other than EXCLUDE) that reports
+# role master, asked directly; empty if none.
+redis_master_peer() {
+    _i=0
+    while [ "$_i" -lt "$REDIS_REPLICAS" ]; do
+        _h=$(redis_host "$_i")
+        if [ "$_h" != "$1" ] && resolves "$_h"; then
+            _role=$(cli "$_h" "$REDIS_PORT" "$REDIS_PASSWORD_FILE" ROLE | tr -d '\r' | sed -n 1p)
+            if [ "$_role" = "master" ]; then echo "$_h"; return 0; fi
+        fi
+        _i=$((_i + 1))
+    done
+}
+# ---- end of common helpers ----

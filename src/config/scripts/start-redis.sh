@@ -1,0 +1,62 @@
+SCRIPT=start-redis
+SELF=$(redis_host "${POD_NAME##*-}")
+case "$POD_NAME" in
+    "$REDIS_STS"-[0-9]*) ;;
+    *) log "POD_NAME $POD_NAME is not a pod of StatefulSet $REDIS_STS"; exit 1 ;;
+esac
+
+# 1. Who is the master? Ask every Sentinel. An answer naming this pod comes
+#    from before this pod went down: wait (bounded) for the Sentinels to
+#    fail over, so that a restarted master with stale or empty data rejoins
+#    as a replica instead of overwriting the new master.
+MASTER=""
+FAILOVER_WAIT_SECONDS=$(failover_wait_seconds)
+deadline=$(( $(date +%s) + FAILOVER_WAIT_SECONDS ))
+while :; do
+    reached=0; self_named=0; other=""
+    i=0
+    while [ "$i" -lt "$SENTINEL_REPLICAS" ]; do
+        ans=$(sentinel_says "$(sentinel_host "$i")")
+        if [ -n "$ans" ]; then
+            reached=$((reached + 1))
+            if [ "$ans" = "$SELF" ]; then self_named=$((self_named + 1)); elif [ -z "$other" ]; then other=$ans; fi
+        fi
+        i=$((i + 1))
+    done
+    if [ -n "$other" ]; then MASTER=$other; log "Sentinel names $MASTER as master"; break; fi
+    if [ "$reached" -eq 0 ]; then break; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+        MASTER=$SELF; log "Sentinels still name this pod as master after ${FAILOVER_WAIT_SECONDS}s: starting as master"; break
+    fi
+    log "Sentinels ($self_named of $reached) still name this pod as master: waiting for failover"
+    sleep 2
+done
+
+# 2. No Sentinel knows: a Redis peer that is master, else pod 0.
+if [ -z "$MASTER" ]; then
+    MASTER=$(redis_master_peer "$SELF")
+    if [ -n "$MASTER" ]; then
+        log "no Sentinel knows the master; peer $MASTER reports role master"
+    else
+        MASTER=$(redis_host 0)
+        log "no Sentinel or peer knows the master: initial layout, master is $MASTER"
+    fi
+fi
+
+# 3. Runtime config: the generated redis.conf plus this pod's lines.
+mkdir -p "$RUN_DIR"
+umask 077
+{
+    echo "include $CONFIG_DIR/redis.conf"
+    echo "replica-announce-ip $SELF"
+    if [ "$MASTER" != "$SELF" ]; then
+        wait_resolves "$MASTER" "$RESOLVE_WAIT_SECONDS" || log "master $MASTER does not resolve yet"
+        echo "replicaof $MASTER $REDIS_PORT"
+    fi
+    if [ -n "$REDIS_PASSWORD_FILE" ]; then
+        echo "requirepass \"$(cat "$REDIS_PASSWORD_FILE")\""
+        echo "masterauth \"$(cat "$REDIS_PASSWORD_FILE")\""
+    fi
+} > "$RUN_DIR/redis.conf"
+if [ "$MASTER" = "$SELF" ]; then log "starting as master ($SELF)"; else log "starting as replica of $MASTER"; fi
+exec redis-server "$RUN_DIR/redis.conf"

@@ -1,0 +1,57 @@
+SCRIPT=start-sentinel
+SELF=$(sentinel_host "${POD_NAME##*-}")
+case "$POD_NAME" in
+    "$SENTINEL_STS"-[0-9]*) ;;
+    *) log "POD_NAME $POD_NAME is not a pod of StatefulSet $SENTINEL_STS"; exit 1 ;;
+esac
+
+# 1. The current master: from a peer Sentinel, else from a Redis pod that
+#    reports role master, else pod 0 (the same initial target everywhere,
+#    so that Sentinels never start split).
+MASTER=""
+i=0
+while [ "$i" -lt "$SENTINEL_REPLICAS" ]; do
+    h=$(sentinel_host "$i")
+    if [ "$h" != "$SELF" ]; then
+        MASTER=$(sentinel_says "$h")
+        if [ -n "$MASTER" ]; then log "peer Sentinel $h names $MASTER as master"; break; fi
+    fi
+    i=$((i + 1))
+done
+if [ -z "$MASTER" ]; then
+    MASTER=$(redis_master_peer "")
+    if [ -n "$MASTER" ]; then log "Redis pod $MASTER reports role master"; fi
+fi
+if [ -z "$MASTER" ]; then
+    MASTER=$(redis_host 0)
+    log "no peer knows the master: monitoring the initial master $MASTER"
+fi
+
+# 2. Sentinel refuses a monitor target that does not resolve.
+if ! wait_resolves "$MASTER" "$RESOLVE_WAIT_SECONDS"; then
+    log "master $MASTER does not resolve after ${RESOLVE_WAIT_SECONDS}s; exiting to retry"
+    exit 1
+fi
+
+# 3. Writable config: Sentinel rewrites its config file.
+mkdir -p "$RUN_DIR"
+umask 077
+MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
+{
+    cat "$CONFIG_DIR/sentinel.conf"
+    echo "sentinel myid $MYID"
+    echo "sentinel announce-ip $SELF"
+    echo "sentinel announce-port $SENTINEL_PORT"
+    echo "sentinel monitor $MASTER_NAME $MASTER $REDIS_PORT $QUORUM"
+    echo "sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MILLISECONDS"
+    echo "sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT"
+    echo "sentinel parallel-syncs $MASTER_NAME $PARALLEL_SYNCS"
+    if [ -n "$REDIS_PASSWORD_FILE" ]; then
+        echo "sentinel auth-pass $MASTER_NAME \"$(cat "$REDIS_PASSWORD_FILE")\""
+    fi
+    if [ -n "$SENTINEL_PASSWORD_FILE" ]; then
+        echo "requirepass \"$(cat "$SENTINEL_PASSWORD_FILE")\""
+    fi
+} > "$RUN_DIR/sentinel.conf"
+log "starting Sentinel $SELF monitoring $MASTER_NAME at $MASTER"
+exec redis-sentinel "$RUN_DIR/sentinel.conf"

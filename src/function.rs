@@ -1,0 +1,122 @@
+//! The function as a whole: a ResourceList in, a ResourceList out.
+
+use serde_norway::Value;
+
+use crate::certs::seed::Seed;
+use crate::generate;
+use crate::krm::{ItemExt, KrmResult, ResourceList, ResourceRef};
+use crate::ownership;
+use crate::spec::{self, Instance};
+
+/// Current time for certificate validity: `SOURCE_DATE_EPOCH` when set (for
+/// reproducible renders and tests), else the system clock.
+pub fn now() -> i64 {
+    if let Some(t) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        return t;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Reference to the functionConfig, for results about it.
+fn config_ref(fc: &Value) -> Option<ResourceRef> {
+    Some(ResourceRef {
+        api_version: fc.str_at(&["apiVersion"]).unwrap_or_default().to_string(),
+        kind: fc.str_at(&["kind"])?.to_string(),
+        name: fc
+            .str_at(&["metadata", "name"])
+            .unwrap_or_default()
+            .to_string(),
+        namespace: fc.str_at(&["metadata", "namespace"]).map(str::to_string),
+    })
+}
+
+/// Runs the function on raw input. Returns the output list; it has an
+/// error result (and the input items unchanged) when anything failed.
+pub fn run(input: &[u8], seed: Result<Option<Seed>, String>, now: i64) -> ResourceList {
+    let mut rl = match ResourceList::from_bytes(input) {
+        Ok(rl) => rl,
+        Err(e) => {
+            return ResourceList {
+                results: vec![e.to_result()],
+                ..Default::default()
+            };
+        }
+    };
+    let Some(fc) = rl.function_config.take() else {
+        rl.results.push(
+            KrmResult::error(format!(
+                "the {} has no functionConfig: give a {} resource (apiVersion {}) as the function config",
+                crate::krm::KIND,
+                spec::model::KIND,
+                spec::model::API_VERSION
+            ))
+            .with_field("functionConfig"),
+        );
+        return rl;
+    };
+    let fc_ref = config_ref(&fc);
+    let inst = match spec::from_function_config(&fc) {
+        Ok(i) => i,
+        Err(errors) => {
+            for e in errors {
+                let mut r = e.to_result();
+                r.resource_ref = fc_ref.clone();
+                rl.results.push(r);
+            }
+            return rl;
+        }
+    };
+    let seed = match seed {
+        Ok(s) => s,
+        Err(msg) => {
+            rl.results.push(KrmResult::error(msg));
+            return rl;
+        }
+    };
+    match generate::render(&inst, seed.as_ref(), &rl.items, now) {
+        Ok(rendered) => {
+            let count = rendered.items.len();
+            rl.items = merge(&inst, std::mem::take(&mut rl.items), rendered.items);
+            rl.results.extend(rendered.results);
+            rl.results.push(KrmResult::info(format!(
+                "rendered {count} objects for Redis + Sentinel {}",
+                ownership::instance_key(&inst)
+            )));
+        }
+        Err(e) => {
+            rl.results.push(KrmResult::error(format!(
+                "rendering {} failed: {e:#}",
+                ownership::instance_key(&inst)
+            )));
+        }
+    }
+    rl
+}
+
+/// Items not owned by this instance, unchanged and in order, followed by
+/// the generated items, which take over the orchestrator annotations
+/// (file path, index, identity) of the earlier items they replace.
+pub fn merge(inst: &Instance, input: Vec<Value>, generated: Vec<Value>) -> Vec<Value> {
+    let (owned, mut out): (Vec<Value>, Vec<Value>) = input
+        .into_iter()
+        .partition(|i| ownership::is_owned(i, inst));
+    out.reserve(generated.len());
+    for mut g in generated {
+        let kind = g.str_at(&["kind"]).map(str::to_string);
+        let name = g.str_at(&["metadata", "name"]).map(str::to_string);
+        if let Some(old) = owned.iter().find(|o| {
+            o.str_at(&["kind"]) == kind.as_deref()
+                && o.str_at(&["metadata", "name"]) == name.as_deref()
+        }) {
+            ownership::carry_orchestrator_annotations(old, &mut g);
+        }
+        out.push(g);
+    }
+    out
+}

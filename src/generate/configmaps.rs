@@ -1,0 +1,31 @@
+//! ConfigMaps: each component's config file and start script, and the CA
+//! certificate for clients.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::meta;
+use crate::certs::{self, Bundle};
+use crate::spec::{Component, Instance};
+
+pub fn component_configmap(
+    inst: &Instance,
+    c: Component,
+    files: &BTreeMap<String, String>,
+) -> ConfigMap {
+    ConfigMap {
+        metadata: meta(inst, inst.workload_name(c), Some(c)),
+        data: Some(files.clone()),
+        ..Default::default()
+    }
+}
+
+/// The CA certificate (public) for applications that verify the servers.
+pub fn ca_configmap(inst: &Instance, b: &Bundle) -> ConfigMap {
+    ConfigMap {
+        metadata: meta(inst, certs::ca_configmap_name(inst), None),
+        data: Some(BTreeMap::from([("ca.crt".to_string(), b.ca_pem.clone())])),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,179 @@
+//! From a validated [`Instance`] to the generated Kubernetes objects.
+//!
+//! One module per concern: [`secrets`] (certificates, passwords),
+//! [`configmaps`], [`services`], [`workloads`] (StatefulSets, PDBs,
+//! ServiceAccount). Config file contents come from [`crate::config`],
+//! pod-template hashes from [`crate::hash`].
+
+pub mod configmaps;
+pub mod secrets;
+pub mod services;
+pub mod workloads;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_norway::Value;
+
+use crate::certs::{self, Origin, seed::Seed};
+use crate::hash::PodInputs;
+use crate::krm::KrmResult;
+use crate::ownership;
+use crate::spec::{Component, Instance};
+
+/// The generated objects (in a fixed order) and what the render reports.
+pub struct Rendered {
+    pub items: Vec<Value>,
+    pub results: Vec<KrmResult>,
+}
+
+/// Renders every object of an instance. `previous` are the input items, in
+/// which earlier certificates and passwords are looked up; `now` is Unix time.
+pub fn render(
+    inst: &Instance,
+    seed: Option<&Seed>,
+    previous: &[Value],
+    now: i64,
+) -> anyhow::Result<Rendered> {
+    let mut results = Vec::new();
+    let bundle = match &inst.tls {
+        Some(tls) => {
+            let (bundle, origin) = certs::obtain(inst, tls, seed, previous, now)?;
+            match origin {
+                Origin::Seeded | Origin::Kept => {}
+                Origin::Generated(reason) => results.push(
+                    KrmResult::warning(format!(
+                        "certificates for {} were newly generated ({reason}); without a seed they change on every render. Set {} (or {}) to a secret seed of at least {} bytes, or keep the rendered Secrets (kpt does) so later renders keep them",
+                        ownership::instance_key(inst),
+                        certs::seed::SEED_FILE_ENV,
+                        certs::seed::SEED_ENV,
+                        certs::seed::MIN_SEED_BYTES
+                    ))
+                    .with_field("tls"),
+                ),
+            }
+            Some(bundle)
+        }
+        None => None,
+    };
+    let passwords = if inst.auth {
+        let (p, fresh) = secrets::passwords(inst, seed, previous)?;
+        if fresh {
+            results.push(
+                KrmResult::warning(format!(
+                    "passwords for {} were newly generated; set a seed or keep the rendered Secret {} to keep them stable",
+                    ownership::instance_key(inst),
+                    secrets::auth_secret_name(inst)
+                ))
+                .with_field("auth"),
+            );
+        }
+        Some(p)
+    } else {
+        None
+    };
+    if inst.sentinel.replicas < 3 {
+        results.push(
+            KrmResult::warning(format!(
+                "{} Sentinel(s): failover needs a majority of Sentinels to agree, so fewer than 3 cannot survive the loss of one",
+                inst.sentinel.replicas
+            ))
+            .with_field("spec.sentinel.replicas"),
+        );
+    }
+
+    let mut items: Vec<Value> = Vec::new();
+    let mut push = |v: anyhow::Result<Value>| -> anyhow::Result<()> {
+        items.push(v?);
+        Ok(())
+    };
+
+    if inst.generate_service_account {
+        push(to_value(&workloads::service_account(inst)))?;
+    }
+    let mut secret_objs = Vec::new();
+    if let (Some(b), Some(tls)) = (&bundle, &inst.tls) {
+        secret_objs.extend(secrets::tls_secrets(inst, tls, b));
+    }
+    if let Some(p) = &passwords {
+        secret_objs.push(secrets::auth_secret(inst, p));
+    }
+    for s in &secret_objs {
+        push(to_value(s))?;
+    }
+    if let Some(b) = &bundle {
+        push(to_value(&configmaps::ca_configmap(inst, b)))?;
+    }
+    let files: BTreeMap<&str, BTreeMap<String, String>> = Component::ALL
+        .iter()
+        .map(|c| (c.as_str(), crate::config::files(inst, *c)))
+        .collect();
+    for c in Component::ALL {
+        push(to_value(&configmaps::component_configmap(
+            inst,
+            c,
+            &files[c.as_str()],
+        )))?;
+    }
+    for svc in services::services(inst) {
+        push(to_value(&svc))?;
+    }
+    for c in Component::ALL {
+        // Everything the pods of `c` read.
+        let mut inputs = PodInputs::default();
+        let cm = inst.workload_name(c);
+        for (k, v) in &files[c.as_str()] {
+            inputs.add(format!("ConfigMap/{cm}/{k}"), v);
+        }
+        for s in &secret_objs {
+            let name = s.metadata.name.clone().unwrap_or_default();
+            if workloads::mounted_secrets(inst, c).contains(&name) {
+                for (k, v) in s.data.iter().flatten() {
+                    inputs.add(format!("Secret/{name}/{k}"), &v.0);
+                }
+            }
+        }
+        push(to_value(&workloads::statefulset(inst, c, &inputs.digest())))?;
+    }
+    if inst.pod_disruption_budget {
+        for c in Component::ALL {
+            push(to_value(&workloads::pod_disruption_budget(inst, c)))?;
+        }
+    }
+    Ok(Rendered { items, results })
+}
+
+fn to_value<T: serde::Serialize>(obj: &T) -> anyhow::Result<Value> {
+    Ok(serde_norway::to_value(obj)?)
+}
+
+/// Labels on every generated object of a component (or of the instance).
+pub fn labels(inst: &Instance, c: Option<Component>) -> BTreeMap<String, String> {
+    let mut l = inst.labels.clone();
+    l.insert("app.kubernetes.io/name".into(), "redis".into());
+    l.insert("app.kubernetes.io/instance".into(), inst.name.clone());
+    if let Some(c) = c {
+        l.insert("app.kubernetes.io/component".into(), c.as_str().into());
+    }
+    l.insert(
+        ownership::MANAGED_BY_LABEL.into(),
+        ownership::MANAGED_BY.into(),
+    );
+    l
+}
+
+/// Metadata of a generated object.
+pub fn meta(inst: &Instance, name: impl Into<String>, c: Option<Component>) -> ObjectMeta {
+    let mut ann = inst.annotations.clone();
+    ann.insert(
+        ownership::INSTANCE_ANNOTATION.into(),
+        ownership::instance_key(inst),
+    );
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(inst.namespace.clone()),
+        labels: Some(labels(inst, c)),
+        annotations: Some(ann),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,415 @@
+//! Workloads: the Redis and Sentinel StatefulSets, their
+//! PodDisruptionBudgets and the ServiceAccount.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvVar, EnvVarSource, ExecAction, ObjectFieldSelector, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
+    SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::{labels, meta, secrets, services};
+use crate::certs::Role;
+use crate::config::{self, paths, redis, sentinel};
+use crate::ownership;
+use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
+
+/// Secret file mode: owner and group (fsGroup) may read.
+const SECRET_MODE: i32 = 0o440;
+const CONFIG_MODE: i32 = 0o444;
+
+/// The Secrets the pods of `c` mount.
+pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<String> {
+    let mut v = Vec::new();
+    if inst.tls_enabled() {
+        let role = match c {
+            Component::Redis => Role::Redis,
+            Component::Sentinel => Role::Sentinel,
+        };
+        v.push(role.secret_name(inst));
+    }
+    if inst.auth {
+        v.push(secrets::auth_secret_name(inst));
+    }
+    v
+}
+
+pub fn service_account(inst: &Instance) -> ServiceAccount {
+    ServiceAccount {
+        metadata: meta(inst, inst.service_account.clone(), None),
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    }
+}
+
+fn quantities(m: &BTreeMap<String, String>) -> Option<BTreeMap<String, Quantity>> {
+    (!m.is_empty()).then(|| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), Quantity(v.clone())))
+            .collect()
+    })
+}
+
+fn resources(r: &Resources) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: quantities(&r.requests),
+        limits: quantities(&r.limits),
+        ..Default::default()
+    }
+}
+
+/// A probe that runs `redis-cli PING` over TLS against the pod itself.
+fn ping_probe(inst: &Instance, c: Component, accept: &str) -> Probe {
+    let (tls_dir, auth_dir, key) = match c {
+        Component::Redis => (
+            paths::REDIS_TLS,
+            paths::REDIS_AUTH,
+            config::REDIS_PASSWORD_KEY,
+        ),
+        Component::Sentinel => (
+            paths::SENTINEL_TLS,
+            paths::SENTINEL_AUTH,
+            config::SENTINEL_PASSWORD_KEY,
+        ),
+    };
+    let auth = if inst.auth {
+        format!("REDISCLI_AUTH=\"$(cat {auth_dir}/{key})\" ")
+    } else {
+        String::new()
+    };
+    let tls = config::cli_tls_args(inst, tls_dir);
+    let cmd = format!(
+        "{auth}timeout 4 redis-cli --no-auth-warning {tls} -h localhost -p {} PING | grep -Eq '{accept}'",
+        inst.port(c)
+    )
+    .replace("  ", " ");
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(vec!["sh".into(), "-c".into(), cmd]),
+        }),
+        timeout_seconds: Some(5),
+        period_seconds: Some(10),
+        ..Default::default()
+    }
+}
+
+fn secret_volume(name: &str, secret: String) -> Volume {
+    Volume {
+        name: name.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret),
+            default_mode: Some(SECRET_MODE),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: Some(read_only),
+        ..Default::default()
+    }
+}
+
+fn empty_dir(name: &str, limit: &str) -> Volume {
+    Volume {
+        name: name.into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(Quantity(limit.into())),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn affinity(inst: &Instance, c: Component) -> Option<Affinity> {
+    let term = PodAffinityTerm {
+        label_selector: Some(LabelSelector {
+            match_labels: Some(inst.selector_labels(c)),
+            ..Default::default()
+        }),
+        topology_key: inst.placement.topology_key.clone(),
+        ..Default::default()
+    };
+    let anti = match inst.placement.anti_affinity {
+        AntiAffinity::None => return None,
+        AntiAffinity::Required => PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![term]),
+            ..Default::default()
+        },
+        AntiAffinity::Preferred => PodAntiAffinity {
+            preferred_during_scheduling_ignored_during_execution: Some(vec![
+                WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: term,
+                },
+            ]),
+            ..Default::default()
+        },
+    };
+    Some(Affinity {
+        pod_anti_affinity: Some(anti),
+        ..Default::default()
+    })
+}
+
+fn tolerations(inst: &Instance) -> Option<Vec<Toleration>> {
+    let t = &inst.placement.tolerations;
+    (!t.is_empty()).then(|| {
+        t.iter()
+            .map(|t| Toleration {
+                key: t.key.clone(),
+                operator: t.operator.clone(),
+                value: t.value.clone(),
+                effect: t.effect.clone(),
+                toleration_seconds: t.toleration_seconds,
+            })
+            .collect()
+    })
+}
+
+/// The StatefulSet of a component; `config_hash` goes on its pod template.
+pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> StatefulSet {
+    let name = inst.workload_name(c);
+    let (config_dir, tls_dir, auth_dir, run_dir, script) = match c {
+        Component::Redis => (
+            paths::REDIS_CONFIG,
+            paths::REDIS_TLS,
+            paths::REDIS_AUTH,
+            paths::REDIS_RUN,
+            redis::START_SCRIPT,
+        ),
+        Component::Sentinel => (
+            paths::SENTINEL_CONFIG,
+            paths::SENTINEL_TLS,
+            paths::SENTINEL_AUTH,
+            paths::SENTINEL_RUN,
+            sentinel::START_SCRIPT,
+        ),
+    };
+    let mut volumes = vec![Volume {
+        name: "config".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: name.clone(),
+            default_mode: Some(CONFIG_MODE),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    let mut mounts = vec![mount("config", config_dir, true)];
+    if inst.tls_enabled() {
+        let role = if c == Component::Redis {
+            Role::Redis
+        } else {
+            Role::Sentinel
+        };
+        volumes.push(secret_volume("tls", role.secret_name(inst)));
+        mounts.push(mount("tls", tls_dir, true));
+    }
+    if inst.auth {
+        volumes.push(secret_volume("auth", secrets::auth_secret_name(inst)));
+        mounts.push(mount("auth", auth_dir, true));
+    }
+    volumes.push(empty_dir("run", "16Mi"));
+    mounts.push(mount("run", run_dir, false));
+    volumes.push(empty_dir("tmp", "16Mi"));
+    mounts.push(mount("tmp", "/tmp", false));
+    let mut claims = None;
+    if c == Component::Redis {
+        match &inst.redis.persistence {
+            Some(st) => {
+                claims = Some(vec![PersistentVolumeClaim {
+                    metadata: ObjectMeta {
+                        name: Some("data".into()),
+                        labels: Some(inst.selector_labels(c)),
+                        ..Default::default()
+                    },
+                    spec: Some(PersistentVolumeClaimSpec {
+                        access_modes: Some(vec!["ReadWriteOnce".into()]),
+                        storage_class_name: st.storage_class_name.clone(),
+                        resources: Some(VolumeResourceRequirements {
+                            requests: Some(BTreeMap::from([(
+                                "storage".to_string(),
+                                Quantity(st.size.clone()),
+                            )])),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]);
+            }
+            None => volumes.push(Volume {
+                name: "data".into(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Default::default()
+            }),
+        }
+        mounts.push(mount("data", paths::REDIS_DATA, false));
+    }
+
+    let ports = services::ports(inst, c)
+        .into_iter()
+        .map(|(n, p)| ContainerPort {
+            name: Some(n),
+            container_port: i32::from(p),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        })
+        .collect();
+    let res = match c {
+        Component::Redis => &inst.redis.resources,
+        Component::Sentinel => &inst.sentinel.resources,
+    };
+    let mut readiness = ping_probe(inst, c, "^PONG");
+    readiness.failure_threshold = Some(3);
+    let mut liveness = ping_probe(inst, c, "^(PONG|LOADING|MASTERDOWN)");
+    liveness.failure_threshold = Some(6);
+    liveness.period_seconds = Some(15);
+    // Start-up may wait for a failover (Redis) or for DNS (both): allow it.
+    let mut startup = ping_probe(inst, c, "^(PONG|LOADING|MASTERDOWN)");
+    startup.period_seconds = Some(5);
+    let startup_budget = match c {
+        Component::Redis => {
+            (inst.sentinel.down_after_milliseconds + inst.sentinel.failover_timeout) / 1000 + 150
+        }
+        Component::Sentinel => 150,
+    };
+    startup.failure_threshold = Some(i32::try_from(startup_budget.div_ceil(5)).unwrap_or(i32::MAX));
+
+    let container = Container {
+        name: c.as_str().into(),
+        image: Some(inst.image.clone()),
+        image_pull_policy: inst.image_pull_policy.clone(),
+        command: Some(vec!["sh".into(), format!("{config_dir}/{script}")]),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            field_env("POD_NAMESPACE", "metadata.namespace"),
+        ]),
+        ports: Some(ports),
+        readiness_probe: Some(readiness),
+        liveness_probe: Some(liveness),
+        startup_probe: Some(startup),
+        resources: Some(resources(res)),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            privileged: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            run_as_user: inst.security.run_as_user,
+            run_as_group: inst.security.run_as_group,
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    };
+
+    let mut pod_annotations = BTreeMap::new();
+    pod_annotations.insert(
+        ownership::CONFIG_HASH_ANNOTATION.to_string(),
+        config_hash.to_string(),
+    );
+    let pod_spec = PodSpec {
+        containers: vec![container],
+        volumes: Some(volumes),
+        service_account_name: Some(inst.service_account.clone()),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        termination_grace_period_seconds: Some(30),
+        affinity: affinity(inst, c),
+        node_selector: (!inst.placement.node_selector.is_empty())
+            .then(|| inst.placement.node_selector.clone()),
+        tolerations: tolerations(inst),
+        priority_class_name: inst.placement.priority_class_name.clone(),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: inst.security.run_as_user,
+            run_as_group: inst.security.run_as_group,
+            fs_group: inst.security.fs_group,
+            fs_group_change_policy: inst.security.fs_group.map(|_| "OnRootMismatch".into()),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    StatefulSet {
+        metadata: meta(inst, name.clone(), Some(c)),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(i32::try_from(inst.replicas(c)).unwrap_or(i32::MAX)),
+            service_name: Some(inst.headless_service(c)),
+            // Redis pods start one at a time so that each finds the master
+            // of those before it; Sentinels may start together.
+            pod_management_policy: Some(match c {
+                Component::Redis => "OrderedReady".into(),
+                Component::Sentinel => "Parallel".into(),
+            }),
+            selector: LabelSelector {
+                match_labels: Some(inst.selector_labels(c)),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(inst, Some(c))),
+                    annotations: Some(pod_annotations),
+                    ..Default::default()
+                }),
+                spec: Some(pod_spec),
+            },
+            volume_claim_templates: claims,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn pod_disruption_budget(inst: &Instance, c: Component) -> PodDisruptionBudget {
+    PodDisruptionBudget {
+        metadata: meta(inst, inst.workload_name(c), Some(c)),
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(LabelSelector {
+                match_labels: Some(inst.selector_labels(c)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,11 @@
+//! KRM function I/O: the `config.kubernetes.io/v1` `ResourceList` read from
+//! stdin and written to stdout, and the `results` it carries.
+//!
+//! Items are kept as untyped YAML values so that foreign items pass through
+//! unchanged (field order, tags and the orchestrator's annotations).
+
+mod io;
+mod results;
+
+pub use io::*;
+pub use results::*;

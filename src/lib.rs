@@ -1,0 +1,21 @@
+//! `redis-sentinel-fn`: a KRM function that turns a small `RedisSentinel`
+//! spec into a complete Redis + Sentinel topology with TLS on every link.
+//!
+//! Layout:
+//! - [`krm`]: ResourceList I/O and results
+//! - [`spec`]: the spec model, defaults and validation
+//! - [`certs`]: CA and certificates (rcgen), seeds, keeping earlier ones
+//! - [`config`]: redis.conf, sentinel.conf and the start scripts
+//! - [`generate`]: Secrets, ConfigMaps, Services, StatefulSets, PDBs
+//! - [`hash`]: the pod-template hash
+//! - [`ownership`]: marks on generated items, replacing earlier output
+//! - [`function`]: the whole function: ResourceList in, ResourceList out
+
+pub mod certs;
+pub mod config;
+pub mod function;
+pub mod generate;
+pub mod hash;
+pub mod krm;
+pub mod ownership;
+pub mod spec;

@@ -1,0 +1,108 @@
+//! The spec given as a ConfigMap (`kpt fn eval ... -- key=value`):
+//! `data` keys are dotted spec paths (`redis.replicas: "3"`), values are
+//! parsed as YAML scalars or flow collections.
+
+use serde_norway::{Mapping, Value};
+
+use super::model::{ResourceMeta, Spec};
+use crate::krm::FieldError;
+
+pub(super) fn spec_from_configmap(fc: &Value) -> Result<(Spec, ResourceMeta), Vec<FieldError>> {
+    let meta: ResourceMeta = match fc.get("metadata") {
+        Some(m) => super::deserialize(m, "metadata.")?,
+        None => ResourceMeta {
+            name: None,
+            namespace: None,
+            annotations: Default::default(),
+            labels: Default::default(),
+        },
+    };
+    let mut root = Mapping::new();
+    let mut errors = Vec::new();
+    let data = match fc.get("data") {
+        None | Some(Value::Null) => Mapping::new(),
+        Some(Value::Mapping(m)) => m.clone(),
+        Some(_) => {
+            return Err(vec![FieldError::new(
+                "data",
+                "ConfigMap data must be a map of strings",
+            )]);
+        }
+    };
+    for (k, v) in &data {
+        let Some(key) = k.as_str() else {
+            errors.push(FieldError::new(
+                "data",
+                "ConfigMap data keys must be strings",
+            ));
+            continue;
+        };
+        let Some(text) = v.as_str() else {
+            errors.push(FieldError::new(
+                format!("data.{key}"),
+                "ConfigMap data values must be strings",
+            ));
+            continue;
+        };
+        let parsed: Value = match serde_norway::from_str(text) {
+            Ok(Value::Null)
+                if !text.trim().is_empty() && text.trim() != "null" && text.trim() != "~" =>
+            {
+                Value::String(text.to_string())
+            }
+            Ok(v) => v,
+            Err(_) => Value::String(text.to_string()),
+        };
+        // Strings stay strings where the spec wants them (e.g. names that look like numbers).
+        let parsed = match (&parsed, key) {
+            (
+                Value::Number(_) | Value::Bool(_),
+                "name" | "namespace" | "image" | "clusterDomain",
+            ) => Value::String(text.to_string()),
+            _ => parsed,
+        };
+        if let Err(e) = insert_path(&mut root, key, parsed) {
+            errors.push(FieldError::new(format!("data.{key}"), e));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    // The ConfigMap's own name is the kpt function-config name, not the
+    // instance name: only data.name names the instance.
+    let meta = ResourceMeta {
+        name: None,
+        namespace: None,
+        ..meta
+    };
+    let spec: Spec = super::deserialize(&Value::Mapping(root), "data.")?;
+    Ok((spec, meta))
+}
+
+fn insert_path(root: &mut Mapping, key: &str, value: Value) -> Result<(), String> {
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!(
+            "key {key:?} is not a dotted spec path such as redis.replicas"
+        ));
+    }
+    let mut cur = root;
+    for (i, part) in parts.iter().enumerate() {
+        let k = Value::String((*part).to_string());
+        if i == parts.len() - 1 {
+            if cur.contains_key(&k) {
+                return Err(format!("key {key:?} conflicts with another data key"));
+            }
+            cur.insert(k, value);
+            return Ok(());
+        }
+        let entry = cur
+            .entry(k)
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        cur = match entry {
+            Value::Mapping(m) => m,
+            _ => return Err(format!("key {key:?} conflicts with another data key")),
+        };
+    }
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! The resolved spec: every default applied, every value validated.
+
+use std::collections::BTreeMap;
+
+use super::model::{AntiAffinity, ClientAuth, KeyAlgorithm, Platform, Resources, Toleration};
+
+/// A validated instance: what the generators render.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub name: String,
+    pub namespace: String,
+    pub cluster_domain: String,
+    pub image: String,
+    pub image_pull_policy: Option<String>,
+    pub platform: Platform,
+    pub redis: Redis,
+    pub sentinel: Sentinel,
+    /// `None` when TLS is disabled.
+    pub tls: Option<Tls>,
+    /// Plaintext ports (`None` when the plaintext ports are off). With TLS
+    /// disabled, the main ports are plaintext and this is `None`.
+    pub plaintext: Option<PlainPorts>,
+    pub auth: bool,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub placement: Placement,
+    pub security: Security,
+    /// ServiceAccount the pods run as, and whether we generate it.
+    pub service_account: String,
+    pub generate_service_account: bool,
+    pub pod_disruption_budget: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Redis {
+    pub replicas: u32,
+    pub port: u16,
+    pub resources: Resources,
+    pub persistence: Option<Storage>,
+    pub min_replicas_to_write: u32,
+    pub min_replicas_max_lag: u32,
+    pub maxmemory: Option<String>,
+    pub maxmemory_policy: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub size: String,
+    pub storage_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sentinel {
+    pub replicas: u32,
+    pub quorum: u32,
+    pub master_name: String,
+    pub port: u16,
+    pub down_after_milliseconds: u64,
+    pub failover_timeout: u64,
+    pub parallel_syncs: u32,
+    pub resources: Resources,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub client_auth: ClientAuth,
+    pub key_algorithm: KeyAlgorithm,
+    pub ca_validity_days: u32,
+    pub validity_days: u32,
+    pub renew_before_days: u32,
+    pub keep_ca_key: bool,
+    pub rotation: u32,
+    /// Unix seconds; start of validity of seed-derived certificates.
+    pub not_before: i64,
+    pub extra_dns_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PlainPorts {
+    pub redis: u16,
+    pub sentinel: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub anti_affinity: AntiAffinity,
+    pub topology_key: String,
+    pub priority_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub fs_group: Option<i64>,
+}
+
+/// The two workloads of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Redis,
+    Sentinel,
+}
+
+impl Component {
+    pub const ALL: [Component; 2] = [Component::Redis, Component::Sentinel];
+
+    /// Value of the `app.kubernetes.io/component` label and name suffix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Redis => "redis",
+            Component::Sentinel => "sentinel",
+        }
+    }
+}
+
+/// Name suffixes of generated objects; the longest decides the maximum
+/// instance name length.
+pub const HEADLESS_SUFFIX: &str = "-headless";
+
+impl Instance {
+    pub fn tls_enabled(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// StatefulSet, client Service and ConfigMap name of a component.
+    pub fn workload_name(&self, c: Component) -> String {
+        format!("{}-{}", self.name, c.as_str())
+    }
+
+    /// Headless Service of a component (governs the pods' DNS names).
+    pub fn headless_service(&self, c: Component) -> String {
+        format!("{}-{}{}", self.name, c.as_str(), HEADLESS_SUFFIX)
+    }
+
+    pub fn replicas(&self, c: Component) -> u32 {
+        match c {
+            Component::Redis => self.redis.replicas,
+            Component::Sentinel => self.sentinel.replicas,
+        }
+    }
+
+    pub fn port(&self, c: Component) -> u16 {
+        match c {
+            Component::Redis => self.redis.port,
+            Component::Sentinel => self.sentinel.port,
+        }
+    }
+
+    pub fn plain_port(&self, c: Component) -> Option<u16> {
+        self.plaintext.map(|p| match c {
+            Component::Redis => p.redis,
+            Component::Sentinel => p.sentinel,
+        })
+    }
+
+    /// `<ns>.svc.<clusterDomain>`
+    pub fn svc_domain(&self) -> String {
+        format!("{}.svc.{}", self.namespace, self.cluster_domain)
+    }
+
+    /// Stable DNS name of pod `ordinal` of a component:
+    /// `<name>-<component>-<i>.<headless>.<ns>.svc.<clusterDomain>`.
+    pub fn pod_fqdn(&self, c: Component, ordinal: u32) -> String {
+        format!(
+            "{}-{}.{}.{}",
+            self.workload_name(c),
+            ordinal,
+            self.headless_service(c),
+            self.svc_domain()
+        )
+    }
+
+    /// Every pod DNS name of a component, in ordinal order.
+    pub fn pod_fqdns(&self, c: Component) -> Vec<String> {
+        (0..self.replicas(c)).map(|i| self.pod_fqdn(c, i)).collect()
+    }
+
+    /// All DNS names a client or peer may dial for a component: both
+    /// Services in every short and qualified form, a wildcard for the pods
+    /// under the headless Service, and loopback names for in-pod probes.
+    pub fn dns_names(&self, c: Component) -> Vec<String> {
+        let mut names = Vec::new();
+        for svc in [self.workload_name(c), self.headless_service(c)] {
+            names.push(svc.clone());
+            names.push(format!("{svc}.{}", self.namespace));
+            names.push(format!("{svc}.{}.svc", self.namespace));
+            names.push(format!("{svc}.{}", self.svc_domain()));
+        }
+        let hl = self.headless_service(c);
+        names.push(format!("*.{hl}.{}.svc", self.namespace));
+        names.push(format!("*.{hl}.{}", self.svc_domain()));
+        names.push("localhost".to_string());
+        if let Some(tls) = &self.tls {
+            names.extend(tls.extra_dns_names.iter().cloned());
+        }
+        names
+    }
+
+    /// Labels that select the pods of a component (never changed by spec labels).
+    pub fn selector_labels(&self, c: Component) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("app.kubernetes.io/name".to_string(), "redis".to_string()),
+            ("app.kubernetes.io/instance".to_string(), self.name.clone()),
+            (
+                "app.kubernetes.io/component".to_string(),
+                c.as_str().to_string(),
+            ),
+        ])
+    }
+}

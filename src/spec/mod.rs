@@ -1,0 +1,80 @@
+//! The spec model, how it is read from a functionConfig, and its validation.
+//!
+//! `model` is what users write; [`Instance`] is the resolved form with every
+//! default applied, which the generators consume.
+
+mod configmap;
+mod instance;
+pub mod model;
+pub mod validate;
+
+pub use instance::*;
+pub use model::{AntiAffinity, ClientAuth, KeyAlgorithm, Platform};
+
+use crate::krm::FieldError;
+use serde_norway::Value;
+
+/// Reads a functionConfig (custom resource or ConfigMap) into a validated
+/// [`Instance`]. On failure, every problem found is returned, each naming
+/// the field it is about.
+pub fn from_function_config(fc: &Value) -> Result<Instance, Vec<FieldError>> {
+    let kind = fc.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let (spec, meta, prefix) = match kind {
+        model::KIND => {
+            let res: model::RedisSentinelResource = deserialize(fc, "")?;
+            if res.api_version != model::API_VERSION {
+                return Err(vec![FieldError::new(
+                    "apiVersion",
+                    format!(
+                        "unsupported apiVersion {:?} for kind {}; use {}",
+                        res.api_version,
+                        model::KIND,
+                        model::API_VERSION
+                    ),
+                )]);
+            }
+            (res.spec, res.metadata, "spec.")
+        }
+        "ConfigMap" => {
+            let (spec, meta) = configmap::spec_from_configmap(fc)?;
+            (spec, meta, "data.")
+        }
+        "" => {
+            return Err(vec![FieldError::new(
+                "functionConfig",
+                "no functionConfig: pass a RedisSentinel resource (or a ConfigMap) as the function config",
+            )]);
+        }
+        other => {
+            return Err(vec![FieldError::new(
+                "functionConfig.kind",
+                format!(
+                    "functionConfig of kind {other:?} is not supported; use kind {} (apiVersion {}) or a ConfigMap",
+                    model::KIND,
+                    model::API_VERSION
+                ),
+            )]);
+        }
+    };
+    validate::resolve(&spec, &meta, prefix)
+}
+
+/// Deserializes with the path of the failing field in the error.
+pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
+    v: &Value,
+    prefix: &str,
+) -> Result<T, Vec<FieldError>> {
+    serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+        let inner = e.inner().to_string();
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let field = format!("{prefix}{path}");
+        let field = field.trim_end_matches('.').to_string();
+        let field = if field.is_empty() {
+            "functionConfig".to_string()
+        } else {
+            field
+        };
+        vec![FieldError::new(field, inner)]
+    })
+}

@@ -1,0 +1,309 @@
+//! The `RedisSentinel` spec: the small document users write.
+//!
+//! Every field has a default that yields a working, TLS-everywhere topology.
+//! Unknown fields are rejected (`deny_unknown_fields`) so that a typo is an
+//! error, not a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// API group/version of the functionConfig custom resource.
+pub const API_VERSION: &str = "fn.redis-sentinel.dev/v1alpha1";
+/// Kind of the functionConfig custom resource.
+pub const KIND: &str = "RedisSentinel";
+
+/// Defaults used by the spec; documented in the README field table.
+pub mod defaults {
+    pub const NAMESPACE: &str = "default";
+    pub const CLUSTER_DOMAIN: &str = "cluster.local";
+    pub const IMAGE: &str = "docker.io/library/redis:7.4.2";
+    pub const REDIS_REPLICAS: u32 = 3;
+    pub const SENTINEL_REPLICAS: u32 = 3;
+    pub const REDIS_PORT: u16 = 6379;
+    pub const SENTINEL_PORT: u16 = 26379;
+    pub const PLAIN_REDIS_PORT: u16 = 6380;
+    pub const PLAIN_SENTINEL_PORT: u16 = 26380;
+    pub const DOWN_AFTER_MS: u64 = 5_000;
+    pub const FAILOVER_TIMEOUT_MS: u64 = 60_000;
+    pub const PARALLEL_SYNCS: u32 = 1;
+    pub const CA_VALIDITY_DAYS: u32 = 3650;
+    pub const VALIDITY_DAYS: u32 = 365;
+    pub const RENEW_BEFORE_DAYS: u32 = 30;
+    pub const STORAGE_SIZE: &str = "1Gi";
+    pub const RUN_AS_ID: i64 = 999;
+    pub const MIN_REPLICAS_MAX_LAG: u32 = 10;
+}
+
+/// The functionConfig as a custom resource (`kind: RedisSentinel`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RedisSentinelResource {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: ResourceMeta,
+    #[serde(default)]
+    pub spec: Spec,
+}
+
+/// The subset of `metadata` the function reads; everything else a
+/// tool may add (labels, annotations) is accepted and ignored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceMeta {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The spec proper.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Spec {
+    /// Instance name; overrides `metadata.name` when set.
+    pub name: Option<String>,
+    /// Namespace of every generated object; overrides `metadata.namespace`.
+    pub namespace: Option<String>,
+    /// Kubernetes cluster DNS domain (`cluster.local`).
+    pub cluster_domain: Option<String>,
+    /// Container image holding `redis-server`, `redis-sentinel` and `redis-cli`.
+    pub image: Option<String>,
+    /// `imagePullPolicy` of every container (default: Kubernetes' default).
+    pub image_pull_policy: Option<String>,
+    /// `kubernetes` (fixed non-root UID/GID 999, the redis image's user) or
+    /// `openshift` (no fixed IDs: the restricted-v2 SCC assigns them).
+    pub platform: Platform,
+    pub redis: RedisSpec,
+    pub sentinel: SentinelSpec,
+    pub tls: TlsSpec,
+    pub auth: AuthSpec,
+    /// Labels added to every generated object and pod.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations added to every generated object (not pod templates).
+    pub annotations: BTreeMap<String, String>,
+    pub placement: Placement,
+    /// Pod security IDs; defaults depend on `platform`.
+    pub security: SecuritySpec,
+    /// ServiceAccount of the pods (default: a generated one without API token).
+    pub service_account_name: Option<String>,
+    /// PodDisruptionBudgets for both workloads (default true).
+    pub pod_disruption_budget: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    #[default]
+    Kubernetes,
+    Openshift,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct RedisSpec {
+    /// Number of Redis pods: one master and `replicas - 1` replicas.
+    pub replicas: Option<u32>,
+    /// Main Redis port (TLS when TLS is enabled).
+    pub port: Option<u16>,
+    pub resources: Option<Resources>,
+    pub persistence: Persistence,
+    /// `min-replicas-to-write` (default: 1 when there are 2+ pods, else 0).
+    pub min_replicas_to_write: Option<u32>,
+    /// `min-replicas-max-lag` in seconds (default 10).
+    pub min_replicas_max_lag: Option<u32>,
+    /// `maxmemory` (e.g. `256mb`); unset leaves Redis' default.
+    pub maxmemory: Option<String>,
+    /// `maxmemory-policy` (e.g. `allkeys-lru`).
+    pub maxmemory_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct SentinelSpec {
+    /// Number of Sentinel pods.
+    pub replicas: Option<u32>,
+    /// Sentinels that must agree the master is down (default: majority).
+    pub quorum: Option<u32>,
+    /// Name of the monitored master as clients ask Sentinel for it
+    /// (default: the instance name).
+    pub master_name: Option<String>,
+    pub port: Option<u16>,
+    pub down_after_milliseconds: Option<u64>,
+    pub failover_timeout: Option<u64>,
+    pub parallel_syncs: Option<u32>,
+    pub resources: Option<Resources>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Resources {
+    pub requests: BTreeMap<String, String>,
+    pub limits: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Persistence {
+    pub enabled: bool,
+    /// PVC size (default `1Gi`).
+    pub size: Option<String>,
+    pub storage_class_name: Option<String>,
+}
+
+/// How clients must authenticate with certificates (`tls-auth-clients`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    #[default]
+    Yes,
+    Optional,
+    No,
+}
+
+impl ClientAuth {
+    pub fn as_conf(self) -> &'static str {
+        match self {
+            ClientAuth::Yes => "yes",
+            ClientAuth::Optional => "optional",
+            ClientAuth::No => "no",
+        }
+    }
+}
+
+/// Private key algorithm of every generated certificate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum KeyAlgorithm {
+    #[default]
+    #[serde(rename = "ecdsa-p256")]
+    EcdsaP256,
+    #[serde(rename = "ecdsa-p384")]
+    EcdsaP384,
+    #[serde(rename = "ed25519")]
+    Ed25519,
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    #[serde(rename = "rsa-3072")]
+    Rsa3072,
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+}
+
+impl KeyAlgorithm {
+    pub const ALL: [KeyAlgorithm; 6] = [
+        KeyAlgorithm::EcdsaP256,
+        KeyAlgorithm::EcdsaP384,
+        KeyAlgorithm::Ed25519,
+        KeyAlgorithm::Rsa2048,
+        KeyAlgorithm::Rsa3072,
+        KeyAlgorithm::Rsa4096,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyAlgorithm::EcdsaP256 => "ecdsa-p256",
+            KeyAlgorithm::EcdsaP384 => "ecdsa-p384",
+            KeyAlgorithm::Ed25519 => "ed25519",
+            KeyAlgorithm::Rsa2048 => "rsa-2048",
+            KeyAlgorithm::Rsa3072 => "rsa-3072",
+            KeyAlgorithm::Rsa4096 => "rsa-4096",
+        }
+    }
+}
+
+/// Where certificates come from. Only `generated` exists today; the enum
+/// leaves room for `existing` Secrets, cert-manager and OpenShift service CA.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CertificateSource {
+    #[default]
+    Generated,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct TlsSpec {
+    /// TLS on every link (default true).
+    pub enabled: Option<bool>,
+    pub source: CertificateSource,
+    /// Extra plaintext ports beside the TLS ones (default off).
+    pub plaintext: Plaintext,
+    /// `tls-auth-clients`: yes | optional | no (default yes).
+    pub client_auth: ClientAuth,
+    pub key_algorithm: KeyAlgorithm,
+    /// Validity of the CA certificate in days.
+    pub ca_validity_days: Option<u32>,
+    /// Validity of the leaf certificates in days.
+    pub validity_days: Option<u32>,
+    /// Certificates kept from earlier renders are replaced this many days
+    /// before they expire.
+    pub renew_before_days: Option<u32>,
+    /// Emit the CA private key in a Secret `<name>-ca-key` (default false).
+    pub keep_ca_key: bool,
+    /// Bump to roll every certificate on purpose (seeded and kept modes).
+    pub rotation: u32,
+    /// Start of validity of seed-derived certificates (RFC 3339); default
+    /// 2025-01-01T00:00:00Z. Unused without a seed.
+    pub not_before: Option<String>,
+    /// Extra DNS names for the Redis and Sentinel server certificates
+    /// (e.g. an external load balancer name).
+    pub extra_dns_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Plaintext {
+    pub enabled: bool,
+    pub redis_port: Option<u16>,
+    pub sentinel_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct AuthSpec {
+    /// Password authentication (`requirepass`, `masterauth`,
+    /// `sentinel auth-pass`) from a generated Secret (default false).
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Placement {
+    pub node_selector: BTreeMap<String, String>,
+    /// Kubernetes tolerations, passed through as written.
+    pub tolerations: Vec<Toleration>,
+    /// `required` (one pod per node, hard) or `preferred` (default).
+    pub anti_affinity: AntiAffinity,
+    /// Topology key for anti-affinity (default `kubernetes.io/hostname`).
+    pub topology_key: Option<String>,
+    pub priority_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Toleration {
+    pub key: Option<String>,
+    pub operator: Option<String>,
+    pub value: Option<String>,
+    pub effect: Option<String>,
+    pub toleration_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AntiAffinity {
+    #[default]
+    Preferred,
+    Required,
+    None,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct SecuritySpec {
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub fs_group: Option<i64>,
+}

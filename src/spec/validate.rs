@@ -1,0 +1,705 @@
+//! Applies defaults and validates a [`Spec`], collecting every problem with
+//! the path of the field it concerns.
+
+use super::instance::*;
+use super::model::{self, ResourceMeta, Spec, defaults};
+use crate::krm::FieldError;
+
+/// Limits that keep a render bounded and the topology sensible.
+pub const MAX_REDIS_REPLICAS: u32 = 100;
+pub const MAX_SENTINEL_REPLICAS: u32 = 15;
+/// A StatefulSet's name must leave room for `-<10-char hash>` in the
+/// `controller-revision-hash` label (63 characters).
+const MAX_STATEFULSET_NAME: usize = 52;
+
+struct Ctx {
+    prefix: &'static str,
+    errors: Vec<FieldError>,
+}
+
+impl Ctx {
+    fn err(&mut self, field: &str, msg: impl Into<String>) {
+        self.errors
+            .push(FieldError::new(format!("{}{field}", self.prefix), msg));
+    }
+}
+
+pub(super) fn resolve(
+    spec: &Spec,
+    meta: &ResourceMeta,
+    prefix: &'static str,
+) -> Result<Instance, Vec<FieldError>> {
+    let mut cx = Ctx {
+        prefix,
+        errors: Vec::new(),
+    };
+
+    let name = match spec.name.clone().or_else(|| meta.name.clone()) {
+        Some(n) => n,
+        None => {
+            let field = if prefix == "data." {
+                "data.name"
+            } else {
+                "metadata.name"
+            };
+            cx.errors.push(FieldError::new(
+                field,
+                format!("the instance needs a name: set {field}"),
+            ));
+            String::new()
+        }
+    };
+    if !name.is_empty() {
+        if let Err(e) = dns1035_label(&name) {
+            cx.err("name", format!("instance name {name:?} {e}"));
+        } else {
+            let longest = format!("{name}-sentinel{HEADLESS_SUFFIX}");
+            let sts = format!("{name}-sentinel");
+            if longest.len() > 63 || sts.len() > MAX_STATEFULSET_NAME {
+                let max = (63 - "-sentinel".len() - HEADLESS_SUFFIX.len())
+                    .min(MAX_STATEFULSET_NAME - "-sentinel".len());
+                cx.err(
+                    "name",
+                    format!(
+                        "instance name {name:?} is {} characters; at most {max} keep generated names such as {longest:?} within Kubernetes limits",
+                        name.len()
+                    ),
+                );
+            }
+        }
+    }
+
+    let namespace = spec
+        .namespace
+        .clone()
+        .or_else(|| meta.namespace.clone())
+        .unwrap_or_else(|| defaults::NAMESPACE.to_string());
+    if let Err(e) = dns1123_label(&namespace) {
+        cx.err("namespace", format!("namespace {namespace:?} {e}"));
+    }
+
+    let cluster_domain = spec
+        .cluster_domain
+        .clone()
+        .unwrap_or_else(|| defaults::CLUSTER_DOMAIN.to_string());
+    let cluster_domain = cluster_domain.trim_end_matches('.').to_string();
+    if let Err(e) = dns_name(&cluster_domain, false) {
+        cx.err(
+            "clusterDomain",
+            format!("cluster domain {cluster_domain:?} {e}"),
+        );
+    }
+
+    let image = spec
+        .image
+        .clone()
+        .unwrap_or_else(|| defaults::IMAGE.to_string());
+    if image.is_empty()
+        || image.len() > 512
+        || image.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        cx.err(
+            "image",
+            "image must be a non-empty image reference without spaces",
+        );
+    }
+    if let Some(p) = &spec.image_pull_policy
+        && !["Always", "IfNotPresent", "Never"].contains(&p.as_str()) {
+            cx.err(
+                "imagePullPolicy",
+                format!("imagePullPolicy {p:?} must be Always, IfNotPresent or Never"),
+            );
+        }
+
+    // --- Redis
+    let r = &spec.redis;
+    let redis_replicas = r.replicas.unwrap_or(defaults::REDIS_REPLICAS);
+    if redis_replicas == 0 || redis_replicas > MAX_REDIS_REPLICAS {
+        cx.err(
+            "redis.replicas",
+            format!("redis.replicas is {redis_replicas}; it must be between 1 (a master alone) and {MAX_REDIS_REPLICAS}"),
+        );
+    }
+    let redis_port = r.port.unwrap_or(defaults::REDIS_PORT);
+    let default_min_write = if redis_replicas >= 2 { 1 } else { 0 };
+    let min_replicas_to_write = r.min_replicas_to_write.unwrap_or(default_min_write);
+    if redis_replicas >= 1 && min_replicas_to_write > redis_replicas.saturating_sub(1) {
+        cx.err(
+            "redis.minReplicasToWrite",
+            format!(
+                "redis.minReplicasToWrite is {min_replicas_to_write} but there are only {} replicas besides the master: the master would refuse every write",
+                redis_replicas.saturating_sub(1)
+            ),
+        );
+    }
+    let min_replicas_max_lag = r
+        .min_replicas_max_lag
+        .unwrap_or(defaults::MIN_REPLICAS_MAX_LAG);
+    if !(1..=3600).contains(&min_replicas_max_lag) {
+        cx.err(
+            "redis.minReplicasMaxLag",
+            "redis.minReplicasMaxLag must be between 1 and 3600 seconds",
+        );
+    }
+    if let Some(m) = &r.maxmemory
+        && !is_redis_memory(m) {
+            cx.err(
+                "redis.maxmemory",
+                format!("maxmemory {m:?} must be a byte count such as 256mb or 1gb"),
+            );
+        }
+    if let Some(p) = &r.maxmemory_policy {
+        const POLICIES: [&str; 8] = [
+            "volatile-lru",
+            "allkeys-lru",
+            "volatile-lfu",
+            "allkeys-lfu",
+            "volatile-random",
+            "allkeys-random",
+            "volatile-ttl",
+            "noeviction",
+        ];
+        if !POLICIES.contains(&p.as_str()) {
+            cx.err(
+                "redis.maxmemoryPolicy",
+                format!(
+                    "maxmemoryPolicy {p:?} must be one of {}",
+                    POLICIES.join(", ")
+                ),
+            );
+        }
+    }
+    let redis_resources = r.resources.clone().unwrap_or_else(default_redis_resources);
+    check_resources(&mut cx, "redis.resources", &redis_resources);
+    let persistence = if r.persistence.enabled {
+        let size = r
+            .persistence
+            .size
+            .clone()
+            .unwrap_or_else(|| defaults::STORAGE_SIZE.to_string());
+        if !is_quantity(&size) {
+            cx.err(
+                "redis.persistence.size",
+                format!("storage size {size:?} is not a Kubernetes quantity such as 1Gi"),
+            );
+        }
+        if let Some(sc) = &r.persistence.storage_class_name
+            && let Err(e) = dns_name(sc, false) {
+                cx.err(
+                    "redis.persistence.storageClassName",
+                    format!("storage class {sc:?} {e}"),
+                );
+            }
+        Some(Storage {
+            size,
+            storage_class_name: r.persistence.storage_class_name.clone(),
+        })
+    } else {
+        if r.persistence.size.is_some() || r.persistence.storage_class_name.is_some() {
+            cx.err("redis.persistence.enabled", "persistence size/storageClassName are set but persistence.enabled is false; set enabled: true");
+        }
+        None
+    };
+
+    // --- Sentinel
+    let s = &spec.sentinel;
+    let sentinel_replicas = s.replicas.unwrap_or(defaults::SENTINEL_REPLICAS);
+    if sentinel_replicas == 0 || sentinel_replicas > MAX_SENTINEL_REPLICAS {
+        cx.err(
+            "sentinel.replicas",
+            format!("sentinel.replicas is {sentinel_replicas}; it must be between 1 and {MAX_SENTINEL_REPLICAS} (3 or 5 is usual)"),
+        );
+    }
+    let quorum = s.quorum.unwrap_or(sentinel_replicas / 2 + 1);
+    if quorum == 0 || quorum > sentinel_replicas {
+        cx.err(
+            "sentinel.quorum",
+            format!("sentinel.quorum is {quorum}; it must be between 1 and sentinel.replicas ({sentinel_replicas})"),
+        );
+    }
+    let master_name = s.master_name.clone().unwrap_or_else(|| name.clone());
+    if master_name.is_empty()
+        || master_name.len() > 63
+        || !master_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        cx.err("sentinel.masterName", format!("masterName {master_name:?} must be 1-63 characters of letters, digits, '-', '_' or '.'"));
+    }
+    let sentinel_port = s.port.unwrap_or(defaults::SENTINEL_PORT);
+    let down_after = s.down_after_milliseconds.unwrap_or(defaults::DOWN_AFTER_MS);
+    if !(100..=3_600_000).contains(&down_after) {
+        cx.err(
+            "sentinel.downAfterMilliseconds",
+            format!(
+                "downAfterMilliseconds is {down_after}; it must be between 100 and 3600000 (1 hour)"
+            ),
+        );
+    }
+    let failover_timeout = s.failover_timeout.unwrap_or(defaults::FAILOVER_TIMEOUT_MS);
+    if !(1_000..=86_400_000).contains(&failover_timeout) {
+        cx.err("sentinel.failoverTimeout", format!("failoverTimeout is {failover_timeout}; it must be between 1000 and 86400000 (1 day) milliseconds"));
+    }
+    let parallel_syncs = s.parallel_syncs.unwrap_or(defaults::PARALLEL_SYNCS);
+    if parallel_syncs == 0 || parallel_syncs > MAX_REDIS_REPLICAS {
+        cx.err("sentinel.parallelSyncs", format!("parallelSyncs is {parallel_syncs}; it must be at least 1 and at most {MAX_REDIS_REPLICAS}"));
+    }
+    let sentinel_resources = s
+        .resources
+        .clone()
+        .unwrap_or_else(default_sentinel_resources);
+    check_resources(&mut cx, "sentinel.resources", &sentinel_resources);
+
+    // --- TLS
+    let t = &spec.tls;
+    let tls_enabled = t.enabled.unwrap_or(true);
+    let plaintext = if t.plaintext.enabled && tls_enabled {
+        Some(PlainPorts {
+            redis: t.plaintext.redis_port.unwrap_or(defaults::PLAIN_REDIS_PORT),
+            sentinel: t
+                .plaintext
+                .sentinel_port
+                .unwrap_or(defaults::PLAIN_SENTINEL_PORT),
+        })
+    } else {
+        None
+    };
+    let mut ports: Vec<(&str, u16)> =
+        vec![("redis.port", redis_port), ("sentinel.port", sentinel_port)];
+    if let Some(p) = plaintext {
+        ports.push(("tls.plaintext.redisPort", p.redis));
+        ports.push(("tls.plaintext.sentinelPort", p.sentinel));
+    }
+    for (i, (field, port)) in ports.iter().enumerate() {
+        if *port == 0 {
+            cx.err(field, "port 0 is not a valid port");
+        } else if let Some((other, _)) = ports[..i].iter().find(|(_, p)| p == port) {
+            cx.err(field, format!("port {port} is already used by {other}"));
+        }
+    }
+    let tls = if tls_enabled {
+        let ca_validity_days = t.ca_validity_days.unwrap_or(defaults::CA_VALIDITY_DAYS);
+        let validity_days = t.validity_days.unwrap_or(defaults::VALIDITY_DAYS);
+        let renew_before_days = t.renew_before_days.unwrap_or(defaults::RENEW_BEFORE_DAYS);
+        if !(1..=36_500).contains(&validity_days) {
+            cx.err(
+                "tls.validityDays",
+                "tls.validityDays must be between 1 and 36500",
+            );
+        }
+        if !(1..=36_500).contains(&ca_validity_days) {
+            cx.err(
+                "tls.caValidityDays",
+                "tls.caValidityDays must be between 1 and 36500",
+            );
+        } else if ca_validity_days < validity_days {
+            cx.err("tls.caValidityDays", format!("tls.caValidityDays ({ca_validity_days}) must be at least tls.validityDays ({validity_days})"));
+        }
+        if renew_before_days >= validity_days {
+            cx.err("tls.renewBeforeDays", format!("tls.renewBeforeDays ({renew_before_days}) must be less than tls.validityDays ({validity_days})"));
+        }
+        let not_before = match &t.not_before {
+            None => DEFAULT_NOT_BEFORE,
+            Some(s) => {
+                match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                {
+                    Ok(dt) => dt.unix_timestamp(),
+                    Err(e) => {
+                        cx.err(
+                            "tls.notBefore",
+                            format!("tls.notBefore {s:?} is not an RFC 3339 time ({e})"),
+                        );
+                        DEFAULT_NOT_BEFORE
+                    }
+                }
+            }
+        };
+        for (i, n) in t.extra_dns_names.iter().enumerate() {
+            if let Err(e) = dns_name(n, true) {
+                cx.err(&format!("tls.extraDnsNames[{i}]"), format!("{n:?} {e}"));
+            }
+        }
+        Some(Tls {
+            client_auth: t.client_auth,
+            key_algorithm: t.key_algorithm,
+            ca_validity_days,
+            validity_days,
+            renew_before_days,
+            keep_ca_key: t.keep_ca_key,
+            rotation: t.rotation,
+            not_before,
+            extra_dns_names: t.extra_dns_names.clone(),
+        })
+    } else {
+        None
+    };
+
+    // --- metadata, placement, security
+    for (k, v) in &spec.labels {
+        if let Err(e) = label_key(k) {
+            cx.err(&format!("labels.{k}"), format!("label key {k:?} {e}"));
+        }
+        if let Err(e) = label_value(v) {
+            cx.err(&format!("labels.{k}"), format!("label value {v:?} {e}"));
+        }
+        if matches!(
+            k.as_str(),
+            "app.kubernetes.io/name"
+                | "app.kubernetes.io/instance"
+                | "app.kubernetes.io/component"
+                | "app.kubernetes.io/managed-by"
+        ) {
+            cx.err(&format!("labels.{k}"), format!("label {k:?} is set by the function (it selects the pods) and cannot be overridden"));
+        }
+    }
+    for k in spec.annotations.keys() {
+        if let Err(e) = label_key(k) {
+            cx.err(
+                &format!("annotations.{k}"),
+                format!("annotation key {k:?} {e}"),
+            );
+        }
+    }
+    let p = &spec.placement;
+    for (k, v) in &p.node_selector {
+        if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
+            cx.err(
+                &format!("placement.nodeSelector.{k}"),
+                format!("nodeSelector {k:?}: {v:?} {e}"),
+            );
+        }
+    }
+    for (i, t) in p.tolerations.iter().enumerate() {
+        if let Some(op) = &t.operator {
+            if op != "Exists" && op != "Equal" {
+                cx.err(
+                    &format!("placement.tolerations[{i}].operator"),
+                    format!("operator {op:?} must be Exists or Equal"),
+                );
+            }
+            if op == "Exists" && t.value.is_some() {
+                cx.err(
+                    &format!("placement.tolerations[{i}].value"),
+                    "a toleration with operator Exists must not have a value",
+                );
+            }
+        }
+        if let Some(eff) = &t.effect
+            && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&eff.as_str()) {
+                cx.err(
+                    &format!("placement.tolerations[{i}].effect"),
+                    format!("effect {eff:?} must be NoSchedule, PreferNoSchedule or NoExecute"),
+                );
+            }
+        if let Some(k) = &t.key
+            && let Err(e) = label_key(k) {
+                cx.err(
+                    &format!("placement.tolerations[{i}].key"),
+                    format!("key {k:?} {e}"),
+                );
+            }
+    }
+    let topology_key = p
+        .topology_key
+        .clone()
+        .unwrap_or_else(|| "kubernetes.io/hostname".to_string());
+    if let Err(e) = label_key(&topology_key) {
+        cx.err(
+            "placement.topologyKey",
+            format!("topologyKey {topology_key:?} {e}"),
+        );
+    }
+    if let Some(pc) = &p.priority_class_name
+        && let Err(e) = dns_name(pc, false) {
+            cx.err(
+                "placement.priorityClassName",
+                format!("priorityClassName {pc:?} {e}"),
+            );
+        }
+    let security = match spec.platform {
+        model::Platform::Kubernetes => Security {
+            run_as_user: Some(spec.security.run_as_user.unwrap_or(defaults::RUN_AS_ID)),
+            run_as_group: Some(spec.security.run_as_group.unwrap_or(defaults::RUN_AS_ID)),
+            fs_group: Some(spec.security.fs_group.unwrap_or(defaults::RUN_AS_ID)),
+        },
+        model::Platform::Openshift => Security {
+            run_as_user: spec.security.run_as_user,
+            run_as_group: spec.security.run_as_group,
+            fs_group: spec.security.fs_group,
+        },
+    };
+    if let Some(u) = security.run_as_user
+        && !(1..=i64::from(u32::MAX)).contains(&u) {
+            cx.err(
+                "security.runAsUser",
+                "security.runAsUser must be a non-root UID (1 or more)",
+            );
+        }
+    for (f, v) in [
+        ("security.runAsGroup", security.run_as_group),
+        ("security.fsGroup", security.fs_group),
+    ] {
+        if let Some(v) = v
+            && !(0..=i64::from(u32::MAX)).contains(&v) {
+                cx.err(f, "must be a GID between 0 and 4294967295");
+            }
+    }
+    let (service_account, generate_service_account) = match &spec.service_account_name {
+        Some(sa) => {
+            if let Err(e) = dns_name(sa, false) {
+                cx.err(
+                    "serviceAccountName",
+                    format!("serviceAccountName {sa:?} {e}"),
+                );
+            }
+            (sa.clone(), false)
+        }
+        None => (name.clone(), true),
+    };
+
+    // The longest pod DNS name must fit in 253 characters.
+    let fqdn_len = format!(
+        "{name}-sentinel-{}.{name}-sentinel{HEADLESS_SUFFIX}.{namespace}.svc.{cluster_domain}",
+        MAX_SENTINEL_REPLICAS
+    )
+    .len();
+    if fqdn_len > 253 {
+        cx.err("clusterDomain", format!("pod DNS names would be {fqdn_len} characters, over the 253 allowed; shorten the name, namespace or cluster domain"));
+    }
+
+    if !cx.errors.is_empty() {
+        return Err(cx.errors);
+    }
+    Ok(Instance {
+        name,
+        namespace,
+        cluster_domain,
+        image,
+        image_pull_policy: spec.image_pull_policy.clone(),
+        platform: spec.platform,
+        redis: Redis {
+            replicas: redis_replicas,
+            port: redis_port,
+            resources: redis_resources,
+            persistence,
+            min_replicas_to_write,
+            min_replicas_max_lag,
+            maxmemory: r.maxmemory.clone(),
+            maxmemory_policy: r.maxmemory_policy.clone(),
+        },
+        sentinel: Sentinel {
+            replicas: sentinel_replicas,
+            quorum,
+            master_name,
+            port: sentinel_port,
+            down_after_milliseconds: down_after,
+            failover_timeout,
+            parallel_syncs,
+            resources: sentinel_resources,
+        },
+        tls,
+        plaintext,
+        auth: spec.auth.enabled,
+        labels: spec.labels.clone(),
+        annotations: spec.annotations.clone(),
+        placement: Placement {
+            node_selector: p.node_selector.clone(),
+            tolerations: p.tolerations.clone(),
+            anti_affinity: p.anti_affinity,
+            topology_key,
+            priority_class_name: p.priority_class_name.clone(),
+        },
+        security,
+        service_account,
+        generate_service_account,
+        pod_disruption_budget: spec.pod_disruption_budget.unwrap_or(true),
+    })
+}
+
+/// 2025-01-01T00:00:00Z: default start of validity of seed-derived certificates.
+pub const DEFAULT_NOT_BEFORE: i64 = 1_735_689_600;
+
+fn default_redis_resources() -> model::Resources {
+    model::Resources {
+        requests: [("cpu", "100m"), ("memory", "128Mi")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+        limits: [("memory", "512Mi")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+    }
+}
+
+fn default_sentinel_resources() -> model::Resources {
+    model::Resources {
+        requests: [("cpu", "50m"), ("memory", "32Mi")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+        limits: [("memory", "128Mi")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+    }
+}
+
+fn check_resources(cx: &mut Ctx, field: &str, r: &model::Resources) {
+    for (kind, map) in [("requests", &r.requests), ("limits", &r.limits)] {
+        for (k, v) in map {
+            let known = matches!(k.as_str(), "cpu" | "memory" | "ephemeral-storage")
+                || k.starts_with("hugepages-");
+            if !known {
+                cx.err(&format!("{field}.{kind}.{k}"), format!("unknown resource {k:?}; use cpu, memory, ephemeral-storage or hugepages-<size>"));
+            } else if !is_quantity(v) {
+                cx.err(
+                    &format!("{field}.{kind}.{k}"),
+                    format!("{v:?} is not a Kubernetes quantity (e.g. 100m, 128Mi, 1)"),
+                );
+            }
+        }
+    }
+}
+
+/// Kubernetes resource quantity: a decimal number with an optional suffix.
+pub fn is_quantity(s: &str) -> bool {
+    let s = s.strip_prefix('+').unwrap_or(s);
+    let num_end = s
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+        .map_or(s.len(), |(i, _)| i);
+    let (num, suffix) = s.split_at(num_end);
+    if num.is_empty() || num == "." || num.matches('.').count() > 1 || num.len() > 30 {
+        return false;
+    }
+    const SUFFIXES: [&str; 14] = [
+        "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T",
+    ];
+    if SUFFIXES.contains(&suffix) || suffix == "P" || suffix == "E" {
+        return true;
+    }
+    // Decimal exponent: e.g. 1e3, 1E-3.
+    let exp = suffix.strip_prefix(['e', 'E']);
+    matches!(exp, Some(e) if { let d = e.strip_prefix(['+', '-']).unwrap_or(e); !d.is_empty() && d.len() <= 3 && d.chars().all(|c| c.is_ascii_digit()) })
+}
+
+fn is_redis_memory(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    let digits_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (n, unit) = lower.split_at(digits_end);
+    !n.is_empty() && n.len() <= 18 && ["", "b", "k", "kb", "m", "mb", "g", "gb"].contains(&unit)
+}
+
+/// RFC 1035 label: what Service names must be.
+pub fn dns1035_label(s: &str) -> Result<(), String> {
+    dns1123_label(s)?;
+    if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err("must start with a lowercase letter".into());
+    }
+    Ok(())
+}
+
+/// RFC 1123 label: lowercase alphanumerics and '-', 1-63 characters.
+pub fn dns1123_label(s: &str) -> Result<(), String> {
+    if s.is_empty() || s.len() > 63 {
+        return Err("must be 1 to 63 characters long".into());
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err("must contain only lowercase letters, digits and '-'".into());
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err("must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// A DNS name of labels joined by dots; `wildcard` allows a leading `*.`.
+pub fn dns_name(s: &str, wildcard: bool) -> Result<(), String> {
+    let body = match s.strip_prefix("*.") {
+        Some(rest) if wildcard => rest,
+        _ => s,
+    };
+    if body.is_empty() || s.len() > 253 {
+        return Err("must be a DNS name of at most 253 characters".into());
+    }
+    for label in body.split('.') {
+        dns1123_label(label).map_err(|e| format!("has an invalid label {label:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Kubernetes qualified name with optional DNS prefix (`example.com/key`).
+pub fn label_key(k: &str) -> Result<(), String> {
+    let (prefix, name) = match k.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, k),
+    };
+    if let Some(p) = prefix {
+        dns_name(p, false).map_err(|e| format!("has an invalid prefix: {e}"))?;
+    }
+    if name.is_empty() || name.len() > 63 {
+        return Err("must have a name part of 1 to 63 characters".into());
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(
+            "must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+pub fn label_value(v: &str) -> Result<(), String> {
+    if v.is_empty() {
+        return Ok(());
+    }
+    if v.len() > 63 {
+        return Err("must be at most 63 characters".into());
+    }
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !v.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !v.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return Err(
+            "must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities() {
+        for ok in ["1", "100m", "128Mi", "0.5", "1e3", "2Gi", "+1"] {
+            assert!(is_quantity(ok), "{ok}");
+        }
+        for bad in ["", "abc", "1.2.3", "12XB", "-", "1e", "Mi"] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        assert!(dns1035_label("cache").is_ok());
+        assert!(dns1035_label("1cache").is_err());
+        assert!(dns1123_label("Cache").is_err());
+        assert!(dns_name("*.example.com", true).is_ok());
+        assert!(dns_name("*.example.com", false).is_err());
+        assert!(label_key("example.com/tier").is_ok());
+        assert!(label_key("/tier").is_err());
+        assert!(label_value("a b").is_err());
+    }
+}
