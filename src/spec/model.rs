@@ -154,13 +154,38 @@ pub struct Persistence {
 }
 
 /// How clients must authenticate with certificates (`tls-auth-clients`).
+/// Accepts `yes`/`optional`/`no` and, for YAML 1.1 habits, `true`/`false`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "ClientAuthInput")]
 pub enum ClientAuth {
     #[default]
     Yes,
     Optional,
     No,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ClientAuthInput {
+    Bool(bool),
+    Text(String),
+}
+
+impl TryFrom<ClientAuthInput> for ClientAuth {
+    type Error = String;
+
+    fn try_from(v: ClientAuthInput) -> Result<Self, String> {
+        match v {
+            ClientAuthInput::Bool(true) => Ok(ClientAuth::Yes),
+            ClientAuthInput::Bool(false) => Ok(ClientAuth::No),
+            ClientAuthInput::Text(t) => match t.as_str() {
+                "yes" => Ok(ClientAuth::Yes),
+                "optional" => Ok(ClientAuth::Optional),
+                "no" => Ok(ClientAuth::No),
+                other => Err(format!("clientAuth {other:?} must be yes, optional or no")),
+            },
+        }
+    }
 }
 
 impl ClientAuth {
