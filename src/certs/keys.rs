@@ -126,7 +126,13 @@ impl KeyPair {
         let doc = match &self.inner {
             Inner::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
             Inner::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
-            Inner::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+            // PKCS#8 v1 (no embedded public key): OpenSSL 3.0, which Redis
+            // links against, refuses the v2 form for Ed25519.
+            Inner::Ed25519(k) => ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: k.to_bytes(),
+                public_key: None,
+            }
+            .to_pkcs8_pem(LineEnding::LF),
             Inner::Rsa(_, k) => k.to_pkcs8_pem(LineEnding::LF),
         }
         .map_err(|e| anyhow!("encoding a private key: {e}"))?;

@@ -1,0 +1,407 @@
+//! Certificates: parsed with x509-parser and checked with `openssl verify`
+//! (SANs, EKUs, chain to the CA, key matches), for every key algorithm; and
+//! kept across renders while they fit the spec.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::*;
+use serde_norway::Value;
+use x509_parser::prelude::*;
+
+fn spec_with(extra: &str) -> Value {
+    parse(&format!(
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: cache\nspec:\n{extra}"
+    ))
+}
+
+fn items_of(out: &std::process::Output) -> (Vec<Value>, Vec<Value>) {
+    assert!(
+        out.status.success(),
+        "render failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let rl = parse(std::str::from_utf8(&out.stdout).expect("utf-8"));
+    let items = rl["items"].as_sequence().cloned().unwrap_or_default();
+    let results = rl
+        .get("results")
+        .and_then(Value::as_sequence)
+        .cloned()
+        .unwrap_or_default();
+    (items, results)
+}
+
+fn der(pem: &str) -> Vec<u8> {
+    x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .expect("PEM")
+        .1
+        .contents
+}
+
+fn sans(pem: &str) -> BTreeSet<String> {
+    let d = der(pem);
+    let (_, c) = X509Certificate::from_der(&d).expect("certificate parses");
+    c.subject_alternative_name()
+        .expect("SAN extension well-formed")
+        .expect("has SANs")
+        .value
+        .general_names
+        .iter()
+        .map(|g| match g {
+            GeneralName::DNSName(n) => n.to_string(),
+            GeneralName::IPAddress(ip) if ip.len() == 4 => {
+                std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*ip).unwrap()).to_string()
+            }
+            GeneralName::IPAddress(ip) if ip.len() == 16 => {
+                std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*ip).unwrap()).to_string()
+            }
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is installed (.ci/install.d/10-base.sh installs it)");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn certificates_verify_for_every_key_algorithm() {
+    for alg in ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048"] {
+        let spec = spec_with(&format!(
+            "  tls:\n    keyAlgorithm: {alg}\n    extraDnsNames: [redis.example.com]\n"
+        ));
+        let (items, _) = items_of(&krm(&spec, &[], &[]));
+        let dir = temp_dir(&format!("certs-{alg}"));
+        let ca = secret(&items, "cache-redis-tls", "ca.crt");
+        let ca_path = temp_file(&dir, "ca.crt", &ca);
+        // The CA ConfigMap publishes the same CA.
+        assert_eq!(config(&items, "cache-ca", "ca.crt"), ca);
+        // The CA is a CA, self-signed, and its key is not emitted by default.
+        let (ok, text) = openssl(&["x509", "-in", ca_path.to_str().unwrap(), "-noout", "-text"]);
+        assert!(
+            ok && text.contains("CA:TRUE"),
+            "{alg}: CA basic constraints: {text}"
+        );
+        assert!(
+            items.iter().all(|i| name(i) != "cache-ca-key"),
+            "CA key Secret only with keepCaKey"
+        );
+
+        for (secret_name, server) in [
+            ("cache-redis-tls", true),
+            ("cache-sentinel-tls", true),
+            ("cache-client-tls", false),
+        ] {
+            assert_eq!(
+                find(&items, "Secret", secret_name)["type"].as_str(),
+                Some("kubernetes.io/tls")
+            );
+            assert_eq!(
+                secret(&items, secret_name, "ca.crt"),
+                ca,
+                "{secret_name} carries the same ca.crt"
+            );
+            let crt = secret(&items, secret_name, "tls.crt");
+            let key = secret(&items, secret_name, "tls.key");
+            let crt_path = temp_file(&dir, &format!("{secret_name}.crt"), &crt);
+            let key_path = temp_file(&dir, &format!("{secret_name}.key"), &key);
+            let (ok, text) = openssl(&[
+                "verify",
+                "-CAfile",
+                ca_path.to_str().unwrap(),
+                "-purpose",
+                "sslclient",
+                crt_path.to_str().unwrap(),
+            ]);
+            assert!(ok, "{alg} {secret_name}: openssl verify (client): {text}");
+            let (ok, text) = openssl(&[
+                "verify",
+                "-CAfile",
+                ca_path.to_str().unwrap(),
+                "-purpose",
+                "sslserver",
+                crt_path.to_str().unwrap(),
+            ]);
+            assert_eq!(ok, server, "{alg} {secret_name}: server purpose: {text}");
+            // The key belongs to the certificate.
+            let (_, from_cert) = openssl(&[
+                "x509",
+                "-in",
+                crt_path.to_str().unwrap(),
+                "-noout",
+                "-pubkey",
+            ]);
+            let (ok, from_key) = openssl(&["pkey", "-in", key_path.to_str().unwrap(), "-pubout"]);
+            assert!(ok, "{alg} {secret_name}: key parses: {from_key}");
+            assert_eq!(
+                from_cert, from_key,
+                "{alg} {secret_name}: tls.key matches tls.crt"
+            );
+            // EKUs
+            let d = der(&crt);
+            let (_, c) = X509Certificate::from_der(&d).expect("parses");
+            let eku = c.extended_key_usage().expect("ok").expect("has EKU").value;
+            assert!(eku.client_auth, "{secret_name}: clientAuth");
+            assert_eq!(eku.server_auth, server, "{secret_name}: serverAuth");
+            assert!(!c.is_ca());
+        }
+
+        let redis = sans(&secret(&items, "cache-redis-tls", "tls.crt"));
+        for want in [
+            "cache-redis",
+            "cache-redis.cache",
+            "cache-redis.cache.svc",
+            "cache-redis.cache.svc.cluster.local",
+            "cache-redis-headless.cache.svc.cluster.local",
+            "*.cache-redis-headless.cache.svc.cluster.local",
+            "*.cache-redis-headless.cache.svc",
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "redis.example.com",
+        ] {
+            assert!(
+                redis.contains(want),
+                "{alg}: redis certificate lacks SAN {want}: {redis:?}"
+            );
+        }
+        assert!(
+            !redis.iter().any(|s| s.contains("sentinel")),
+            "redis SANs name only redis: {redis:?}"
+        );
+        let sentinel = sans(&secret(&items, "cache-sentinel-tls", "tls.crt"));
+        for want in [
+            "cache-sentinel.cache.svc.cluster.local",
+            "*.cache-sentinel-headless.cache.svc.cluster.local",
+            "localhost",
+        ] {
+            assert!(
+                sentinel.contains(want),
+                "{alg}: sentinel certificate lacks SAN {want}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn every_pod_name_the_scripts_dial_is_covered_by_a_san() {
+    let spec = spec_with("  redis:\n    replicas: 4\n  sentinel:\n    replicas: 5\n");
+    let (items, _) = items_of(&krm(&spec, &[], &[]));
+    for (sts, headless, secret_name) in [
+        ("cache-redis", "cache-redis-headless", "cache-redis-tls"),
+        (
+            "cache-sentinel",
+            "cache-sentinel-headless",
+            "cache-sentinel-tls",
+        ),
+    ] {
+        let names = sans(&secret(&items, secret_name, "tls.crt"));
+        let replicas = find(&items, "StatefulSet", sts)["spec"]["replicas"]
+            .as_u64()
+            .unwrap();
+        for i in 0..replicas {
+            let host = format!("{sts}-{i}.{headless}.cache.svc.cluster.local");
+            let (_, parent) = host.split_once('.').unwrap();
+            assert!(
+                names.contains(&format!("*.{parent}")),
+                "{host} is not covered by {names:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ca_key_is_emitted_only_when_asked() {
+    let (items, _) = items_of(&krm(&spec_with("  tls:\n    keepCaKey: true\n"), &[], &[]));
+    let key = secret(&items, "cache-ca-key", "tls.key");
+    assert!(key.contains("PRIVATE KEY"));
+    assert_eq!(
+        secret(&items, "cache-ca-key", "tls.crt"),
+        secret(&items, "cache-redis-tls", "ca.crt")
+    );
+}
+
+fn cert_secrets(items: &[Value]) -> Vec<Value> {
+    items
+        .iter()
+        .filter(|i| kind(i) == "Secret" && name(i).ends_with("-tls"))
+        .cloned()
+        .collect()
+}
+
+fn warnings(results: &[Value]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| r["severity"].as_str() == Some("warning"))
+        .map(|r| r["message"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+const NO_SEED: &[(&str, Option<&str>)] = &[("REDIS_SENTINEL_FN_SEED", None)];
+
+#[test]
+fn without_seed_certificates_are_new_with_a_warning_then_kept() {
+    let spec = spec_with("");
+    let (first, results) = items_of(&krm(&spec, &[], NO_SEED));
+    let w = warnings(&results);
+    assert!(
+        w.iter()
+            .any(|m| m.contains("newly generated") && m.contains("REDIS_SENTINEL_FN_SEED")),
+        "warning expected: {w:?}"
+    );
+
+    // Fed back (as kpt does), the Secrets are kept byte for byte, silently.
+    let (second, results) = items_of(&krm(&spec, &first, NO_SEED));
+    assert!(
+        warnings(&results).is_empty(),
+        "no warning when kept: {:?}",
+        warnings(&results)
+    );
+    assert_eq!(cert_secrets(&first), cert_secrets(&second));
+    assert_eq!(first, second, "the whole output is stable");
+
+    // Another fresh render without input differs (random keys).
+    let (other, _) = items_of(&krm(&spec, &[], NO_SEED));
+    assert_ne!(cert_secrets(&first), cert_secrets(&other));
+}
+
+#[test]
+fn kept_certificates_are_replaced_when_they_no_longer_fit() {
+    let spec = spec_with("");
+    let (first, _) = items_of(&krm(&spec, &[], NO_SEED));
+    let cases: Vec<(&str, Value, Vec<(&str, Option<&str>)>)> = vec![
+        (
+            "key algorithm",
+            spec_with("  tls:\n    keyAlgorithm: ecdsa-p384\n"),
+            vec![],
+        ),
+        (
+            "DNS names",
+            spec_with("  tls:\n    extraDnsNames: [cache.example.com]\n"),
+            vec![],
+        ),
+        ("rotation", spec_with("  tls:\n    rotation: 1\n"), vec![]),
+        // 350 days later: within renewBeforeDays (30) of the 365-day validity.
+        (
+            "expiry",
+            spec.clone(),
+            vec![("SOURCE_DATE_EPOCH", Some("1797465600"))],
+        ),
+    ];
+    for (what, spec, extra_env) in cases {
+        let mut env = NO_SEED.to_vec();
+        env.extend(extra_env);
+        let (next, results) = items_of(&krm(&spec, &first, &env));
+        assert_ne!(
+            cert_secrets(&first),
+            cert_secrets(&next),
+            "{what}: certificates must be replaced"
+        );
+        assert!(
+            !warnings(&results).is_empty(),
+            "{what}: replacement is reported"
+        );
+    }
+    // A tampered Secret (certificate from another render) is not kept.
+    let (other, _) = items_of(&krm(&spec, &[], NO_SEED));
+    let mut mixed = first.clone();
+    let idx = mixed
+        .iter()
+        .position(|i| name(i) == "cache-sentinel-tls")
+        .unwrap();
+    mixed[idx] = other
+        .iter()
+        .find(|i| name(i) == "cache-sentinel-tls")
+        .unwrap()
+        .clone();
+    let (next, _) = items_of(&krm(&spec, &mixed, NO_SEED));
+    let ca_next = secret(&next, "cache-redis-tls", "ca.crt");
+    assert_ne!(ca_next, secret(&first, "cache-redis-tls", "ca.crt"));
+    assert_eq!(
+        ca_next,
+        secret(&next, "cache-sentinel-tls", "ca.crt"),
+        "one CA again"
+    );
+}
+
+#[test]
+fn seed_gives_identical_secrets_and_another_seed_other_keys() {
+    let spec = spec_with("  auth:\n    enabled: true\n");
+    let (a, ra) = items_of(&krm(&spec, &[], &[]));
+    let (b, _) = items_of(&krm(&spec, &[], &[]));
+    assert!(
+        warnings(&ra).is_empty(),
+        "no warning with a seed: {:?}",
+        warnings(&ra)
+    );
+    assert_eq!(a, b);
+    let (c, _) = items_of(&krm(
+        &spec,
+        &[],
+        &[(
+            "REDIS_SENTINEL_FN_SEED",
+            Some("another-seed-0123456789abcdef"),
+        )],
+    ));
+    assert_ne!(
+        secret(&a, "cache-redis-tls", "tls.key"),
+        secret(&c, "cache-redis-tls", "tls.key")
+    );
+    assert_ne!(
+        secret(&a, "cache-auth", "redis-password"),
+        secret(&c, "cache-auth", "redis-password")
+    );
+    // A too-short seed is an error result, not a silent fallback.
+    let out = krm(&spec, &[], &[("REDIS_SENTINEL_FN_SEED", Some("short"))]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("at least 16"));
+}
+
+#[test]
+fn seeded_certificates_renew_by_themselves_before_expiry() {
+    // Same period: identical. Past validity - renewBefore: new window, valid now.
+    let spec = spec_with("");
+    let (a, _) = items_of(&krm(
+        &spec,
+        &[],
+        &[("SOURCE_DATE_EPOCH", Some("1767225600"))],
+    ));
+    let (b, _) = items_of(&krm(
+        &spec,
+        &[],
+        &[("SOURCE_DATE_EPOCH", Some("1767312000"))],
+    ));
+    assert_eq!(
+        cert_secrets(&a),
+        cert_secrets(&b),
+        "a day later: same certificates"
+    );
+    let later = 1767225600i64 + 400 * 86400;
+    let (c, _) = items_of(&krm(
+        &spec,
+        &[],
+        &[("SOURCE_DATE_EPOCH", Some(&later.to_string()))],
+    ));
+    assert_ne!(cert_secrets(&a), cert_secrets(&c));
+    let d = der(&secret(&c, "cache-redis-tls", "tls.crt"));
+    let (_, cert) = X509Certificate::from_der(&d).unwrap();
+    let v = cert.validity();
+    assert!(
+        v.not_before.timestamp() <= later && v.not_after.timestamp() - later > 30 * 86400,
+        "valid with margin at render time"
+    );
+}
