@@ -30,18 +30,19 @@ pub fn tls_secrets(inst: &Instance, tls: &Tls, b: &Bundle) -> Vec<Secret> {
         m
     };
     if tls.keep_ca_key
-        && let Some(key) = &b.ca_key_pem {
-            out.push(Secret {
-                metadata: with_rotation(meta(inst, certs::ca_key_secret_name(inst), None)),
-                type_: Some("kubernetes.io/tls".into()),
-                data: Some(data(&[
-                    ("tls.crt", &b.ca_pem),
-                    ("tls.key", key),
-                    ("ca.crt", &b.ca_pem),
-                ])),
-                ..Default::default()
-            });
-        }
+        && let Some(key) = &b.ca_key_pem
+    {
+        out.push(Secret {
+            metadata: with_rotation(meta(inst, certs::ca_key_secret_name(inst), None)),
+            type_: Some("kubernetes.io/tls".into()),
+            data: Some(data(&[
+                ("tls.crt", &b.ca_pem),
+                ("tls.key", key),
+                ("ca.crt", &b.ca_pem),
+            ])),
+            ..Default::default()
+        });
+    }
     for role in Role::ALL {
         let leaf = b.leaf(role);
         out.push(Secret {
@@ -84,9 +85,11 @@ pub fn passwords(
             secret_data(s, REDIS_PASSWORD_KEY),
             secret_data(s, SENTINEL_PASSWORD_KEY),
         )
-            && is_password(&redis) && is_password(&sentinel) {
-                return Ok((Passwords { redis, sentinel }, false));
-            }
+        && is_password(&redis)
+        && is_password(&sentinel)
+    {
+        return Ok((Passwords { redis, sentinel }, false));
+    }
     let random;
     let seed = match seed {
         Some(s) => s,

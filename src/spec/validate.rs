@@ -104,12 +104,13 @@ pub(super) fn resolve(
         );
     }
     if let Some(p) = &spec.image_pull_policy
-        && !["Always", "IfNotPresent", "Never"].contains(&p.as_str()) {
-            cx.err(
-                "imagePullPolicy",
-                format!("imagePullPolicy {p:?} must be Always, IfNotPresent or Never"),
-            );
-        }
+        && !["Always", "IfNotPresent", "Never"].contains(&p.as_str())
+    {
+        cx.err(
+            "imagePullPolicy",
+            format!("imagePullPolicy {p:?} must be Always, IfNotPresent or Never"),
+        );
+    }
 
     // --- Redis
     let r = &spec.redis;
@@ -142,12 +143,13 @@ pub(super) fn resolve(
         );
     }
     if let Some(m) = &r.maxmemory
-        && !is_redis_memory(m) {
-            cx.err(
-                "redis.maxmemory",
-                format!("maxmemory {m:?} must be a byte count such as 256mb or 1gb"),
-            );
-        }
+        && !is_redis_memory(m)
+    {
+        cx.err(
+            "redis.maxmemory",
+            format!("maxmemory {m:?} must be a byte count such as 256mb or 1gb"),
+        );
+    }
     if let Some(p) = &r.maxmemory_policy {
         const POLICIES: [&str; 8] = [
             "volatile-lru",
@@ -184,12 +186,13 @@ pub(super) fn resolve(
             );
         }
         if let Some(sc) = &r.persistence.storage_class_name
-            && let Err(e) = dns_name(sc, false) {
-                cx.err(
-                    "redis.persistence.storageClassName",
-                    format!("storage class {sc:?} {e}"),
-                );
-            }
+            && let Err(e) = dns_name(sc, false)
+        {
+            cx.err(
+                "redis.persistence.storageClassName",
+                format!("storage class {sc:?} {e}"),
+            );
+        }
         Some(Storage {
             size,
             storage_class_name: r.persistence.storage_class_name.clone(),
@@ -385,19 +388,21 @@ pub(super) fn resolve(
             }
         }
         if let Some(eff) = &t.effect
-            && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&eff.as_str()) {
-                cx.err(
-                    &format!("placement.tolerations[{i}].effect"),
-                    format!("effect {eff:?} must be NoSchedule, PreferNoSchedule or NoExecute"),
-                );
-            }
+            && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&eff.as_str())
+        {
+            cx.err(
+                &format!("placement.tolerations[{i}].effect"),
+                format!("effect {eff:?} must be NoSchedule, PreferNoSchedule or NoExecute"),
+            );
+        }
         if let Some(k) = &t.key
-            && let Err(e) = label_key(k) {
-                cx.err(
-                    &format!("placement.tolerations[{i}].key"),
-                    format!("key {k:?} {e}"),
-                );
-            }
+            && let Err(e) = label_key(k)
+        {
+            cx.err(
+                &format!("placement.tolerations[{i}].key"),
+                format!("key {k:?} {e}"),
+            );
+        }
     }
     let topology_key = p
         .topology_key
@@ -410,12 +415,13 @@ pub(super) fn resolve(
         );
     }
     if let Some(pc) = &p.priority_class_name
-        && let Err(e) = dns_name(pc, false) {
-            cx.err(
-                "placement.priorityClassName",
-                format!("priorityClassName {pc:?} {e}"),
-            );
-        }
+        && let Err(e) = dns_name(pc, false)
+    {
+        cx.err(
+            "placement.priorityClassName",
+            format!("priorityClassName {pc:?} {e}"),
+        );
+    }
     let security = match spec.platform {
         model::Platform::Kubernetes => Security {
             run_as_user: Some(spec.security.run_as_user.unwrap_or(defaults::RUN_AS_ID)),
@@ -429,20 +435,22 @@ pub(super) fn resolve(
         },
     };
     if let Some(u) = security.run_as_user
-        && !(1..=i64::from(u32::MAX)).contains(&u) {
-            cx.err(
-                "security.runAsUser",
-                "security.runAsUser must be a non-root UID (1 or more)",
-            );
-        }
+        && !(1..=i64::from(u32::MAX)).contains(&u)
+    {
+        cx.err(
+            "security.runAsUser",
+            "security.runAsUser must be a non-root UID (1 or more)",
+        );
+    }
     for (f, v) in [
         ("security.runAsGroup", security.run_as_group),
         ("security.fsGroup", security.fs_group),
     ] {
         if let Some(v) = v
-            && !(0..=i64::from(u32::MAX)).contains(&v) {
-                cx.err(f, "must be a GID between 0 and 4294967295");
-            }
+            && !(0..=i64::from(u32::MAX)).contains(&v)
+        {
+            cx.err(f, "must be a GID between 0 and 4294967295");
+        }
     }
     let (service_account, generate_service_account) = match &spec.service_account_name {
         Some(sa) => {
