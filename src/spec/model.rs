@@ -140,8 +140,34 @@ pub struct SentinelSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Resources {
+    #[serde(deserialize_with = "quantity_map")]
     pub requests: BTreeMap<String, String>,
+    #[serde(deserialize_with = "quantity_map")]
     pub limits: BTreeMap<String, String>,
+}
+
+/// Quantities may be written as numbers (`cpu: 1`) or strings (`cpu: "500m"`).
+fn quantity_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Q {
+        Int(u64),
+        Float(f64),
+        Text(String),
+    }
+    let m: BTreeMap<String, Q> = BTreeMap::deserialize(d)?;
+    Ok(m.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Q::Int(i) => i.to_string(),
+                Q::Float(f) => f.to_string(),
+                Q::Text(t) => t,
+            };
+            (k, v)
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
