@@ -6,6 +6,7 @@
 //! pod-template hashes from [`crate::hash`].
 
 pub mod configmaps;
+pub mod network;
 pub mod secrets;
 pub mod services;
 pub mod workloads;
@@ -138,6 +139,11 @@ pub fn render(
     if inst.pod_disruption_budget {
         for c in Component::ALL {
             push(to_value(&workloads::pod_disruption_budget(inst, c)))?;
+        }
+    }
+    if let Some(p) = &inst.network_policy {
+        for np in network::network_policies(inst, p) {
+            push(to_value(&np))?;
         }
     }
     Ok(Rendered { items, results })

@@ -29,7 +29,18 @@ pub struct Instance {
     pub service_account: String,
     pub generate_service_account: bool,
     pub pod_disruption_budget: bool,
+    /// `None` when NetworkPolicies are off.
+    pub network_policy: Option<NetworkPolicy>,
 }
+
+#[derive(Debug, Clone)]
+pub struct NetworkPolicy {
+    pub client_pod_labels: BTreeMap<String, String>,
+    pub client_namespace_labels: Option<BTreeMap<String, String>>,
+}
+
+/// Label client pods carry by default to reach an instance.
+pub const CLIENT_LABEL: &str = "fn.redis-sentinel.dev/client";
 
 #[derive(Debug, Clone)]
 pub struct Redis {

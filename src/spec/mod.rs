@@ -93,3 +93,20 @@ fn humanize(msg: &str) -> String {
         .replace("expected i64", "expected a whole number")
         .replace("expected a boolean", "expected true or false")
 }
+
+/// Parses a RedisSentinel YAML document into an instance (for tests).
+#[cfg(test)]
+pub(crate) fn test_instance(yaml: &str) -> Instance {
+    let v: Value = serde_norway::from_str(yaml).expect("test spec is YAML");
+    from_function_config(&v).expect("test spec is valid")
+}
+
+/// The smallest valid spec with `spec_body` (indented two spaces) added.
+#[cfg(test)]
+pub(crate) fn test_spec(spec_body: &str) -> Instance {
+    test_instance(&format!(
+        "apiVersion: {}\nkind: {}\nmetadata:\n  name: cache\n  namespace: ns\nspec:\n{spec_body}",
+        model::API_VERSION,
+        model::KIND
+    ))
+}

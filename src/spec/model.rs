@@ -91,6 +91,22 @@ pub struct Spec {
     pub service_account_name: Option<String>,
     /// PodDisruptionBudgets for both workloads (default true).
     pub pod_disruption_budget: Option<bool>,
+    pub network_policy: NetworkPolicySpec,
+}
+
+/// NetworkPolicies that admit Redis and Sentinel traffic only from the
+/// instance's own pods and from labelled client pods.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct NetworkPolicySpec {
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// Labels that client pods carry (default
+    /// `fn.redis-sentinel.dev/client: <name>`).
+    pub client_pod_labels: Option<BTreeMap<String, String>>,
+    /// Labels of other namespaces whose client pods are admitted too
+    /// (default: clients in the instance's namespace only).
+    pub client_namespace_labels: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -1,6 +1,8 @@
 //! Applies defaults and validates a [`Spec`], collecting every problem with
 //! the path of the field it concerns.
 
+use std::collections::BTreeMap;
+
 use super::instance::*;
 use super::model::{self, ResourceMeta, Spec, defaults};
 use crate::krm::FieldError;
@@ -465,6 +467,36 @@ pub(super) fn resolve(
         None => (name.clone(), true),
     };
 
+    let np = &spec.network_policy;
+    let network_policy = if np.enabled.unwrap_or(true) {
+        let client_pod_labels = np
+            .client_pod_labels
+            .clone()
+            .unwrap_or_else(|| BTreeMap::from([(CLIENT_LABEL.to_string(), name.clone())]));
+        if client_pod_labels.is_empty() {
+            cx.err("networkPolicy.clientPodLabels", "clientPodLabels must not be empty: it would admit every pod; omit it for the default label");
+        }
+        for (field, map) in [
+            ("networkPolicy.clientPodLabels", Some(&client_pod_labels)),
+            (
+                "networkPolicy.clientNamespaceLabels",
+                np.client_namespace_labels.as_ref(),
+            ),
+        ] {
+            for (k, v) in map.into_iter().flatten() {
+                if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
+                    cx.err(&format!("{field}.{k}"), format!("label {k:?}: {v:?} {e}"));
+                }
+            }
+        }
+        Some(NetworkPolicy {
+            client_pod_labels,
+            client_namespace_labels: np.client_namespace_labels.clone(),
+        })
+    } else {
+        None
+    };
+
     // The longest pod DNS name must fit in 253 characters.
     let fqdn_len = format!(
         "{name}-sentinel-{}.{name}-sentinel{HEADLESS_SUFFIX}.{namespace}.svc.{cluster_domain}",
@@ -521,6 +553,7 @@ pub(super) fn resolve(
         service_account,
         generate_service_account,
         pod_disruption_budget: spec.pod_disruption_budget.unwrap_or(true),
+        network_policy,
     })
 }
 
