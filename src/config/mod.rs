@@ -157,3 +157,86 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::test_spec;
+
+    #[test]
+    fn redis_conf_has_tls_on_every_link_and_no_plain_port() {
+        let inst = test_spec("");
+        let conf = redis::redis_conf(&inst);
+        for line in [
+            "port 0",
+            "tls-port 6379",
+            "tls-replication yes",
+            "tls-auth-clients yes",
+            "tls-ca-cert-file /etc/redis/tls/ca.crt",
+            "min-replicas-to-write 1",
+        ] {
+            assert!(
+                conf.lines().any(|l| l == line),
+                "missing {line:?} in\n{conf}"
+            );
+        }
+        assert!(
+            !conf.lines().any(|l| l.starts_with("replicaof")),
+            "replicaof is decided at start, per pod"
+        );
+        let inst = test_spec("  tls:\n    clientAuth: optional\n    plaintext: {enabled: true}\n");
+        let conf = redis::redis_conf(&inst);
+        assert!(conf.contains("\nport 6380\n") && conf.contains("tls-auth-clients optional"));
+    }
+
+    #[test]
+    fn sentinel_conf_resolves_hostnames_before_the_monitor_block() {
+        let inst = test_spec("  sentinel:\n    quorum: 3\n    replicas: 5\n");
+        let conf = sentinel::sentinel_conf(&inst);
+        for line in [
+            "tls-replication yes",
+            "sentinel resolve-hostnames yes",
+            "sentinel announce-hostnames yes",
+            "port 0",
+            "tls-port 26379",
+        ] {
+            assert!(conf.lines().any(|l| l == line), "missing {line:?}");
+        }
+        assert!(
+            !conf.lines().any(|l| l.starts_with("sentinel monitor")),
+            "the start script appends it after these lines"
+        );
+        let script = sentinel::start_script(&inst);
+        let cat = script
+            .find("cat \"$CONFIG_DIR/sentinel.conf\"")
+            .expect("copies the config");
+        let monitor = script
+            .find("sentinel monitor $MASTER_NAME")
+            .expect("monitor line");
+        assert!(cat < monitor);
+        assert!(script.contains("QUORUM=\"3\""));
+    }
+
+    #[test]
+    fn start_scripts_know_every_peer_and_only_their_own_settings() {
+        let inst = test_spec("  sentinel:\n    downAfterMilliseconds: 1234\n");
+        let redis = redis::start_script(&inst);
+        assert!(redis.starts_with("#!/bin/sh\n"));
+        assert!(redis.contains("REDIS_HEADLESS=\"cache-redis-headless\""));
+        assert!(redis.contains("SENTINEL_HEADLESS=\"cache-sentinel-headless\""));
+        assert!(redis.contains("NAMESPACE=\"ns\""));
+        assert!(
+            !redis.contains("1234"),
+            "sentinel timing is read from Sentinel at run time, so it does not roll Redis"
+        );
+        assert!(sentinel::start_script(&inst).contains("DOWN_AFTER_MILLISECONDS=\"1234\""));
+    }
+
+    #[test]
+    fn tls_disabled_means_plain_ports_and_no_tls_arguments() {
+        let inst = test_spec("  tls:\n    enabled: false\n");
+        let conf = redis::redis_conf(&inst);
+        assert!(conf.contains("\nport 6379\n") && !conf.contains("tls-"));
+        assert!(redis::start_script(&inst).contains("CLI_TLS_ARGS=\"\""));
+    }
+}

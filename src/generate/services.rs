@@ -58,3 +58,62 @@ pub fn services(inst: &Instance) -> Vec<Service> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::test_spec;
+
+    #[test]
+    fn headless_services_publish_not_ready_pods_and_client_services_select_the_same_pods() {
+        let inst = test_spec("");
+        let svcs = services(&inst);
+        let names: Vec<_> = svcs
+            .iter()
+            .map(|s| s.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "cache-redis-headless",
+                "cache-redis",
+                "cache-sentinel-headless",
+                "cache-sentinel"
+            ]
+        );
+        for (i, s) in svcs.iter().enumerate() {
+            let spec = s.spec.as_ref().unwrap();
+            let headless = i % 2 == 0;
+            assert_eq!(spec.cluster_ip.as_deref() == Some("None"), headless);
+            assert_eq!(spec.publish_not_ready_addresses == Some(true), headless);
+            let c = if i < 2 {
+                Component::Redis
+            } else {
+                Component::Sentinel
+            };
+            assert_eq!(spec.selector.as_ref(), Some(&inst.selector_labels(c)));
+            let ports = spec.ports.as_ref().unwrap();
+            assert_eq!(ports.len(), 1, "plaintext ports are off by default");
+            assert_eq!(ports[0].app_protocol.as_deref(), Some("rediss"));
+        }
+    }
+
+    #[test]
+    fn plaintext_ports_only_when_enabled() {
+        let inst =
+            test_spec("  tls:\n    plaintext:\n      enabled: true\n      redisPort: 7000\n");
+        let p = ports(&inst, Component::Redis);
+        assert_eq!(
+            p,
+            vec![
+                ("redis".to_string(), 6379),
+                ("redis-plain".to_string(), 7000)
+            ]
+        );
+        let inst = test_spec("  tls:\n    enabled: false\n");
+        assert_eq!(
+            ports(&inst, Component::Sentinel),
+            vec![("sentinel".to_string(), 26379)]
+        );
+    }
+}

@@ -413,3 +413,145 @@ pub fn pod_disruption_budget(inst: &Instance, c: Component) -> PodDisruptionBudg
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::test_spec;
+
+    fn pod(inst: &Instance, c: Component) -> PodSpec {
+        statefulset(inst, c, "h")
+            .spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap()
+    }
+
+    #[test]
+    fn secrets_are_mounted_read_only_with_restrictive_modes() {
+        let inst = test_spec("  auth:\n    enabled: true\n");
+        for c in Component::ALL {
+            let p = pod(&inst, c);
+            let secrets: Vec<_> = p
+                .volumes
+                .iter()
+                .flatten()
+                .filter_map(|v| v.secret.as_ref())
+                .collect();
+            assert_eq!(secrets.len(), 2, "tls and auth");
+            for s in secrets {
+                assert_eq!(s.default_mode, Some(0o440));
+            }
+            let mounts = p.containers[0].volume_mounts.clone().unwrap();
+            for m in mounts
+                .iter()
+                .filter(|m| m.name == "tls" || m.name == "auth" || m.name == "config")
+            {
+                assert_eq!(m.read_only, Some(true), "{} read-only", m.name);
+            }
+        }
+    }
+
+    #[test]
+    fn restricted_security_context_and_platform_ids() {
+        let k8s = test_spec("");
+        let p = pod(&k8s, Component::Redis);
+        let sc = p.security_context.unwrap();
+        assert_eq!(
+            (sc.run_as_user, sc.fs_group, sc.run_as_non_root),
+            (Some(999), Some(999), Some(true))
+        );
+        let c = p.containers[0].security_context.clone().unwrap();
+        assert_eq!(c.allow_privilege_escalation, Some(false));
+        assert_eq!(c.read_only_root_filesystem, Some(true));
+        assert_eq!(c.capabilities.unwrap().drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(c.seccomp_profile.unwrap().type_, "RuntimeDefault");
+        let os = test_spec("  platform: openshift\n");
+        let sc = pod(&os, Component::Sentinel).security_context.unwrap();
+        assert_eq!(
+            (sc.run_as_user, sc.run_as_group, sc.fs_group),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn redis_starts_in_order_sentinels_in_parallel_and_hash_is_on_the_template() {
+        let inst = test_spec("");
+        let r = statefulset(&inst, Component::Redis, "abc").spec.unwrap();
+        assert_eq!(r.pod_management_policy.as_deref(), Some("OrderedReady"));
+        assert_eq!(r.service_name.as_deref(), Some("cache-redis-headless"));
+        let ann = r.template.metadata.unwrap().annotations.unwrap();
+        assert_eq!(
+            ann.get(ownership::CONFIG_HASH_ANNOTATION)
+                .map(String::as_str),
+            Some("abc")
+        );
+        let s = statefulset(&inst, Component::Sentinel, "x").spec.unwrap();
+        assert_eq!(s.pod_management_policy.as_deref(), Some("Parallel"));
+    }
+
+    #[test]
+    fn persistence_uses_a_volume_claim_template() {
+        let inst = test_spec("  redis:\n    persistence:\n      enabled: true\n      size: 5Gi\n");
+        let s = statefulset(&inst, Component::Redis, "h").spec.unwrap();
+        let claims = s.volume_claim_templates.unwrap();
+        assert_eq!(claims[0].metadata.name.as_deref(), Some("data"));
+        let req = claims[0]
+            .spec
+            .clone()
+            .unwrap()
+            .resources
+            .unwrap()
+            .requests
+            .unwrap();
+        assert_eq!(req["storage"].0, "5Gi");
+        assert!(
+            !s.template
+                .spec
+                .unwrap()
+                .volumes
+                .unwrap()
+                .iter()
+                .any(|v| v.name == "data")
+        );
+    }
+
+    #[test]
+    fn anti_affinity_modes() {
+        let req = test_spec("  placement:\n    antiAffinity: required\n");
+        let a = pod(&req, Component::Redis)
+            .affinity
+            .unwrap()
+            .pod_anti_affinity
+            .unwrap();
+        assert!(
+            a.required_during_scheduling_ignored_during_execution
+                .is_some()
+        );
+        let none = test_spec("  placement:\n    antiAffinity: none\n");
+        assert!(pod(&none, Component::Redis).affinity.is_none());
+    }
+
+    #[test]
+    fn probes_speak_tls_with_the_pods_certificate() {
+        let inst = test_spec("");
+        let c = &pod(&inst, Component::Sentinel).containers[0];
+        let cmd = c
+            .readiness_probe
+            .as_ref()
+            .unwrap()
+            .exec
+            .as_ref()
+            .unwrap()
+            .command
+            .clone()
+            .unwrap()
+            .join(" ");
+        assert!(
+            cmd.contains("--tls --cert /etc/sentinel/tls/tls.crt"),
+            "{cmd}"
+        );
+        assert!(cmd.contains("-p 26379 PING"), "{cmd}");
+    }
+}
