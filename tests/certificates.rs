@@ -283,7 +283,8 @@ fn without_seed_certificates_are_new_with_a_warning_then_kept() {
 fn kept_certificates_are_replaced_when_they_no_longer_fit() {
     let spec = spec_with("");
     let (first, _) = items_of(&krm(&spec, &[], NO_SEED));
-    let cases: Vec<(&str, Value, Vec<(&str, Option<&str>)>)> = vec![
+    type Env<'a> = Vec<(&'a str, Option<&'a str>)>;
+    let cases: Vec<(&str, Value, Env)> = vec![
         (
             "key algorithm",
             spec_with("  tls:\n    keyAlgorithm: ecdsa-p384\n"),
