@@ -406,3 +406,53 @@ fn seeded_certificates_renew_by_themselves_before_expiry() {
         "valid with margin at render time"
     );
 }
+
+#[test]
+fn with_keep_ca_key_new_leaves_are_signed_by_the_kept_ca() {
+    let (first, _) = items_of(&krm(
+        &spec_with("  tls:\n    keepCaKey: true\n"),
+        &[],
+        NO_SEED,
+    ));
+    let ca = secret(&first, "cache-redis-tls", "ca.crt");
+    let (next, results) = items_of(&krm(
+        &spec_with("  tls:\n    keepCaKey: true\n    extraDnsNames: [new.example.com]\n"),
+        &first,
+        NO_SEED,
+    ));
+    assert!(
+        warnings(&results).iter().any(|w| w.contains("kept CA")),
+        "{:?}",
+        warnings(&results)
+    );
+    assert_eq!(secret(&next, "cache-redis-tls", "ca.crt"), ca, "same CA");
+    assert_eq!(
+        secret(&next, "cache-ca-key", "tls.key"),
+        secret(&first, "cache-ca-key", "tls.key")
+    );
+    assert_ne!(
+        secret(&next, "cache-redis-tls", "tls.crt"),
+        secret(&first, "cache-redis-tls", "tls.crt")
+    );
+    assert!(sans(&secret(&next, "cache-redis-tls", "tls.crt")).contains("new.example.com"));
+    let dir = temp_dir("kept-ca");
+    let ca_path = temp_file(&dir, "ca.crt", &ca);
+    for s in ["cache-redis-tls", "cache-sentinel-tls", "cache-client-tls"] {
+        let crt = temp_file(&dir, "leaf.crt", &secret(&next, s, "tls.crt"));
+        let (ok, text) = openssl(&[
+            "verify",
+            "-CAfile",
+            ca_path.to_str().unwrap(),
+            crt.to_str().unwrap(),
+        ]);
+        assert!(ok, "{s}: {text}");
+    }
+    // A third render keeps everything.
+    let (third, _) = items_of(&krm(
+        &spec_with("  tls:\n    keepCaKey: true\n    extraDnsNames: [new.example.com]\n"),
+        &next,
+        NO_SEED,
+    ));
+    assert_eq!(cert_secrets(&third), cert_secrets(&next));
+    let _ = std::fs::remove_dir_all(&dir);
+}

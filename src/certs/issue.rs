@@ -131,39 +131,85 @@ pub fn leaf_sans(inst: &Instance, role: Role) -> Vec<SanType> {
     sans
 }
 
+/// The CA's subject common name.
+pub fn ca_common_name(inst: &Instance) -> String {
+    format!("{}-ca.{}", inst.name, inst.namespace)
+}
+
+/// Parameters of the CA certificate (also what an [`Issuer`] needs).
+fn ca_params(
+    inst: &Instance,
+    window: Window,
+    key: &KeyPair,
+    serial: SerialNumber,
+) -> anyhow::Result<CertificateParams> {
+    let mut p = base_params(&ca_common_name(inst), window, key, serial)?;
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    p.use_authority_key_identifier_extension = false;
+    Ok(p)
+}
+
 /// Issues a fresh CA and every leaf from `seed`.
 pub fn issue_all(inst: &Instance, tls: &Tls, seed: &Seed, now: i64) -> anyhow::Result<Bundle> {
     let (ca_w, leaf_w) = windows(tls, now, seed.is_user_supplied());
     let ca_ctx = key_context(inst, tls, "ca", ca_w.not_before);
     let ca_key = KeyPair::generate(tls.key_algorithm, &mut seed.rng(&ca_ctx))?;
-    let mut ca_params = base_params(
-        &format!("{}-ca.{}", inst.name, inst.namespace),
-        ca_w,
-        &ca_key,
-        serial(seed, &ca_ctx),
-    )?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params.use_authority_key_identifier_extension = false;
-    let ca_cert = ca_params
+    let params = ca_params(inst, ca_w, &ca_key, serial(seed, &ca_ctx))?;
+    let ca_pem = params
         .self_signed(&ca_key)
-        .context("self-signing the CA certificate")?;
-    let ca_pem = ca_cert.pem();
+        .context("self-signing the CA certificate")?
+        .pem();
     let ca_key_pem = ca_key.to_pkcs8_pem()?;
-    let issuer = Issuer::new(ca_params, ca_key);
-    let mut leaves = Vec::new();
-    for role in Role::ALL {
-        leaves.push((role, issue_leaf(inst, tls, seed, role, leaf_w, &issuer)?));
-    }
+    let leaves = issue_leaves(inst, tls, seed, leaf_w, Issuer::new(params, ca_key))?;
     Ok(Bundle {
         ca_pem,
         ca_key_pem: Some(ca_key_pem),
         leaves,
     })
+}
+
+/// Issues new leaves signed by a CA kept from an earlier render
+/// (`tls.keepCaKey`): clients that trust the CA keep trusting the servers.
+/// The CA's subject and key identifier are derived from the instance and
+/// its key exactly as when it was issued.
+pub fn issue_with_kept_ca(
+    inst: &Instance,
+    tls: &Tls,
+    seed: &Seed,
+    now: i64,
+    ca_pem: String,
+    ca_key_pem: String,
+    ca_not_after: i64,
+) -> anyhow::Result<Bundle> {
+    let ca_key = KeyPair::from_pkcs8_pem(&ca_key_pem)?;
+    let (_, mut leaf_w) = windows(tls, now, false);
+    leaf_w.not_after = leaf_w.not_after.min(ca_not_after);
+    // The window only feeds the issuer's name and key id, not a certificate.
+    let params = ca_params(inst, leaf_w, &ca_key, SerialNumber::from_slice(&[1]))?;
+    let leaves = issue_leaves(inst, tls, seed, leaf_w, Issuer::new(params, ca_key))?;
+    Ok(Bundle {
+        ca_pem,
+        ca_key_pem: Some(ca_key_pem),
+        leaves,
+    })
+}
+
+fn issue_leaves(
+    inst: &Instance,
+    tls: &Tls,
+    seed: &Seed,
+    window: Window,
+    issuer: Issuer<'_, KeyPair>,
+) -> anyhow::Result<Vec<(Role, LeafPem)>> {
+    Role::ALL
+        .iter()
+        .map(|&role| Ok((role, issue_leaf(inst, tls, seed, role, window, &issuer)?)))
+        .collect()
 }
 
 /// Issues one leaf certificate signed by `issuer`.

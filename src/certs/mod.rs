@@ -125,6 +125,15 @@ pub fn obtain(
             &random
         }
     };
+    if tls.keep_ca_key
+        && let Some((ca_pem, ca_key, ca_not_after)) = reuse::kept_ca(inst, tls, items, now)
+    {
+        let bundle = issue::issue_with_kept_ca(inst, tls, seed, now, ca_pem, ca_key, ca_not_after)?;
+        return Ok((
+            bundle,
+            Origin::Generated(format!("{reason}; the kept CA signed the new certificates")),
+        ));
+    }
     Ok((
         issue::issue_all(inst, tls, seed, now)?,
         Origin::Generated(reason),

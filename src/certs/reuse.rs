@@ -84,6 +84,39 @@ pub fn kept(inst: &Instance, tls: &Tls, items: &[Value], now: i64) -> Result<Bun
     })
 }
 
+/// The CA certificate and key kept from an earlier render (`keepCaKey`),
+/// with the CA's expiry, if they are still fit to sign new leaves.
+pub fn kept_ca(
+    inst: &Instance,
+    tls: &Tls,
+    items: &[Value],
+    now: i64,
+) -> Option<(String, String, i64)> {
+    let secret = ownership::find_owned(items, inst, "Secret", &super::ca_key_secret_name(inst))?;
+    let rotation = ownership::annotation(secret, ownership::ROTATION_ANNOTATION).unwrap_or("0");
+    if rotation != tls.rotation.to_string() {
+        return None;
+    }
+    let ca_pem = secret_data(secret, "tls.crt")?;
+    let key = secret_data(secret, "tls.key")?;
+    let der = pem_der(&ca_pem)?;
+    let (_, ca) = X509Certificate::from_der(&der).ok()?;
+    let cn_ok = ca
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|c| c.as_str().ok())
+        == Some(issue::ca_common_name(inst).as_str());
+    let not_after = ca.validity().not_after.timestamp();
+    let kp = keys::KeyPair::from_pkcs8_pem(&key).ok()?;
+    let fits = cn_ok
+        && ca.is_ca()
+        && check_key_algorithm(&ca, tls.key_algorithm).is_ok()
+        && kp.public_key_bits() == ca.public_key().subject_public_key.data.as_ref()
+        && not_after - now > i64::from(tls.validity_days) * DAY;
+    fits.then_some((ca_pem, key, not_after))
+}
+
 fn check_leaf(
     inst: &Instance,
     tls: &Tls,
