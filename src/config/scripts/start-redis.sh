@@ -5,26 +5,45 @@ case "$POD_NAME" in
     *) log "POD_NAME $POD_NAME is not a pod of StatefulSet $REDIS_STS"; exit 1 ;;
 esac
 
+# sentinel_replicas HOST: how many replicas a Sentinel knows for the master
+# (0 when it does not answer). Without one it has nothing to promote.
+sentinel_replicas() {
+    resolves "$1" || { echo 0; return 0; }
+    _n=$(cli "$1" "$SENTINEL_PORT" "$SENTINEL_PASSWORD_FILE" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
+        awk 'p=="num-slaves"{n=$0} {p=$0} END{print n+0}')
+    echo "${_n:-0}"
+}
+
 # 1. Who is the master? Ask every Sentinel. An answer naming this pod comes
 #    from before this pod went down: wait (bounded) for the Sentinels to
 #    fail over, so that a restarted master with stale or empty data rejoins
-#    as a replica instead of overwriting the new master.
+#    as a replica instead of overwriting the new master. No wait when no
+#    Sentinel knows a replica of this pod: nothing can be promoted (a fresh
+#    install, where the Sentinels already monitor pod 0 before it starts
+#    and pod 1 waits for pod 0 to be Ready).
 MASTER=""
 FAILOVER_WAIT_SECONDS=$(failover_wait_seconds)
 deadline=$(( $(date +%s) + FAILOVER_WAIT_SECONDS ))
 while :; do
-    reached=0; self_named=0; other=""
+    reached=0; self_named=0; known_replicas=0; other=""
     i=0
     while [ "$i" -lt "$SENTINEL_REPLICAS" ]; do
-        ans=$(sentinel_says "$(sentinel_host "$i")")
+        h=$(sentinel_host "$i")
+        ans=$(sentinel_says "$h")
         if [ -n "$ans" ]; then
             reached=$((reached + 1))
-            if [ "$ans" = "$SELF" ]; then self_named=$((self_named + 1)); elif [ -z "$other" ]; then other=$ans; fi
+            if [ "$ans" = "$SELF" ]; then
+                self_named=$((self_named + 1))
+                known_replicas=$((known_replicas + $(sentinel_replicas "$h")))
+            elif [ -z "$other" ]; then other=$ans; fi
         fi
         i=$((i + 1))
     done
     if [ -n "$other" ]; then MASTER=$other; log "Sentinel names $MASTER as master"; break; fi
     if [ "$reached" -eq 0 ]; then break; fi
+    if [ "$known_replicas" -eq 0 ]; then
+        MASTER=$SELF; log "Sentinels name this pod as master and know no replica to promote: starting as master"; break
+    fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
         MASTER=$SELF; log "Sentinels still name this pod as master after ${FAILOVER_WAIT_SECONDS}s: starting as master"; break
     fi

@@ -1,0 +1,270 @@
+//! `redis-cli` from the client namespace, as a client pod would run it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::render::Render;
+use super::run_with_input;
+
+/// Keys of the generated auth Secret `<name>-auth`.
+pub const REDIS_PASSWORD_KEY: &str = "redis-password";
+pub const SENTINEL_PASSWORD_KEY: &str = "sentinel-password";
+
+/// How long one `redis-cli` call may take.
+pub const CLI_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A password, and the ACL user it belongs to (`None`: the default user).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: Option<String>,
+    pub password: String,
+}
+
+/// A CA, certificate and key on disk.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Writes PEM data into `dir` (mode 0600).
+    pub fn write(dir: &Path, ca: &[u8], cert: &[u8], key: &[u8]) -> Result<TlsFiles> {
+        fs::create_dir_all(dir)?;
+        let files = TlsFiles {
+            ca: dir.join("ca.crt"),
+            cert: dir.join("tls.crt"),
+            key: dir.join("tls.key"),
+        };
+        for (p, d) in [(&files.ca, ca), (&files.cert, cert), (&files.key, key)] {
+            fs::write(p, d)?;
+            fs::set_permissions(p, fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(files)
+    }
+}
+
+/// Which TLS material a call presents.
+#[derive(Debug, Clone, Copy)]
+pub enum Tls<'a> {
+    /// The generated client certificate (Secret `<name>-client-tls`).
+    Client,
+    /// TLS, trusting the generated CA, but no client certificate.
+    NoCert,
+    /// Other files (e.g. a certificate from a foreign CA).
+    Files(&'a TlsFiles),
+    /// No TLS at all.
+    Plain,
+}
+
+/// Output of one `redis-cli` call.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Reply {
+    pub fn text(&self) -> &str {
+        self.stdout.trim()
+    }
+
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// The command answered exactly `expected`.
+    pub fn is(&self, expected: &str) -> bool {
+        self.success && self.text() == expected
+    }
+
+    /// `INFO` output as a map.
+    pub fn info(&self) -> BTreeMap<String, String> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.trim().split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A flat `key value key value` reply (e.g. `SENTINEL master`) as a map.
+    pub fn pairs(&self) -> BTreeMap<String, String> {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        lines
+            .chunks(2)
+            .filter(|c| c.len() == 2)
+            .map(|c| (c[0].to_string(), c[1].to_string()))
+            .collect()
+    }
+
+    /// A one-line summary for error messages.
+    pub fn summary(&self) -> String {
+        format!(
+            "ok={} out={:?} err={:?}",
+            self.success,
+            self.text(),
+            self.stderr.trim()
+        )
+    }
+}
+
+/// redis-cli in the client namespace.
+pub struct Client {
+    pub netns: String,
+    pub dir: PathBuf,
+    pub tls: Option<TlsFiles>,
+    pub redis_auth: Option<Credentials>,
+    pub sentinel_auth: Option<Credentials>,
+}
+
+impl Client {
+    /// Takes the client certificate from Secret `<instance>-client-tls` and,
+    /// when the render has a Secret `<instance>-auth`, the passwords from it.
+    pub fn from_render(render: &Render, instance: &str, netns: &str, dir: &Path) -> Result<Client> {
+        let tls_secret = format!("{instance}-client-tls");
+        let tls = match render.find("Secret", &tls_secret) {
+            Some(_) => {
+                let d = render.secret_data(&tls_secret)?;
+                let get = |k: &str| {
+                    d.get(k)
+                        .cloned()
+                        .with_context(|| format!("Secret {tls_secret} has no {k}"))
+                };
+                Some(TlsFiles::write(
+                    dir,
+                    &get("ca.crt")?,
+                    &get("tls.crt")?,
+                    &get("tls.key")?,
+                )?)
+            }
+            None => None,
+        };
+        let auth_secret = format!("{instance}-auth");
+        let cred = |key: &str| -> Result<Option<Credentials>> {
+            Ok(render
+                .secret_text(&auth_secret, key)?
+                .map(|password| Credentials {
+                    user: None,
+                    password,
+                }))
+        };
+        Ok(Client {
+            netns: netns.to_string(),
+            dir: dir.to_path_buf(),
+            tls,
+            redis_auth: cred(REDIS_PASSWORD_KEY)?,
+            sentinel_auth: cred(SENTINEL_PASSWORD_KEY)?,
+        })
+    }
+
+    /// `redis-cli` against a Redis pod, with the client certificate and the
+    /// Redis password.
+    pub fn redis(&self, host: &str, port: u16, args: &[&str]) -> Result<Reply> {
+        self.cli(Tls::Client, self.redis_auth.as_ref(), host, port, args)
+    }
+
+    /// `redis-cli` against a Sentinel, with the client certificate and the
+    /// Sentinel password.
+    pub fn sentinel(&self, host: &str, port: u16, args: &[&str]) -> Result<Reply> {
+        self.cli(Tls::Client, self.sentinel_auth.as_ref(), host, port, args)
+    }
+
+    /// Several commands on one connection to a Redis pod (one per line, fed
+    /// to `redis-cli` on standard input), e.g. writes followed by `WAIT`.
+    pub fn redis_pipe(&self, host: &str, port: u16, commands: &str) -> Result<Reply> {
+        self.cli_input(
+            Tls::Client,
+            self.redis_auth.as_ref(),
+            host,
+            port,
+            &[],
+            Some(commands),
+        )
+    }
+
+    /// One `redis-cli` call with the given TLS material and credentials.
+    pub fn cli(
+        &self,
+        tls: Tls<'_>,
+        auth: Option<&Credentials>,
+        host: &str,
+        port: u16,
+        args: &[&str],
+    ) -> Result<Reply> {
+        self.cli_input(tls, auth, host, port, args, None)
+    }
+
+    /// [`Client::cli`] with commands on standard input.
+    pub fn cli_input(
+        &self,
+        tls: Tls<'_>,
+        auth: Option<&Credentials>,
+        host: &str,
+        port: u16,
+        args: &[&str],
+        input: Option<&str>,
+    ) -> Result<Reply> {
+        let mut cmd = self.command("redis-cli");
+        let files = match tls {
+            Tls::Client => self.tls.as_ref(),
+            Tls::Files(f) => Some(f),
+            Tls::NoCert | Tls::Plain => None,
+        };
+        match tls {
+            Tls::Plain => {}
+            Tls::NoCert => {
+                cmd.arg("--tls");
+                if let Some(f) = &self.tls {
+                    cmd.arg("--cacert").arg(&f.ca);
+                }
+            }
+            Tls::Client | Tls::Files(_) => {
+                if let Some(f) = files {
+                    cmd.arg("--tls")
+                        .arg("--cacert")
+                        .arg(&f.ca)
+                        .arg("--cert")
+                        .arg(&f.cert)
+                        .arg("--key")
+                        .arg(&f.key);
+                }
+            }
+        }
+        if let Some(a) = auth {
+            if let Some(u) = &a.user {
+                cmd.arg("--user").arg(u);
+            }
+            cmd.env("REDISCLI_AUTH", &a.password);
+        }
+        cmd.args(["-h", host, "-p", &port.to_string()]).args(args);
+        let out = run_with_input(&mut cmd, input.map(str::as_bytes), CLI_TIMEOUT)?;
+        Ok(Reply {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// A command that runs in the client namespace (its hosts file is the
+    /// cluster DNS), with a minimal environment.
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.netns, program])
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .current_dir("/");
+        cmd
+    }
+}

@@ -1,0 +1,1003 @@
+//! Pods as processes in their own network, UTS and mount namespaces.
+
+use std::collections::BTreeSet;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use super::client::Client;
+use super::render::{EnvValue, MountSource, Render, Workload};
+use super::{require_environment, run, run_ok, scratch_root, signal, wait_for};
+
+/// Prefix of every namespace, hosts directory and scratch directory the
+/// harness makes: `e2e-<pid>-<n>-...`.
+const PREFIX: &str = "e2e-";
+const BRIDGE: &str = "br0";
+const NETNS_RUN: &str = "/run/netns";
+const NETNS_ETC: &str = "/etc/netns";
+const CMD_TIMEOUT: Duration = Duration::from_secs(10);
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Runs as `sh -c PRELUDE pod-prelude HOSTNAME WORKDIR OPS... -- CMD...`
+/// right after `ip netns exec NS unshare --uts`: sets the hostname, builds
+/// the pod's mounts in the private mount namespace `ip netns exec` made,
+/// then execs CMD (setpriv ... -- the container command).
+const PRELUDE: &str = r#"set -eu
+host=$1; wd=$2; shift 2
+# Mounts below must never reach the host: refuse unless the mount
+# namespace is private (ip netns exec unshares it).
+if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/$PPID/ns/mnt)" ]; then
+    echo "pod-prelude: not in a private mount namespace; refusing to mount" >&2; exit 97
+fi
+hostname "$host"
+while [ "$#" -gt 0 ]; do
+    op=$1; shift
+    case "$op" in
+        --) break ;;
+        tmpfs) mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev e2e-pod "$1"; shift ;;
+        mkdir) mkdir -p "$1"; shift ;;
+        bind) mount --bind "$1" "$2"
+              if [ "$3" = ro ]; then mount -o remount,bind,ro "$2"; fi
+              shift 3 ;;
+        ro) mount -o remount,ro "$1"; shift ;;
+        roroot) mount -o remount,bind,ro / ;;
+        *) echo "pod-prelude: unknown op $op" >&2; exit 97 ;;
+    esac
+done
+cd "$wd"
+exec "$@"
+"#;
+
+/// Settings of the emulated cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// The cluster's DNS domain (pods are `<pod>.<svc>.<ns>.svc.<domain>`).
+    pub cluster_domain: String,
+    /// First three octets of the pod network (a /24 that exists only
+    /// inside the harness' namespaces).
+    pub subnet: [u8; 3],
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            cluster_domain: "cluster.local".into(),
+            subnet: [10, 213, 0],
+        }
+    }
+}
+
+/// One pod of a StatefulSet.
+pub struct Pod {
+    pub name: String,
+    /// `<pod>.<headless>.<namespace>.svc.<domain>`.
+    pub fqdn: String,
+    pub workload: Workload,
+    /// Its network namespace.
+    pub netns: String,
+    pub ip: Ipv4Addr,
+    /// Times its container was started.
+    pub starts: u32,
+    /// The pod exists: it has a DNS record.
+    in_dns: bool,
+    /// Its link is on the bridge (see [`Cluster::cut`]).
+    linked: bool,
+    /// Host-side end of its veth, in the hub namespace.
+    link: String,
+    dir: PathBuf,
+    volumes_ready: bool,
+    child: Option<Child>,
+    last_exit: Option<String>,
+}
+
+impl Pod {
+    fn volume_dir(&self, volume: &str) -> PathBuf {
+        self.dir.join("volumes").join(volume)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("pod.log")
+    }
+
+    /// PID of the running container process (the generated start script,
+    /// then `redis-server`/`redis-sentinel` after its `exec`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+/// The emulated cluster: pods, a client namespace, cluster DNS.
+pub struct Cluster {
+    pub id: String,
+    pub opts: ClusterOptions,
+    /// Scratch directory (pod volumes, logs); kept after the run for
+    /// inspection and removed by the next run.
+    pub work: PathBuf,
+    hub: String,
+    pub pods: Vec<Pod>,
+    client_ns: String,
+    client_ip: Ipv4Addr,
+    client: Option<Client>,
+    /// Every namespace made, for cleanup.
+    namespaces: Vec<String>,
+    next_host: u8,
+    passed: bool,
+}
+
+fn ip(args: &[&str]) -> Result<String> {
+    run_ok(Command::new("ip").args(args), CMD_TIMEOUT)
+}
+
+fn pid_alive(pid: &str) -> bool {
+    Path::new("/proc").join(pid).exists()
+}
+
+/// PIDs of every process in network namespace `ns`.
+fn netns_pids(ns: &str) -> Vec<u32> {
+    run(Command::new("ip").args(["netns", "pids", ns]), CMD_TIMEOUT)
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Ends every process in namespace `ns` (all started by the harness),
+/// waiting (bounded) until none is left.
+fn kill_netns_processes(ns: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pids = netns_pids(ns);
+        if pids.is_empty() || Instant::now() >= deadline {
+            return;
+        }
+        for p in pids {
+            signal(p, "KILL");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn remove_netns(ns: &str) {
+    kill_netns_processes(ns);
+    if Path::new(NETNS_RUN).join(ns).exists() {
+        let _ = run(Command::new("ip").args(["netns", "del", ns]), CMD_TIMEOUT);
+    }
+    let _ = fs::remove_dir_all(Path::new(NETNS_ETC).join(ns));
+}
+
+/// Removes namespaces and scratch directories left by harness runs whose
+/// process is gone (a run killed before its cleanup).
+fn sweep_stale() {
+    let stale = |name: &str| {
+        name.strip_prefix(PREFIX)
+            .and_then(|r| r.split('-').next())
+            .is_some_and(|pid| pid.chars().all(|c| c.is_ascii_digit()) && !pid_alive(pid))
+    };
+    for dir in [NETNS_RUN, NETNS_ETC] {
+        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if stale(&name) {
+                remove_netns(&name);
+            }
+        }
+    }
+    for e in fs::read_dir(scratch_root()).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if stale(&name) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Makes sure a mount point exists on the host. Created directories are
+/// left in place (empty): removing a directory another test's pod has a
+/// mount on would detach that mount.
+fn ensure_host_dir(p: &Path) -> Result<()> {
+    if !p.is_dir() {
+        fs::create_dir_all(p)
+            .with_context(|| format!("creating mount point {} on the host", p.display()))?;
+    }
+    Ok(())
+}
+
+impl Cluster {
+    /// Builds the network for every pod of every StatefulSet of `render`
+    /// (no pod runs yet) and a client namespace with the client
+    /// certificate and credentials of the render.
+    pub fn new(render: &Render, opts: ClusterOptions) -> Result<Cluster> {
+        require_environment()?;
+        sweep_stale();
+        let id = format!(
+            "{PREFIX}{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let work = scratch_root().join(&id);
+        let _ = fs::remove_dir_all(&work);
+        fs::create_dir_all(&work)?;
+        let [a, b, c] = opts.subnet;
+        let mut cluster = Cluster {
+            hub: format!("{id}-hub"),
+            client_ns: format!("{id}-client"),
+            client_ip: Ipv4Addr::new(a, b, c, 2),
+            id,
+            opts,
+            work,
+            pods: Vec::new(),
+            client: None,
+            namespaces: Vec::new(),
+            next_host: 10,
+            passed: false,
+        };
+        // From here on, Drop cleans up whatever was made.
+        let hub = cluster.hub.clone();
+        cluster.add_netns(&hub)?;
+        ip(&[
+            "-n",
+            &hub,
+            "link",
+            "add",
+            BRIDGE,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+        ])?;
+        ip(&["-n", &hub, "link", "set", BRIDGE, "up"])?;
+
+        let client_ns = cluster.client_ns.clone();
+        let client_ip = cluster.client_ip;
+        cluster.add_netns(&client_ns)?;
+        cluster.plug(&client_ns, "client", client_ip)?;
+
+        for w in render.workloads()? {
+            for i in 0..w.replicas {
+                let name = w.pod_name(i);
+                let netns = format!("{}-{name}", cluster.id);
+                let ipaddr = cluster.fresh_ip()?;
+                let link = format!("p{}", cluster.pods.len());
+                cluster.add_netns(&netns)?;
+                cluster.plug(&netns, &link, ipaddr)?;
+                cluster.pods.push(Pod {
+                    fqdn: format!(
+                        "{name}.{}.{}.svc.{}",
+                        w.service_name, w.namespace, cluster.opts.cluster_domain
+                    ),
+                    dir: cluster.work.join("pods").join(&name),
+                    name,
+                    workload: w.clone(),
+                    netns,
+                    ip: ipaddr,
+                    starts: 0,
+                    in_dns: false,
+                    linked: true,
+                    link,
+                    volumes_ready: false,
+                    child: None,
+                    last_exit: None,
+                });
+            }
+        }
+        cluster.write_hosts()?;
+        let instance = render
+            .kinds("StatefulSet")
+            .find_map(|s| s["metadata"]["labels"]["app.kubernetes.io/instance"].as_str())
+            .ok_or_else(|| anyhow!("no StatefulSet with an app.kubernetes.io/instance label"))?
+            .to_string();
+        cluster.client = Some(Client::from_render(
+            render,
+            &instance,
+            &cluster.client_ns,
+            &cluster.work.join("client"),
+        )?);
+        Ok(cluster)
+    }
+
+    fn add_netns(&mut self, ns: &str) -> Result<()> {
+        ip(&["netns", "add", ns])?;
+        self.namespaces.push(ns.to_string());
+        let etc = Path::new(NETNS_ETC).join(ns);
+        fs::create_dir_all(&etc)?;
+        // Names not in hosts fail at once instead of leaving the namespace.
+        fs::write(
+            etc.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )?;
+        fs::write(etc.join("hosts"), "127.0.0.1\tlocalhost\n")?;
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        Ok(())
+    }
+
+    /// Connects namespace `ns` to the bridge: `eth0` in `ns`, `link` in the hub.
+    fn plug(&self, ns: &str, link: &str, addr: Ipv4Addr) -> Result<()> {
+        let hub = &self.hub;
+        ip(&[
+            "-n", hub, "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns,
+        ])?;
+        ip(&["-n", hub, "link", "set", link, "master", BRIDGE, "up"])?;
+        ip(&[
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{addr}/24"),
+            "dev",
+            "eth0",
+        ])?;
+        ip(&["-n", ns, "link", "set", "eth0", "up"])?;
+        Ok(())
+    }
+
+    /// An address of the pod network no pod or client uses.
+    pub fn fresh_ip(&mut self) -> Result<Ipv4Addr> {
+        let [a, b, c] = self.opts.subnet;
+        while self.next_host < 250 {
+            let addr = Ipv4Addr::new(a, b, c, self.next_host);
+            self.next_host += 1;
+            if addr != self.client_ip && self.pods.iter().all(|p| p.ip != addr) {
+                return Ok(addr);
+            }
+        }
+        bail!("pod network exhausted")
+    }
+
+    /// The client (a client pod with the generated client certificate).
+    pub fn client(&self) -> &Client {
+        self.client.as_ref().expect("client is set up in new()")
+    }
+
+    pub fn pod(&self, name: &str) -> &Pod {
+        self.pods
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no pod {name}"))
+    }
+
+    fn pod_mut(&mut self, name: &str) -> Result<&mut Pod> {
+        self.pods
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))
+    }
+
+    /// Names of the pods of StatefulSet `sts`, in ordinal order.
+    pub fn pods_of(&self, sts: &str) -> Vec<String> {
+        self.pods
+            .iter()
+            .filter(|p| p.workload.name == sts)
+            .map(|p| p.name.clone())
+            .collect()
+    }
+
+    /// Rewrites every hosts file: the cluster DNS (every existing pod) plus,
+    /// as kubelet does, the pod's own name first. Written in place (same
+    /// inode), so running processes see the change.
+    fn write_hosts(&self) -> Result<()> {
+        let records: Vec<(Ipv4Addr, &str)> = self
+            .pods
+            .iter()
+            .filter(|p| p.in_dns)
+            .map(|p| (p.ip, p.fqdn.as_str()))
+            .collect();
+        let render = |own: Option<&Pod>| {
+            let mut s = format!(
+                "# cluster DNS emulated by the e2e harness ({})\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+                self.id
+            );
+            if let Some(p) = own {
+                s.push_str(&format!("{}\t{} {}\n", p.ip, p.fqdn, p.name));
+            }
+            for (addr, name) in &records {
+                if own.is_none_or(|p| p.fqdn != *name) {
+                    s.push_str(&format!("{addr}\t{name}\n"));
+                }
+            }
+            s
+        };
+        let write = |ns: &str, content: String| -> Result<()> {
+            let path = Path::new(NETNS_ETC).join(ns).join("hosts");
+            let mut f = OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .create(true)
+                .open(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            f.write_all(content.as_bytes())?;
+            Ok(())
+        };
+        write(&self.client_ns, render(None))?;
+        for p in &self.pods {
+            write(&p.netns, render(Some(p)))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pod's volumes as kubelet would: ConfigMap/Secret files
+    /// through a `..data` symlink with their modes (group fsGroup), empty
+    /// directories for emptyDirs (kept: persistent claims).
+    fn prepare_volumes(&self, pod: &Pod) -> Result<()> {
+        let w = &pod.workload;
+        let group = w.fs_group;
+        let stamp = format!(
+            "..{}",
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        for m in &w.mounts {
+            let dir = pod.volume_dir(&m.volume);
+            match &m.source {
+                MountSource::Files { files, .. } => {
+                    let _ = fs::remove_dir_all(&dir);
+                    let data = dir.join(&stamp);
+                    fs::create_dir_all(&data)?;
+                    for d in [&dir, &data] {
+                        fs::set_permissions(d, fs::Permissions::from_mode(0o755))?;
+                    }
+                    symlink(&stamp, dir.join("..data"))?;
+                    for (name, (content, mode)) in files {
+                        let f = data.join(name);
+                        fs::write(&f, content)?;
+                        std::os::unix::fs::chown(&f, Some(0), Some(group.unwrap_or(0)))?;
+                        fs::set_permissions(&f, fs::Permissions::from_mode(*mode))?;
+                        symlink(Path::new("..data").join(name), dir.join(name))?;
+                    }
+                }
+                MountSource::Dir { persistent } => {
+                    if !persistent {
+                        let _ = fs::remove_dir_all(&dir);
+                    }
+                    fs::create_dir_all(&dir)?;
+                    std::os::unix::fs::chown(&dir, Some(0), Some(group.unwrap_or(0)))?;
+                    let mode = if group.is_some() { 0o2777 } else { 0o777 };
+                    fs::set_permissions(&dir, fs::Permissions::from_mode(mode))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prelude operations for the pod's mounts. A mount whose parent is
+    /// deeper than one level (e.g. `/etc/redis/config`) gets a fresh tmpfs
+    /// on that parent, so the host's own directory there (Debian's
+    /// `/etc/redis`, mode 2770) is neither used nor touched.
+    fn mount_ops(&self, pod: &Pod) -> Result<Vec<String>> {
+        let w = &pod.workload;
+        let mut tmpfs = BTreeSet::new();
+        let mut mkdirs = Vec::new();
+        let mut binds = Vec::new();
+        let mut mounts: Vec<_> = w.mounts.iter().collect();
+        mounts.sort_by(|a, b| a.path.cmp(&b.path));
+        for m in &mounts {
+            let path = Path::new(&m.path);
+            if !path.is_absolute() || m.path == "/" {
+                bail!("{}: mount path {} is not emulated", w.name, m.path);
+            }
+            if mounts
+                .iter()
+                .any(|o| o.path != m.path && path.starts_with(&o.path))
+            {
+                bail!("{}: nested mount {} is not emulated", w.name, m.path);
+            }
+            let parent = path.parent().unwrap_or(Path::new("/"));
+            if parent.components().count() > 2 {
+                ensure_host_dir(parent)?;
+                tmpfs.insert(parent.to_path_buf());
+                mkdirs.push(m.path.clone());
+            } else {
+                ensure_host_dir(path)?;
+            }
+            binds.push((pod.volume_dir(&m.volume), m.path.clone(), m.read_only));
+        }
+        let mut ops = Vec::new();
+        for t in &tmpfs {
+            ops.push("tmpfs".to_string());
+            ops.push(t.display().to_string());
+        }
+        for d in mkdirs {
+            ops.push("mkdir".into());
+            ops.push(d);
+        }
+        for (src, dst, ro) in binds {
+            ops.push("bind".into());
+            ops.push(src.display().to_string());
+            ops.push(dst);
+            ops.push(if ro { "ro" } else { "rw" }.into());
+        }
+        for t in &tmpfs {
+            // kubelet's mount points live in the (read-only) image.
+            if w.read_only_root {
+                ops.push("ro".into());
+                ops.push(t.display().to_string());
+            }
+        }
+        if w.read_only_root {
+            ops.push("roroot".into());
+        }
+        Ok(ops)
+    }
+
+    /// `setpriv` arguments for the container's user and restrictions. The
+    /// parent-death signal ties the pod to the test thread that spawned it.
+    fn setpriv(w: &Workload) -> Vec<String> {
+        // No fixed UID (OpenShift): an arbitrary one in group 0, as there.
+        let uid = w.run_as_user.unwrap_or(1_000_650_000);
+        let gid = w.run_as_group.unwrap_or(0);
+        let mut v = vec![
+            "setpriv".to_string(),
+            "--reuid".into(),
+            uid.to_string(),
+            "--regid".into(),
+            gid.to_string(),
+        ];
+        match w.fs_group {
+            Some(g) => v.extend(["--groups".into(), g.to_string()]),
+            None => v.push("--clear-groups".into()),
+        }
+        if w.no_new_privs {
+            v.push("--no-new-privs".into());
+        }
+        if w.drop_all_caps {
+            v.extend([
+                "--inh-caps".into(),
+                "-all".into(),
+                "--bounding-set".into(),
+                "-all".into(),
+            ]);
+        }
+        v.extend(["--pdeathsig".into(), "KILL".into(), "--".into()]);
+        v
+    }
+
+    /// The container's environment.
+    fn env(pod: &Pod, namespace: &str) -> Vec<(String, String)> {
+        let mut env = vec![
+            (
+                "PATH".to_string(),
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            ),
+            ("HOSTNAME".into(), pod.name.clone()),
+            ("HOME".into(), "/".into()),
+        ];
+        for (k, v) in &pod.workload.env {
+            let value = match v {
+                EnvValue::Literal(s) => s.clone(),
+                EnvValue::Field(f) => match f.as_str() {
+                    "metadata.name" => pod.name.clone(),
+                    "metadata.namespace" => namespace.to_string(),
+                    "status.podIP" => pod.ip.to_string(),
+                    "spec.nodeName" => "e2e-node".into(),
+                    other => other.to_string(),
+                },
+            };
+            env.push((k.clone(), value));
+        }
+        env
+    }
+
+    /// Creates the pod without starting its container (scheduled, image
+    /// still pulling): its DNS record appears (the headless Services publish
+    /// not-ready addresses) and its volumes are written.
+    pub fn create(&mut self, name: &str) -> Result<()> {
+        let idx = self
+            .pods
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))?;
+        if !self.pods[idx].in_dns {
+            self.pods[idx].in_dns = true;
+            self.write_hosts()?;
+        }
+        if !self.pods[idx].volumes_ready {
+            self.prepare_volumes(&self.pods[idx])?;
+            self.pods[idx].volumes_ready = true;
+        }
+        Ok(())
+    }
+
+    /// Starts the pod's container (creating the pod first if it does not
+    /// exist: DNS record, fresh volumes). A pod whose container was killed
+    /// or stopped keeps its address, DNS record and emptyDirs, like a
+    /// container restart. Spawn pods from the test's own thread.
+    pub fn start(&mut self, name: &str) -> Result<()> {
+        let idx = self
+            .pods
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))?;
+        self.reap(idx);
+        if self.pods[idx].child.is_some() {
+            bail!("pod {name} is already running");
+        }
+        self.create(name)?;
+        let pod = &self.pods[idx];
+        let w = &pod.workload;
+        let ops = self.mount_ops(pod)?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(pod.log_path())?;
+        writeln!(
+            &log,
+            "==== e2e harness: start #{} of {} ({}) ====",
+            pod.starts + 1,
+            pod.name,
+            pod.ip
+        )?;
+        let mut cmd = Command::new("ip");
+        cmd.args([
+            "netns", "exec", &pod.netns, "unshare", "--uts", "sh", "-c", PRELUDE,
+        ])
+        .arg("pod-prelude")
+        .arg(&pod.name)
+        .arg(w.working_dir.as_deref().unwrap_or("/"))
+        .args(&ops)
+        .arg("--")
+        .args(Self::setpriv(w))
+        .args(&w.command)
+        .env_clear()
+        .envs(Self::env(pod, &w.namespace))
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting pod {name}"))?;
+        let pod = &mut self.pods[idx];
+        pod.child = Some(child);
+        pod.starts += 1;
+        pod.last_exit = None;
+        Ok(())
+    }
+
+    /// Collects the exit status of a pod whose container ended.
+    fn reap(&mut self, idx: usize) {
+        let pod = &mut self.pods[idx];
+        if let Some(c) = pod.child.as_mut()
+            && let Ok(Some(st)) = c.try_wait()
+        {
+            pod.last_exit = Some(st.to_string());
+            pod.child = None;
+        }
+    }
+
+    /// Whether the pod's container is running; `Err` says how it ended.
+    pub fn running(&mut self, name: &str) -> Result<bool> {
+        let idx = self
+            .pods
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))?;
+        self.reap(idx);
+        Ok(self.pods[idx].child.is_some())
+    }
+
+    /// SIGKILLs the pod's container (a crash: the pod, its address, DNS
+    /// record and emptyDirs stay). Returns when every process of the pod
+    /// is gone.
+    pub fn kill(&mut self, name: &str) -> Result<()> {
+        let pod = self.pod_mut(name)?;
+        if let Some(mut c) = pod.child.take() {
+            let _ = c.kill();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Some(st) = c.try_wait()? {
+                    pod.last_exit = Some(st.to_string());
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    bail!("pod {name}: container did not die after SIGKILL");
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+        }
+        // Helpers the start script may have left (redis-cli under timeout).
+        kill_netns_processes(&pod.netns.clone());
+        Ok(())
+    }
+
+    /// SIGTERMs the pod's container and waits up to the pod's
+    /// terminationGracePeriodSeconds, then SIGKILLs it.
+    pub fn stop(&mut self, name: &str) -> Result<Duration> {
+        let start = Instant::now();
+        let pod = self.pod_mut(name)?;
+        if let Some(c) = pod.child.as_mut() {
+            signal(c.id(), "TERM");
+            let deadline = Instant::now() + pod.workload.termination_grace;
+            while Instant::now() < deadline {
+                if let Some(st) = c.try_wait()? {
+                    pod.last_exit = Some(st.to_string());
+                    pod.child = None;
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.kill(name)?;
+        Ok(start.elapsed())
+    }
+
+    /// Deletes the pod: stops it, removes its DNS record and its emptyDirs
+    /// (volumeClaimTemplates stay). [`Cluster::start`] recreates it; give
+    /// it a new address first with [`Cluster::set_ip`] to emulate a pod
+    /// that returns elsewhere.
+    pub fn delete(&mut self, name: &str) -> Result<()> {
+        self.stop(name)?;
+        let pod = self.pod_mut(name)?;
+        pod.in_dns = false;
+        pod.volumes_ready = false;
+        for m in pod.workload.mounts.clone() {
+            if !matches!(m.source, MountSource::Dir { persistent: true }) {
+                let _ = fs::remove_dir_all(pod.volume_dir(&m.volume));
+            }
+        }
+        self.write_hosts()
+    }
+
+    /// Gives the pod a new address and updates every hosts file (the
+    /// cluster DNS record follows the pod).
+    pub fn set_ip(&mut self, name: &str, addr: Ipv4Addr) -> Result<()> {
+        if self.pods.iter().any(|p| p.ip == addr) || addr == self.client_ip {
+            bail!("address {addr} is in use");
+        }
+        let pod = self.pod_mut(name)?;
+        let ns = pod.netns.clone();
+        pod.ip = addr;
+        ip(&["-n", &ns, "addr", "flush", "dev", "eth0"])?;
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{addr}/24"),
+            "dev",
+            "eth0",
+        ])?;
+        self.write_hosts()
+    }
+
+    /// Cuts the pod's network: its link leaves the bridge, so packets to
+    /// and from it are silently lost (loopback still works).
+    pub fn cut(&mut self, name: &str) -> Result<()> {
+        let hub = self.hub.clone();
+        let pod = self.pod_mut(name)?;
+        ip(&["-n", &hub, "link", "set", &pod.link, "nomaster"])?;
+        pod.linked = false;
+        Ok(())
+    }
+
+    /// Undoes [`Cluster::cut`].
+    pub fn heal(&mut self, name: &str) -> Result<()> {
+        let hub = self.hub.clone();
+        let pod = self.pod_mut(name)?;
+        ip(&["-n", &hub, "link", "set", &pod.link, "master", BRIDGE])?;
+        pod.linked = true;
+        Ok(())
+    }
+
+    /// Runs `argv` inside the running pod (its mounts, network, hostname,
+    /// user and environment), like `kubectl exec`.
+    pub fn exec(&self, name: &str, argv: &[&str], timeout: Duration) -> Result<Output> {
+        let pod = self.pod(name);
+        let pid = pod
+            .pid()
+            .ok_or_else(|| anyhow!("pod {name} is not running"))?;
+        run(
+            Command::new("nsenter")
+                .arg(format!("--target={pid}"))
+                .args(["--mount", "--net", "--uts", "--"])
+                .args(Self::setpriv(&pod.workload))
+                .args(argv)
+                .env_clear()
+                .envs(Self::env(pod, &pod.workload.namespace))
+                .current_dir("/"),
+            timeout,
+        )
+    }
+
+    /// Runs the rendered readiness probe once.
+    pub fn probe(&self, name: &str) -> Result<bool> {
+        let pod = self.pod(name);
+        let Some(cmd) = pod.workload.readiness.clone() else {
+            return Ok(pod.pid().is_some());
+        };
+        let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        Ok(self
+            .exec(name, &argv, Duration::from_secs(5))
+            .map(|o| o.status.success())
+            .unwrap_or(false))
+    }
+
+    /// Waits until the pod's readiness probe passes; fails early when its
+    /// container exits. Returns the time it took.
+    pub fn wait_ready(&mut self, name: &str, timeout: Duration) -> Result<Duration> {
+        let r = wait_for(
+            &format!("pod {name} to be ready"),
+            timeout,
+            Duration::from_millis(200),
+            || match self.running(name) {
+                Ok(false) => Ok(Err(format!(
+                    "container exited ({})",
+                    self.pod(name).last_exit.clone().unwrap_or_default()
+                ))),
+                Err(e) => Ok(Err(e.to_string())),
+                Ok(true) => {
+                    if self.probe(name).unwrap_or(false) {
+                        Ok(Ok(()))
+                    } else {
+                        Err("readiness probe fails".to_string())
+                    }
+                }
+            },
+        );
+        match r {
+            Ok((Ok(()), took)) => Ok(took),
+            Ok((Err(why), _)) => bail!("pod {name}: {why}; log:\n{}", self.log_tail(name, 40)),
+            Err(e) => Err(e.context(format!("log of {name}:\n{}", self.log_tail(name, 40)))),
+        }
+    }
+
+    /// Checks that the running pod is what its template asks for: the
+    /// container user, no new privileges, no capabilities, a read-only root
+    /// file system, and ConfigMap/Secret files with their modes, readable
+    /// by the container user. Returns a one-line summary.
+    pub fn check_pod_security(&self, name: &str) -> Result<String> {
+        let pod = self.pod(name);
+        let w = &pod.workload;
+        let pid = pod
+            .pid()
+            .ok_or_else(|| anyhow!("pod {name} is not running"))?;
+        let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let field = |k: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(|v| v.split_whitespace().collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        let uid = field("Uid:");
+        if let Some(want) = w.run_as_user
+            && uid.iter().any(|u| *u != want.to_string())
+        {
+            bail!("{name} runs as uid {uid:?}, not {want}");
+        }
+        if w.no_new_privs && field("NoNewPrivs:") != ["1"] {
+            bail!("{name}: no_new_privs is not set");
+        }
+        if w.drop_all_caps && field("CapEff:") != ["0000000000000000"] {
+            bail!("{name} has capabilities {:?}", field("CapEff:"));
+        }
+        let mut script = String::from("set -u\n");
+        if w.read_only_root {
+            script.push_str("if touch /.e2e-rw-check 2>/dev/null; then echo 'root file system is writable'; fi\n");
+        }
+        for m in &w.mounts {
+            if let MountSource::Files { files, .. } = &m.source {
+                for (f, (_, mode)) in files {
+                    let p = format!("{}/{f}", m.path);
+                    script.push_str(&format!(
+                        "m=$(stat -L -c %a '{p}'); [ \"$m\" = '{mode:o}' ] || echo \"{p} has mode $m, not {mode:o}\"\n\
+                         [ -r '{p}' ] || echo '{p} is not readable'\n"
+                    ));
+                }
+            } else if !m.read_only {
+                let p = format!("{}/.e2e-rw-check", m.path);
+                script.push_str(&format!(
+                    "touch '{p}' && rm -f '{p}' || echo '{} is not writable'\n",
+                    m.path
+                ));
+            }
+        }
+        let out = self.exec(name, &["sh", "-c", &script], Duration::from_secs(10))?;
+        let problems = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !problems.is_empty() || !out.status.success() {
+            bail!(
+                "{name}: {problems} {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(format!(
+            "uid {} gid {} groups {:?}, NoNewPrivs {:?}, CapEff {:?}, read-only root: {}",
+            uid.first().copied().unwrap_or("?"),
+            field("Gid:").first().copied().unwrap_or("?"),
+            field("Groups:"),
+            field("NoNewPrivs:"),
+            field("CapEff:"),
+            w.read_only_root
+        ))
+    }
+
+    /// TCP ports listening in the pod's network namespace.
+    pub fn listening_ports(&self, name: &str) -> Result<BTreeSet<u16>> {
+        let out = run_ok(
+            Command::new("ip").args(["netns", "exec", &self.pod(name).netns, "ss", "-ltnH"]),
+            CMD_TIMEOUT,
+        )?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(3))
+            .filter_map(|local| local.rsplit(':').next()?.parse().ok())
+            .collect())
+    }
+
+    /// The pod's log (every start, appended).
+    pub fn log(&self, name: &str) -> String {
+        fs::read_to_string(self.pod(name).log_path()).unwrap_or_default()
+    }
+
+    pub fn log_tail(&self, name: &str, lines: usize) -> String {
+        let log = self.log(name);
+        let v: Vec<&str> = log.lines().collect();
+        v[v.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Marks the run as passed: no log dump on drop.
+    pub fn pass(&mut self) {
+        self.passed = true;
+    }
+
+    /// Ends every process and removes every namespace and hosts file the
+    /// cluster made. Also done on drop.
+    pub fn teardown(&mut self) {
+        for p in &mut self.pods {
+            if let Some(mut c) = p.child.take() {
+                let _ = c.kill();
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while Instant::now() < deadline {
+                    if !matches!(c.try_wait(), Ok(None)) {
+                        break;
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+        for ns in std::mem::take(&mut self.namespaces).iter().rev() {
+            remove_netns(ns);
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if !self.passed && !self.pods.is_empty() {
+            eprintln!("---- e2e harness: pod logs ({}) ----", self.work.display());
+            for p in &self.pods {
+                if p.starts > 0 {
+                    eprintln!(
+                        "---- {} (last 30 lines)\n{}",
+                        p.name,
+                        self.log_tail(&p.name, 30)
+                    );
+                }
+            }
+        }
+        self.teardown();
+        // Make sure nothing is left; say so loudly if something is.
+        let left: Vec<String> = fs::read_dir(NETNS_RUN)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{}-", self.id)))
+            .collect();
+        if !left.is_empty() {
+            eprintln!("e2e harness: namespaces left behind: {left:?}");
+        }
+    }
+}
