@@ -10,8 +10,10 @@
 //! - [`hash`]: the pod-template hash
 //! - [`ownership`]: marks on generated items, replacing earlier output
 //! - [`function`]: the whole function: ResourceList in, ResourceList out
+//! - [`check`]: consistency check of rendered (and transformed) output
 
 pub mod certs;
+pub mod check;
 pub mod config;
 pub mod function;
 pub mod generate;

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use redis_sentinel_fn::certs::seed::Seed;
 use redis_sentinel_fn::krm::{self, ItemExt, ResourceList, Severity};
-use redis_sentinel_fn::{function, generate, spec};
+use redis_sentinel_fn::{check, function, generate, spec};
 use serde_norway::Value;
 
 const ABOUT: &str = "Renders a complete Redis + Sentinel topology with TLS on every link from a small RedisSentinel spec.";
@@ -58,6 +58,17 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         previous: Option<PathBuf>,
     },
+    /// Check rendered manifests (after kustomize transformers, patches, ...)
+    /// for names, namespaces, selectors and certificate SANs that no longer
+    /// match each other; each fault is a KRM result naming the fix. Reads
+    /// YAML streams or a ResourceList (then writes the ResourceList back).
+    /// As a KRM function (no subcommand), a functionConfig of kind
+    /// RedisSentinelCheck selects this check.
+    Check {
+        /// Manifest file or directory; may be repeated. Default or `-`: stdin.
+        #[arg(short = 'f', long = "filename", value_name = "PATH")]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,6 +76,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match &cli.command {
         None => krm_mode(&cli),
         Some(Command::Render { files, previous }) => render_mode(&cli, files, previous.as_deref()),
+        Some(Command::Check { files }) => check_mode(files),
     });
     match result {
         Ok(Ok(code)) => code,
@@ -97,7 +109,13 @@ fn krm_mode(cli: &Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let rl = function::run(&input, load_seed(cli), function::now());
+    let rl = match check::dispatch(&input) {
+        Some(rl) => {
+            eprint!("{}", check::human(&rl.results));
+            rl
+        }
+        None => function::run(&input, load_seed(cli), function::now()),
+    };
     rl.write(std::io::stdout().lock())?;
     Ok(if rl.has_errors() {
         ExitCode::FAILURE
@@ -207,4 +225,24 @@ fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow:
     }
     w.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn check_mode(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let stdin = [PathBuf::from("-")];
+    let paths = if files.is_empty() {
+        stdin.to_vec()
+    } else {
+        spec_files(files)?
+    };
+    let mut docs = Vec::new();
+    for p in &paths {
+        docs.extend(documents(p)?);
+    }
+    let (out, failed) = check::run_cli(docs)?;
+    std::io::stdout().lock().write_all(&out)?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
