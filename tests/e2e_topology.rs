@@ -282,6 +282,16 @@ impl Topo {
     }
 }
 
+/// The pod's start script logged `decision` during its last start.
+fn expect_decision(c: &Cluster, pod: &str, decision: &str) -> Result<()> {
+    let log = c.last_start_log(pod);
+    ensure!(
+        log.contains(decision),
+        "the start script of {pod} did not log {decision:?}:\n{log}"
+    );
+    Ok(())
+}
+
 /// A client certificate (clientAuth) from a CA the topology does not know.
 fn foreign_client_cert(dir: &Path, real_ca: &Path) -> Result<TlsFiles> {
     std::fs::create_dir_all(dir)?;
@@ -405,6 +415,10 @@ fn scenario(fixture: &str) -> Result<()> {
                 "{r} took {} to start on a fresh install: it waited for a failover that cannot happen",
                 secs(took)
             );
+            expect_decision(&c, r, "starting as master")?;
+        } else {
+            let m = c.pod(&t.redis[0]).fqdn.clone();
+            expect_decision(&c, r, &format!("starting as replica of {m}"))?;
         }
     }
     println!(
@@ -600,6 +614,13 @@ fn scenario(fixture: &str) -> Result<()> {
     t.wait_replica_of(&c, &master, &new_master)?;
     let linked = restarted.elapsed();
     let roles = t.ensure_single_master(&c, &new_master)?;
+    // The script's own decision, not a later correction by Sentinel: no
+    // moment with two masters.
+    expect_decision(
+        &c,
+        &master,
+        &format!("starting as replica of {}", t.fqdn(&c, &new_master)),
+    )?;
     wait_for(
         &format!("{master} to have the post-failover write"),
         SETTLE,
@@ -632,6 +653,11 @@ fn scenario(fixture: &str) -> Result<()> {
         h == t.fqdn(&c, &new_master),
         "restarted {s0} monitors {h}, not the current master"
     );
+    expect_decision(
+        &c,
+        &s0,
+        &format!("monitoring {MASTER_NAME} at {}", t.fqdn(&c, &new_master)),
+    )?;
     t.wait_sentinels_agree(&c, &new_master, 2)?;
     for s in &t.sentinels {
         let q = t.sentinel(&c, s, &["SENTINEL", "CKQUORUM", MASTER_NAME])?;
@@ -666,6 +692,16 @@ fn scenario(fixture: &str) -> Result<()> {
     t.wait_replica_of(&c, &m2, &m3)?;
     let rejoined = crashed.elapsed();
     let roles = t.ensure_single_master(&c, &m3)?;
+    expect_decision(
+        &c,
+        &m2,
+        "still name this pod as master: waiting for failover",
+    )?;
+    expect_decision(
+        &c,
+        &m2,
+        &format!("starting as replica of {}", t.fqdn(&c, &m3)),
+    )?;
     t.ensure_keys(&c, &m2, "e2e:before-crash", 100)?;
     t.wait_sentinels_agree(&c, &m3, 2)?;
     println!(

@@ -28,6 +28,9 @@ const CMD_TIMEOUT: Duration = Duration::from_secs(10);
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Begins the line the harness writes to a pod's log at each start.
+const START_MARK: &str = "==== e2e harness: start #";
+
 /// Runs as `sh -c PRELUDE pod-prelude HOSTNAME WORKDIR OPS... -- CMD...`
 /// right after `ip netns exec NS unshare --uts`: sets the hostname, builds
 /// the pod's mounts in the private mount namespace `ip netns exec` made,
@@ -633,7 +636,7 @@ impl Cluster {
             .open(pod.log_path())?;
         writeln!(
             &log,
-            "==== e2e harness: start #{} of {} ({}) ====",
+            "{START_MARK}{} of {} ({}) ====",
             pod.starts + 1,
             pod.name,
             pod.ip
@@ -939,6 +942,15 @@ impl Cluster {
     /// The pod's log (every start, appended).
     pub fn log(&self, name: &str) -> String {
         fs::read_to_string(self.pod(name).log_path()).unwrap_or_default()
+    }
+
+    /// The pod's log since its last start (one container run).
+    pub fn last_start_log(&self, name: &str) -> String {
+        let log = self.log(name);
+        match log.rfind(START_MARK) {
+            Some(i) => log[i..].to_string(),
+            None => log,
+        }
     }
 
     pub fn log_tail(&self, name: &str, lines: usize) -> String {

@@ -78,7 +78,7 @@ pub const REQUIRED_COMMANDS: &[&str] = &[
 /// Fails with a clear message when this machine cannot run the end-to-end
 /// tests (they must fail, never pass silently, where they cannot run).
 pub fn require_environment() -> Result<()> {
-    let hint = "install the packages with `sudo .ci/install.d/10-base.sh` and run the tests as root (CI does both)";
+    let hint = "install the packages with `.ci/install.d/10-base.sh` and `.ci/install.d/20-e2e.sh` and run the tests as root (CI does both)";
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let euid = status
@@ -103,7 +103,7 @@ pub fn require_environment() -> Result<()> {
         );
     }
     // Namespaces must really work (a container without CAP_SYS_ADMIN cannot).
-    let probe = format!("e2e-probe-{}", std::process::id());
+    let probe = format!("e2e-{}-probe", std::process::id());
     let add = run(
         Command::new("ip").args(["netns", "add", &probe]),
         Duration::from_secs(10),
