@@ -112,6 +112,16 @@ impl Pod {
         self.dir.join("pod.log")
     }
 
+    /// Whether its link is cut ([`Cluster::cut`]).
+    pub fn is_cut(&self) -> bool {
+        !self.linked
+    }
+
+    /// Whether the pod exists (has a DNS record): created and not deleted.
+    pub fn exists(&self) -> bool {
+        self.in_dns
+    }
+
     /// PID of the running container process (the generated start script,
     /// then `redis-server`/`redis-sentinel` after its `exec`).
     pub fn pid(&self) -> Option<u32> {

@@ -29,6 +29,23 @@
 //! the test thread that spawned them even if the test binary is killed: spawn
 //! pods from the test's own thread only.
 //!
+//! A partition test builds on the same pieces, e.g.:
+//!
+//! ```text
+//! let render = Render::spec(Path::new("tests/fixtures/e2e-topology.yaml"))?;
+//! let mut c = Cluster::new(&render, ClusterOptions::default())?;
+//! // ... bring the pods up as tests/e2e_topology.rs does ...
+//! c.cut("cache-redis-0")?;               // master isolated: silent loss
+//! // ... Sentinels fail over; the old master must stop taking writes
+//! //     (min-replicas-to-write) ...
+//! c.heal("cache-redis-0")?;              // it must rejoin as a replica
+//! c.delete("cache-redis-1")?;            // pod gone: DNS record, emptyDirs
+//! let ip = c.fresh_ip()?;
+//! c.set_ip("cache-redis-1", ip)?;        // returns elsewhere; hosts follow
+//! c.start("cache-redis-1")?;
+//! c.wait_ready("cache-redis-1", Duration::from_secs(60))?;
+//! ```
+//!
 //! The harness needs root, `ip netns`, util-linux (`unshare`, `nsenter`,
 //! `setpriv`, `mount`) and the Redis binaries; [`require_environment`] says
 //! which is missing. Nothing is skipped silently.

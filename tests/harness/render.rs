@@ -139,7 +139,7 @@ fn b64(v: &Value, what: &str) -> Result<Vec<u8>> {
 #[derive(Debug, Clone)]
 pub enum MountSource {
     /// ConfigMap or Secret files (already projected through `items`), with
-    /// their file mode; `group` owns them when the pod sets an fsGroup.
+    /// their file mode; group-owned by the pod's fsGroup when it sets one.
     Files {
         files: BTreeMap<String, (Vec<u8>, u32)>,
         from: String,
