@@ -109,15 +109,20 @@ fn krm_mode(cli: &Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let rl = match check::dispatch(&input) {
+    let failed = match check::dispatch(&input) {
         Some(rl) => {
             eprint!("{}", check::human(&rl.results));
-            rl
+            rl.write(std::io::stdout().lock())?;
+            rl.has_errors()
         }
-        None => function::run(&input, load_seed(cli), function::now()),
+        None => function::run_write(
+            &input,
+            || load_seed(cli),
+            function::now(),
+            std::io::stdout().lock(),
+        )?,
     };
-    rl.write(std::io::stdout().lock())?;
-    Ok(if rl.has_errors() {
+    Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -218,11 +223,13 @@ fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow:
     if out.is_empty() {
         bail!("no RedisSentinel spec found in the given files");
     }
-    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut text = String::new();
     for item in &out {
-        w.write_all(b"---\n")?;
-        serde_norway::to_writer(&mut w, item)?;
+        text.push_str("---\n");
+        krm::yaml::emit(item, &mut text);
     }
+    let mut w = std::io::stdout().lock();
+    w.write_all(text.as_bytes())?;
     w.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -52,7 +52,9 @@ fn yaml_1_1_readers_see_the_same_values() {
         matches!(probe, Ok(s) if s.success()),
         "python3 with PyYAML is required (.ci/install.d/15-python.sh installs it)"
     );
-    let spec = parse("apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: cache\nspec:\n  labels:\n    tier: 'on'\n");
+    let spec = parse(
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: cache\nspec:\n  labels:\n    tier: 'on'\n",
+    );
     let out = krm(&spec, &[parse(TRICKY)], &[]);
     assert!(out.status.success());
     let dir = temp_dir("yaml11");
@@ -71,12 +73,33 @@ for i in out["items"][1:]:
         assert isinstance(v, str), v
 print("ok", len(out["items"]))
 "#;
-    let res = Command::new("python3").args(["-c", script, input.to_str().unwrap(), output.to_str().unwrap()]).output().unwrap();
-    assert!(res.status.success(), "{}{}", String::from_utf8_lossy(&res.stdout), String::from_utf8_lossy(&res.stderr));
+    let res = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&res.stdout),
+        String::from_utf8_lossy(&res.stderr)
+    );
     // The CLI stream too.
-    let spec_path = temp_file(&dir, "spec.yaml", "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\nspec:\n  labels:\n    tier: 'on'\n    'y': 'n'\n");
+    let spec_path = temp_file(
+        &dir,
+        "spec.yaml",
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\nspec:\n  labels:\n    tier: 'on'\n    'y': 'n'\n",
+    );
     let out = render(&spec_path, &[]);
-    let stream = temp_file(&dir, "stream.yaml", std::str::from_utf8(&out.stdout).unwrap());
+    let stream = temp_file(
+        &dir,
+        "stream.yaml",
+        std::str::from_utf8(&out.stdout).unwrap(),
+    );
     let script = r#"
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
@@ -85,7 +108,15 @@ for d in docs:
     assert l["tier"] == "on" and l["y"] == "n", l
 print("ok", len(docs))
 "#;
-    let res = Command::new("python3").args(["-c", script, stream.to_str().unwrap()]).output().unwrap();
-    assert!(res.status.success(), "{}{}", String::from_utf8_lossy(&res.stdout), String::from_utf8_lossy(&res.stderr));
+    let res = Command::new("python3")
+        .args(["-c", script, stream.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&res.stdout),
+        String::from_utf8_lossy(&res.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

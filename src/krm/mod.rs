@@ -5,7 +5,9 @@
 //! unchanged (field order, tags and the orchestrator's annotations).
 
 mod io;
+pub mod passthrough;
 mod results;
+pub mod yaml;
 
 pub use io::*;
 pub use results::*;

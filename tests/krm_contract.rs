@@ -1,0 +1,139 @@
+//! The KRM contract: foreign items pass through untouched, a re-run replaces
+//! (never duplicates) the function's own items and keeps the orchestrator's
+//! annotations, conflicts and missing configs are error results.
+
+mod common;
+
+use common::*;
+use serde_norway::Value;
+
+fn spec(name: &str, ns: &str) -> Value {
+    parse(&format!(
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
+    ))
+}
+
+fn output(out: &std::process::Output) -> (Vec<Value>, Vec<Value>) {
+    let rl = parse(std::str::from_utf8(&out.stdout).expect("utf-8"));
+    (
+        rl["items"].as_sequence().cloned().unwrap_or_default(),
+        rl.get("results")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default(),
+    )
+}
+
+const FOREIGN: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: cache\n  annotations:\n    config.kubernetes.io/path: web.yaml\n    config.kubernetes.io/index: '0'\n    internal.config.kubernetes.io/annotations-migration-resource-id: '0'\nspec:\n  replicas: !!int 2\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        args: ['--port', '0777', 'yes', '1e3']\n";
+
+#[test]
+fn foreign_items_pass_through_unchanged_and_first() {
+    let foreign = parse(FOREIGN);
+    let out = krm(&spec("cache", "cache"), std::slice::from_ref(&foreign), &[]);
+    assert!(out.status.success());
+    let (items, _) = output(&out);
+    assert_eq!(items[0], foreign);
+    // Strings that look like numbers or booleans stay strings.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("'0777'") && text.contains("'yes'") && text.contains("'1e3'"),
+        "{text}"
+    );
+}
+
+#[test]
+fn rerun_replaces_own_items_and_keeps_orchestrator_annotations() {
+    let s = spec("cache", "cache");
+    let (first, _) = output(&krm(&s, &[parse(FOREIGN)], &[]));
+    // Simulate kpt: give every generated item a file path and index.
+    let mut annotated = first.clone();
+    for (i, item) in annotated.iter_mut().enumerate().skip(1) {
+        let ann = item["metadata"]["annotations"].as_mapping_mut().unwrap();
+        ann.insert("config.kubernetes.io/path".into(), "redis.yaml".into());
+        ann.insert(
+            "config.kubernetes.io/index".into(),
+            Value::String(i.to_string()),
+        );
+    }
+    let (second, results) = output(&krm(&s, &annotated, &[]));
+    assert!(
+        !results.iter().any(|r| r["severity"] == "error"),
+        "{results:?}"
+    );
+    assert_eq!(second.len(), first.len(), "replaced, not duplicated");
+    assert_eq!(
+        second, annotated,
+        "same objects, orchestrator annotations kept"
+    );
+}
+
+#[test]
+fn another_instance_is_left_alone() {
+    let (other, _) = output(&krm(&spec("queue", "cache"), &[], &[]));
+    let (items, _) = output(&krm(&spec("cache", "cache"), &other, &[]));
+    assert_eq!(
+        &items[..other.len()],
+        &other[..],
+        "the other instance's items pass through"
+    );
+    assert!(items.len() > other.len());
+}
+
+#[test]
+fn a_foreign_object_with_a_generated_name_is_an_error() {
+    let svc = parse(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: cache-sentinel\n  namespace: cache\n",
+    );
+    let out = krm(&spec("cache", "cache"), std::slice::from_ref(&svc), &[]);
+    assert!(!out.status.success());
+    let (items, results) = output(&out);
+    assert_eq!(items, vec![svc], "no partial output");
+    assert!(
+        results.iter().any(|r| r["severity"] == "error"
+            && r["message"].as_str().unwrap().contains("cache-sentinel"))
+    );
+}
+
+#[test]
+fn configmap_function_config_like_kpt_fn_eval() {
+    let cm = parse(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: function-input\ndata:\n  name: web\n  namespace: shop\n  redis.replicas: '2'\n  tls.clientAuth: optional\n",
+    );
+    let out = krm(&cm, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (items, _) = output(&out);
+    let sts = find(&items, "StatefulSet", "web-redis");
+    assert_eq!(sts["spec"]["replicas"].as_u64(), Some(2));
+    assert_eq!(sts["metadata"]["namespace"].as_str(), Some("shop"));
+    assert!(config(&items, "web-redis", "redis.conf").contains("tls-auth-clients optional"));
+    // A bad key names the data field.
+    let bad = parse(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fi\ndata:\n  name: web\n  redis.replicaz: '2'\n",
+    );
+    let (_, results) = output(&krm(&bad, &[], &[]));
+    assert_eq!(
+        results[0]["field"]["path"].as_str(),
+        Some("data.redis.replicaz"),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn help_explains_both_modes() {
+    let out = run(&["--help"], b"", &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for want in [
+        "ResourceList",
+        "render",
+        "REDIS_SENTINEL_FN_SEED_FILE",
+        "kustomize",
+        "kpt",
+    ] {
+        assert!(text.contains(want), "--help mentions {want}");
+    }
+}
