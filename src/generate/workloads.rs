@@ -460,7 +460,7 @@ mod tests {
         let sc = p.security_context.unwrap();
         assert_eq!(
             (sc.run_as_user, sc.fs_group, sc.run_as_non_root),
-            (Some(999), Some(999), Some(true))
+            (Some(10001), Some(10001), Some(true))
         );
         let c = p.containers[0].security_context.clone().unwrap();
         assert_eq!(c.allow_privilege_escalation, Some(false));

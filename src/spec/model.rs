@@ -17,7 +17,9 @@ pub const KIND: &str = "RedisSentinel";
 pub mod defaults {
     pub const NAMESPACE: &str = "default";
     pub const CLUSTER_DOMAIN: &str = "cluster.local";
-    pub const IMAGE: &str = "docker.io/library/redis:7.4.2";
+    /// Pinned by digest (the multi-arch index of the `7.4.2` tag): a tag can
+    /// be re-pushed, a digest cannot, so every node runs the same bits.
+    pub const IMAGE: &str = "docker.io/library/redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9";
     pub const REDIS_REPLICAS: u32 = 3;
     pub const SENTINEL_REPLICAS: u32 = 3;
     pub const REDIS_PORT: u16 = 6379;
@@ -31,7 +33,12 @@ pub mod defaults {
     pub const VALIDITY_DAYS: u32 = 365;
     pub const RENEW_BEFORE_DAYS: u32 = 30;
     pub const STORAGE_SIZE: &str = "1Gi";
-    pub const RUN_AS_ID: i64 = 999;
+    /// UID, GID and fsGroup on `kubernetes`: a high ID, outside the ranges
+    /// nodes give their system accounts (below 1000) and first users (1000
+    /// up), so that a process escaping the container is unlikely to own
+    /// anything on the host. The start scripts need no particular UID
+    /// (OpenShift runs them under arbitrary ones).
+    pub const RUN_AS_ID: i64 = 10001;
     pub const MIN_REPLICAS_MAX_LAG: u32 = 10;
 }
 
@@ -73,7 +80,7 @@ pub struct Spec {
     pub image: Option<String>,
     /// `imagePullPolicy` of every container (default: Kubernetes' default).
     pub image_pull_policy: Option<String>,
-    /// `kubernetes` (fixed non-root UID/GID 999, the redis image's user) or
+    /// `kubernetes` (fixed non-root UID/GID/fsGroup 10001) or
     /// `openshift` (no fixed IDs: the restricted-v2 SCC assigns them).
     pub platform: Platform,
     pub redis: RedisSpec,
