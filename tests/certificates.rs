@@ -363,8 +363,8 @@ fn seed_gives_identical_secrets_and_another_seed_other_keys() {
         secret(&c, "cache-redis-tls", "tls.key")
     );
     assert_ne!(
-        secret(&a, "cache-auth", "redis-password"),
-        secret(&c, "cache-auth", "redis-password")
+        secret(&a, "cache-auth", "app-password"),
+        secret(&c, "cache-auth", "app-password")
     );
     // A too-short seed is an error result, not a silent fallback.
     let out = krm(&spec, &[], &[("REDIS_SENTINEL_FN_SEED", Some("short"))]);

@@ -2,7 +2,7 @@
 //!
 //! Renders tests/fixtures/e2e-topology.yaml (3 Redis pods, 3 Sentinels, TLS
 //! everywhere, client certificates required, no plaintext ports; and a
-//! variant with password auth on), runs every pod as a real `redis-server` /
+//! variant in the legacy password auth mode; the default has ACL users), runs every pod as a real `redis-server` /
 //! `redis-sentinel` in its own network namespace with the generated files
 //! mounted at the real pod paths and the generated start scripts as the
 //! container command (see tests/harness), then checks replication, TLS
@@ -547,6 +547,46 @@ fn scenario(fixture: &str) -> Result<()> {
                 "{p} listens on {ports:?}; only the TLS port {port} may be open"
             );
         }
+    }
+    // ACL mode: the application user may not administer, and the internal
+    // users may do only their job.
+    let acl = c
+        .client()
+        .redis_auth
+        .as_ref()
+        .is_some_and(|a| a.user.is_some());
+    if acl {
+        let denied = t.redis(&c, &master, &["CONFIG", "SET", "maxmemory", "1"])?;
+        ensure!(
+            denied.stdout.contains("NOPERM"),
+            "app user ran CONFIG SET: {denied:?}"
+        );
+        let role = t.redis(&c, &master, &["ROLE"])?;
+        ensure!(
+            role.stdout.starts_with("master"),
+            "app user may call ROLE (Sentinel clients do): {role:?}"
+        );
+        let pw = render
+            .secret_text("cache-auth", "replication-password")?
+            .context("replication password")?;
+        let creds = Credentials {
+            user: Some("replication".into()),
+            password: pw,
+        };
+        let get = c.client().cli(
+            Tls::Client,
+            Some(&creds),
+            t.fqdn(&c, &master),
+            t.redis_port,
+            &["GET", "k"],
+        )?;
+        ensure!(
+            get.stdout.contains("NOPERM"),
+            "replication user may only replicate: {get:?}"
+        );
+        println!(
+            "e2e: ACL: app user -> CONFIG SET refused (NOPERM), ROLE allowed; replication user -> GET refused (NOPERM)"
+        );
     }
     println!(
         "CHECK 2 passed: no client certificate -> refused; foreign-CA certificate -> refused; plaintext -> refused; only TLS ports listen{}",

@@ -9,6 +9,7 @@
 
 pub mod redis;
 pub mod sentinel;
+pub mod users;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -27,10 +28,6 @@ pub mod paths {
     pub const SENTINEL_AUTH: &str = "/etc/sentinel/auth";
     pub const SENTINEL_RUN: &str = "/run/sentinel";
 }
-
-/// Keys of the auth Secret.
-pub const REDIS_PASSWORD_KEY: &str = "redis-password";
-pub const SENTINEL_PASSWORD_KEY: &str = "sentinel-password";
 
 const COMMON_SH: &str = include_str!("scripts/common.sh");
 
@@ -129,19 +126,28 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]
         ("RUN_DIR", format!("${{RUN_DIR:-{run}}}")),
         ("CLI_TLS_ARGS", cli_tls_args(inst, "$TLS_DIR")),
     ];
-    if inst.auth {
-        vars.push(("AUTH_DIR", format!("${{AUTH_DIR:-{auth}}}")));
-        vars.push((
-            "REDIS_PASSWORD_FILE",
-            format!("$AUTH_DIR/{REDIS_PASSWORD_KEY}"),
-        ));
-        vars.push((
-            "SENTINEL_PASSWORD_FILE",
-            format!("$AUTH_DIR/{SENTINEL_PASSWORD_KEY}"),
-        ));
-    } else {
-        vars.push(("REDIS_PASSWORD_FILE", String::new()));
-        vars.push(("SENTINEL_PASSWORD_FILE", String::new()));
+    match &inst.auth {
+        Some(a) => {
+            let mode = match a.mode {
+                crate::spec::model::AuthMode::Acl => "acl",
+                crate::spec::model::AuthMode::Password => "password",
+            };
+            vars.push(("AUTH_MODE", mode.to_string()));
+            vars.push(("AUTH_DIR", format!("${{AUTH_DIR:-{auth}}}")));
+            vars.push((
+                "SENTINEL_CRED",
+                users::script_credential((None, users::SENTINEL_PASSWORD), "$AUTH_DIR"),
+            ));
+            vars.push((
+                "REDIS_CRED",
+                users::script_credential(users::redis_peer_credential(a), "$AUTH_DIR"),
+            ));
+        }
+        None => {
+            vars.push(("AUTH_MODE", String::new()));
+            vars.push(("SENTINEL_CRED", String::new()));
+            vars.push(("REDIS_CRED", String::new()));
+        }
     }
     vars.extend(extra.iter().cloned());
     let mut out = String::from("#!/bin/sh\n");
@@ -230,6 +236,36 @@ mod tests {
             "sentinel timing is read from Sentinel at run time, so it does not roll Redis"
         );
         assert!(sentinel::start_script(&inst).contains("DOWN_AFTER_MILLISECONDS=\"1234\""));
+    }
+
+    #[test]
+    fn acl_users_are_defined_from_secret_files_only() {
+        let inst = test_spec("");
+        let script = redis::start_script(&inst);
+        assert!(script.contains("AUTH_MODE=\"acl\""));
+        assert!(script.contains("echo \"user default off\""));
+        for key in users::secret_keys(inst.auth.as_ref().unwrap()) {
+            if key != users::SENTINEL_PASSWORD {
+                assert!(
+                    script.contains(&format!("$AUTH_DIR/{key}")),
+                    "the Redis script reads {key}"
+                );
+            }
+        }
+        assert!(script.contains("APP_USER_RULES=\"~* &* +@all -@admin +role\""));
+        assert!(script.contains("SENTINEL_RULES=\"allchannels +multi +slaveof"));
+        assert!(script.contains("REDIS_CRED=\"sentinel:$AUTH_DIR/sentinel-user-password\""));
+        let s = sentinel::start_script(&inst);
+        assert!(
+            s.contains("sentinel auth-user $MASTER_NAME $SENTINEL_USER")
+                && s.contains("SENTINEL_USER=\"sentinel\"")
+        );
+        assert!(!sentinel::sentinel_conf(&inst).contains("password"));
+        let pw = test_spec("  auth:\n    mode: password\n");
+        assert!(redis::start_script(&pw).contains("AUTH_MODE=\"password\""));
+        assert!(!redis::start_script(&pw).contains("APP_USER_RULES=\""));
+        let off = test_spec("  auth:\n    enabled: false\n");
+        assert!(redis::start_script(&off).contains("AUTH_MODE=\"\""));
     }
 
     #[test]

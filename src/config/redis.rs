@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{paths, script_header, tls_directives};
+use super::{paths, script_header, tls_directives, users};
+use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
 
 pub const START_SCRIPT: &str = "start-redis.sh";
@@ -53,6 +54,14 @@ pub fn redis_conf(inst: &Instance) -> String {
         writeln!(out, "repl-diskless-sync yes").ok();
         writeln!(out, "repl-diskless-load on-empty-db").ok();
     }
+    if r.replicas > 1 {
+        writeln!(
+            out,
+            "# full syncs start as soon as every replica asks, not after the 5 s delay"
+        )
+        .ok();
+        writeln!(out, "repl-diskless-sync-max-replicas {}", r.replicas - 1).ok();
+    }
     if let Some(m) = &r.maxmemory {
         writeln!(out, "maxmemory {m}").ok();
     }
@@ -63,7 +72,20 @@ pub fn redis_conf(inst: &Instance) -> String {
 }
 
 pub fn start_script(inst: &Instance) -> String {
-    let mut s = script_header(inst, Component::Redis, &[]);
+    let mut extra: Vec<(&str, String)> = Vec::new();
+    if let Some(a) = inst.auth.as_ref().filter(|a| a.mode == AuthMode::Acl) {
+        extra.extend([
+            ("ADMIN_USER", users::ADMIN_USER.to_string()),
+            ("ADMIN_RULES", users::ADMIN_RULES.to_string()),
+            ("REPLICATION_USER", users::REPLICATION_USER.to_string()),
+            ("REPLICATION_RULES", users::REPLICATION_RULES.to_string()),
+            ("SENTINEL_USER", users::SENTINEL_USER.to_string()),
+            ("SENTINEL_RULES", users::SENTINEL_RULES.to_string()),
+            ("APP_USER", a.app_user.clone()),
+            ("APP_USER_RULES", a.app_user_rules.clone()),
+        ]);
+    }
+    let mut s = script_header(inst, Component::Redis, &extra);
     s.push_str(BODY);
     s
 }

@@ -42,19 +42,23 @@ pub fn sentinel_conf(inst: &Instance) -> String {
 
 pub fn start_script(inst: &Instance) -> String {
     let s = &inst.sentinel;
-    let mut script = script_header(
-        inst,
-        Component::Sentinel,
-        &[
-            ("QUORUM", s.quorum.to_string()),
-            (
-                "DOWN_AFTER_MILLISECONDS",
-                s.down_after_milliseconds.to_string(),
-            ),
-            ("FAILOVER_TIMEOUT", s.failover_timeout.to_string()),
-            ("PARALLEL_SYNCS", s.parallel_syncs.to_string()),
-        ],
-    );
+    let mut extra = vec![
+        ("QUORUM", s.quorum.to_string()),
+        (
+            "DOWN_AFTER_MILLISECONDS",
+            s.down_after_milliseconds.to_string(),
+        ),
+        ("FAILOVER_TIMEOUT", s.failover_timeout.to_string()),
+        ("PARALLEL_SYNCS", s.parallel_syncs.to_string()),
+    ];
+    if inst
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.mode == crate::spec::model::AuthMode::Acl)
+    {
+        extra.push(("SENTINEL_USER", super::users::SENTINEL_USER.to_string()));
+    }
+    let mut script = script_header(inst, Component::Sentinel, &extra);
     script.push_str(BODY);
     script
 }

@@ -57,8 +57,8 @@ pub fn render(
         }
         None => None,
     };
-    let passwords = if inst.auth {
-        let (p, fresh) = secrets::passwords(inst, seed, previous)?;
+    let passwords = if let Some(auth) = &inst.auth {
+        let (p, fresh) = secrets::passwords(inst, auth, seed, previous)?;
         if fresh {
             results.push(
                 KrmResult::warning(format!(
@@ -96,8 +96,8 @@ pub fn render(
     if let (Some(b), Some(tls)) = (&bundle, &inst.tls) {
         secret_objs.extend(secrets::tls_secrets(inst, tls, b));
     }
-    if let Some(p) = &passwords {
-        secret_objs.push(secrets::auth_secret(inst, p));
+    if let (Some(p), Some(auth)) = (&passwords, &inst.auth) {
+        secret_objs.push(secrets::auth_secret(inst, auth, p));
     }
     for s in &secret_objs {
         push(to_value(s))?;
@@ -126,10 +126,14 @@ pub fn render(
         for (k, v) in &files[c.as_str()] {
             inputs.add(format!("ConfigMap/{cm}/{k}"), v);
         }
+        let mounted = workloads::mounted_secrets(inst, c);
         for s in &secret_objs {
             let name = s.metadata.name.clone().unwrap_or_default();
-            if workloads::mounted_secrets(inst, c).contains(&name) {
-                for (k, v) in s.data.iter().flatten() {
+            let Some((_, keys)) = mounted.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            for (k, v) in s.data.iter().flatten() {
+                if keys.as_ref().is_none_or(|keys| keys.contains(&k.as_str())) {
                     inputs.add(format!("Secret/{name}/{k}"), &v.0);
                 }
             }

@@ -8,8 +8,10 @@ use serde_norway::Value;
 
 use super::meta;
 use crate::certs::{self, Bundle, Role, reuse::secret_data, seed::Seed};
-use crate::config::{REDIS_PASSWORD_KEY, SENTINEL_PASSWORD_KEY};
+use crate::config::users;
 use crate::ownership;
+use crate::spec::Auth;
+use crate::spec::model::AuthMode;
 use crate::spec::{Instance, Tls};
 
 fn data(entries: &[(&str, &str)]) -> BTreeMap<String, ByteString> {
@@ -63,33 +65,28 @@ pub fn auth_secret_name(inst: &Instance) -> String {
     format!("{}-auth", inst.name)
 }
 
-/// Passwords of an instance.
-#[derive(Debug, Clone)]
-pub struct Passwords {
-    pub redis: String,
-    pub sentinel: String,
-}
+/// Passwords of an instance, by auth Secret key (see [`users`]).
+pub type Passwords = BTreeMap<&'static str, String>;
 
-/// Passwords: kept from an earlier Secret, else seed-derived, else random.
-/// The flag says whether they were newly generated at random.
+/// Passwords: seed-derived when a seed is given, else kept from an earlier
+/// Secret (key by key), else random. The flag says whether any password
+/// was newly generated at random.
 pub fn passwords(
     inst: &Instance,
+    auth: &Auth,
     seed: Option<&Seed>,
     previous: &[Value],
 ) -> anyhow::Result<(Passwords, bool)> {
+    let keys = users::secret_keys(auth);
     if let Some(seed) = seed.filter(|s| s.is_user_supplied()) {
-        return Ok((derive(inst, seed), false));
+        return Ok((
+            keys.into_iter()
+                .map(|k| (k, derive(inst, seed, k)))
+                .collect(),
+            false,
+        ));
     }
-    if let Some(s) = ownership::find_owned(previous, inst, "Secret", &auth_secret_name(inst))
-        && let (Some(redis), Some(sentinel)) = (
-            secret_data(s, REDIS_PASSWORD_KEY),
-            secret_data(s, SENTINEL_PASSWORD_KEY),
-        )
-        && is_password(&redis)
-        && is_password(&sentinel)
-    {
-        return Ok((Passwords { redis, sentinel }, false));
-    }
+    let earlier = ownership::find_owned(previous, inst, "Secret", &auth_secret_name(inst));
     let random;
     let seed = match seed {
         Some(s) => s,
@@ -98,7 +95,19 @@ pub fn passwords(
             &random
         }
     };
-    Ok((derive(inst, seed), true))
+    let mut fresh = false;
+    let mut out = Passwords::new();
+    for k in keys {
+        let kept = earlier
+            .and_then(|s| secret_data(s, k))
+            .filter(|p| is_password(p));
+        let p = kept.unwrap_or_else(|| {
+            fresh = true;
+            derive(inst, seed, k)
+        });
+        out.insert(k, p);
+    }
+    Ok((out, fresh))
 }
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -108,45 +117,45 @@ fn is_password(p: &str) -> bool {
     p.len() >= 16 && p.bytes().all(|b| ALPHABET.contains(&b))
 }
 
-fn derive(inst: &Instance, seed: &Seed) -> Passwords {
-    let one = |purpose: &str| {
-        // 64 bytes per 32 characters: rejection sampling keeps it unbiased.
-        let mut out = String::with_capacity(PASSWORD_LEN);
-        let mut round = 0u32;
-        while out.len() < PASSWORD_LEN {
-            let mut buf = [0u8; 64];
-            seed.fill(
-                &format!(
-                    "{}/{}/password/{purpose}/{round}",
-                    inst.namespace, inst.name
-                ),
-                &mut buf,
-            );
-            for b in buf {
-                let limit = 256 - 256 % ALPHABET.len();
-                if (b as usize) < limit && out.len() < PASSWORD_LEN {
-                    out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
-                }
+/// A 32-character alphanumeric password for `purpose`; 64 bytes per round
+/// with rejection sampling keep it unbiased.
+fn derive(inst: &Instance, seed: &Seed, purpose: &str) -> String {
+    let mut out = String::with_capacity(PASSWORD_LEN);
+    let mut round = 0u32;
+    let limit = 256 - 256 % ALPHABET.len();
+    while out.len() < PASSWORD_LEN {
+        let mut buf = [0u8; 64];
+        seed.fill(
+            &format!(
+                "{}/{}/password/{purpose}/{round}",
+                inst.namespace, inst.name
+            ),
+            &mut buf,
+        );
+        for b in buf {
+            if (b as usize) < limit && out.len() < PASSWORD_LEN {
+                out.push(ALPHABET[b as usize % ALPHABET.len()] as char);
             }
-            round += 1;
         }
-        out
-    };
-    Passwords {
-        redis: one("redis"),
-        sentinel: one("sentinel"),
+        round += 1;
     }
+    out
 }
 
-/// The Secret holding the passwords.
-pub fn auth_secret(inst: &Instance, p: &Passwords) -> Secret {
+/// The Secret holding the passwords (and, in ACL mode, the application
+/// user's name under `app-username`, for clients that read both).
+pub fn auth_secret(inst: &Instance, auth: &Auth, p: &Passwords) -> Secret {
+    let mut entries: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if auth.mode == AuthMode::Acl {
+        entries.push((APP_USERNAME_KEY, &auth.app_user));
+    }
     Secret {
         metadata: meta(inst, auth_secret_name(inst), None),
         type_: Some("Opaque".into()),
-        data: Some(data(&[
-            (REDIS_PASSWORD_KEY, &p.redis),
-            (SENTINEL_PASSWORD_KEY, &p.sentinel),
-        ])),
+        data: Some(data(&entries)),
         ..Default::default()
     }
 }
+
+/// Key of the application user's name in the auth Secret.
+pub const APP_USERNAME_KEY: &str = "app-username";

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, ExecAction, ObjectFieldSelector, PersistentVolumeClaim,
+    EnvVar, EnvVarSource, ExecAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim,
     PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
     PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
     SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount, VolumeResourceRequirements,
@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{labels, meta, secrets, services};
 use crate::certs::Role;
-use crate::config::{self, paths, redis, sentinel};
+use crate::config::{self, paths, redis, sentinel, users};
 use crate::ownership;
 use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
 
@@ -27,18 +27,22 @@ use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
 const SECRET_MODE: i32 = 0o440;
 const CONFIG_MODE: i32 = 0o444;
 
-/// The Secrets the pods of `c` mount.
-pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<String> {
+/// The Secrets the pods of `c` mount, each with the keys they project
+/// (`None`: every key).
+pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<(String, Option<Vec<&'static str>>)> {
     let mut v = Vec::new();
     if inst.tls_enabled() {
         let role = match c {
             Component::Redis => Role::Redis,
             Component::Sentinel => Role::Sentinel,
         };
-        v.push(role.secret_name(inst));
+        v.push((role.secret_name(inst), None));
     }
-    if inst.auth {
-        v.push(secrets::auth_secret_name(inst));
+    if let Some(a) = &inst.auth {
+        v.push((
+            secrets::auth_secret_name(inst),
+            Some(users::mounted_keys(a, c)),
+        ));
     }
     v
 }
@@ -69,26 +73,24 @@ fn resources(r: &Resources) -> ResourceRequirements {
 
 /// A probe that runs `redis-cli PING` over TLS against the pod itself.
 fn ping_probe(inst: &Instance, c: Component, accept: &str) -> Probe {
-    let (tls_dir, auth_dir, key) = match c {
-        Component::Redis => (
-            paths::REDIS_TLS,
-            paths::REDIS_AUTH,
-            config::REDIS_PASSWORD_KEY,
-        ),
-        Component::Sentinel => (
-            paths::SENTINEL_TLS,
-            paths::SENTINEL_AUTH,
-            config::SENTINEL_PASSWORD_KEY,
-        ),
+    let (tls_dir, auth_dir) = match c {
+        Component::Redis => (paths::REDIS_TLS, paths::REDIS_AUTH),
+        Component::Sentinel => (paths::SENTINEL_TLS, paths::SENTINEL_AUTH),
     };
-    let auth = if inst.auth {
-        format!("REDISCLI_AUTH=\"$(cat {auth_dir}/{key})\" ")
-    } else {
-        String::new()
+    // REDISCLI_AUTH keeps the password off the command line.
+    let (env, user) = match &inst.auth {
+        Some(a) => {
+            let (user, key) = users::probe_credential(a, c);
+            (
+                format!("REDISCLI_AUTH=\"$(cat {auth_dir}/{key})\" "),
+                user.map(|u| format!("--user {u} ")).unwrap_or_default(),
+            )
+        }
+        None => (String::new(), String::new()),
     };
     let tls = config::cli_tls_args(inst, tls_dir);
     let cmd = format!(
-        "{auth}timeout 4 redis-cli --no-auth-warning {tls} -h localhost -p {} PING | grep -Eq '{accept}'",
+        "{env}timeout 4 redis-cli {user}--no-auth-warning {tls} -h localhost -p {} PING | grep -Eq '{accept}'",
         inst.port(c)
     )
     .replace("  ", " ");
@@ -232,8 +234,21 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         volumes.push(secret_volume("tls", role.secret_name(inst)));
         mounts.push(mount("tls", tls_dir, true));
     }
-    if inst.auth {
-        volumes.push(secret_volume("auth", secrets::auth_secret_name(inst)));
+    if let Some(a) = &inst.auth {
+        let mut v = secret_volume("auth", secrets::auth_secret_name(inst));
+        if let Some(src) = v.secret.as_mut() {
+            src.items = Some(
+                users::mounted_keys(a, c)
+                    .into_iter()
+                    .map(|k| KeyToPath {
+                        key: k.to_string(),
+                        path: k.to_string(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            );
+        }
+        volumes.push(v);
         mounts.push(mount("auth", auth_dir, true));
     }
     volumes.push(empty_dir("run", "16Mi"));

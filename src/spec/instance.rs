@@ -20,7 +20,8 @@ pub struct Instance {
     /// Plaintext ports (`None` when the plaintext ports are off). With TLS
     /// disabled, the main ports are plaintext and this is `None`.
     pub plaintext: Option<PlainPorts>,
-    pub auth: bool,
+    /// `None` when authentication is off.
+    pub auth: Option<Auth>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub placement: Placement,
@@ -32,6 +33,20 @@ pub struct Instance {
     /// `None` when NetworkPolicies are off.
     pub network_policy: Option<NetworkPolicy>,
 }
+
+/// Authentication settings.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub mode: super::model::AuthMode,
+    pub app_user: String,
+    pub app_user_rules: String,
+}
+
+/// Default ACL rules of the application user: every key and channel, every
+/// command but the administrative ones (CONFIG, REPLICAOF, SHUTDOWN, ACL,
+/// DEBUG, ...), except ROLE, which Sentinel-aware clients call to check that
+/// the address Sentinel gave them is the master.
+pub const DEFAULT_APP_USER_RULES: &str = "~* &* +@all -@admin +role";
 
 #[derive(Debug, Clone)]
 pub struct NetworkPolicy {

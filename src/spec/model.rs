@@ -337,9 +337,24 @@ pub struct Plaintext {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct AuthSpec {
-    /// Password authentication (`requirepass`, `masterauth`,
-    /// `sentinel auth-pass`) from a generated Secret (default false).
-    pub enabled: bool,
+    /// Authentication (default true), passwords in Secret `<name>-auth`.
+    pub enabled: Option<bool>,
+    /// `acl` (default): Redis ACL users with least privilege; `password`:
+    /// one shared password (`requirepass`/`masterauth`) for Redis versions
+    /// or clients without ACLs.
+    pub mode: AuthMode,
+    /// Name of the application user (default `app`).
+    pub app_user: Option<String>,
+    /// ACL rules of the application user (default `~* &* +@all -@admin +role`).
+    pub app_user_rules: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    #[default]
+    Acl,
+    Password,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -13,6 +13,10 @@ pub const MAX_SENTINEL_REPLICAS: u32 = 15;
 /// A StatefulSet's name must leave room for `-<10-char hash>` in the
 /// `controller-revision-hash` label (63 characters).
 const MAX_STATEFULSET_NAME: usize = 52;
+/// Bounds on lists and maps of the spec that the render copies around.
+pub const MAX_LABELS: usize = 64;
+pub const MAX_ANNOTATION_BYTES: usize = 256 * 1024;
+pub const MAX_LIST_ENTRIES: usize = 100;
 
 struct Ctx {
     prefix: &'static str,
@@ -340,6 +344,38 @@ pub(super) fn resolve(
     };
 
     // --- metadata, placement, security
+    // Labels and annotations go on every generated object: bounded, so a
+    // small spec cannot make a huge render (Kubernetes allows 256 KiB of
+    // annotations per object).
+    if spec.labels.len() > MAX_LABELS {
+        cx.err(
+            "labels",
+            format!(
+                "{} labels; at most {MAX_LABELS} (they go on every generated object)",
+                spec.labels.len()
+            ),
+        );
+    }
+    let annotation_bytes: usize = spec
+        .annotations
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    if annotation_bytes > MAX_ANNOTATION_BYTES {
+        cx.err(
+            "annotations",
+            format!("annotations take {annotation_bytes} bytes; Kubernetes allows at most {MAX_ANNOTATION_BYTES} per object"),
+        );
+    }
+    for (field, n) in [
+        ("tls.extraDnsNames", spec.tls.extra_dns_names.len()),
+        ("placement.tolerations", spec.placement.tolerations.len()),
+        ("placement.nodeSelector", spec.placement.node_selector.len()),
+    ] {
+        if n > MAX_LIST_ENTRIES {
+            cx.err(field, format!("{n} entries; at most {MAX_LIST_ENTRIES}"));
+        }
+    }
     for (k, v) in &spec.labels {
         if let Err(e) = label_key(k) {
             cx.err(&format!("labels.{k}"), format!("label key {k:?} {e}"));
@@ -467,6 +503,43 @@ pub(super) fn resolve(
         None => (name.clone(), true),
     };
 
+    let a = &spec.auth;
+    let auth = if a.enabled.unwrap_or(true) {
+        let app_user = a.app_user.clone().unwrap_or_else(|| "app".to_string());
+        if app_user.is_empty()
+            || app_user.len() > 64
+            || !app_user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            cx.err(
+                "auth.appUser",
+                format!("appUser {app_user:?} must be 1-64 letters, digits, '-' or '_'"),
+            );
+        } else if ["default", "replication", "sentinel", "admin"].contains(&app_user.as_str()) {
+            cx.err("auth.appUser", format!("appUser {app_user:?} is reserved for the users the function defines (default, replication, sentinel, admin)"));
+        }
+        let rules = a
+            .app_user_rules
+            .clone()
+            .unwrap_or_else(|| DEFAULT_APP_USER_RULES.to_string());
+        if let Err(e) = check_acl_rules(&rules) {
+            cx.err("auth.appUserRules", e);
+        }
+        if a.mode == model::AuthMode::Password
+            && (a.app_user.is_some() || a.app_user_rules.is_some())
+        {
+            cx.err("auth.mode", "appUser and appUserRules need auth.mode acl");
+        }
+        Some(Auth {
+            mode: a.mode,
+            app_user,
+            app_user_rules: rules,
+        })
+    } else {
+        None
+    };
+
     let np = &spec.network_policy;
     let network_policy = if np.enabled.unwrap_or(true) {
         let client_pod_labels = np
@@ -539,7 +612,7 @@ pub(super) fn resolve(
         },
         tls,
         plaintext,
-        auth: spec.auth.enabled,
+        auth,
         labels: spec.labels.clone(),
         annotations: spec.annotations.clone(),
         placement: Placement {
@@ -718,6 +791,42 @@ pub fn label_value(v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// ACL rules for the application user: only key, channel and command rules.
+/// Password and user-state rules (`>pass`, `nopass`, `on`/`off`, `reset`)
+/// are refused: passwords live only in Secrets, and the function decides
+/// whether the user is on.
+fn check_acl_rules(rules: &str) -> Result<(), String> {
+    const WORDS: [&str; 6] = [
+        "allkeys",
+        "allchannels",
+        "allcommands",
+        "nocommands",
+        "resetkeys",
+        "resetchannels",
+    ];
+    if rules.trim().is_empty() {
+        return Err("appUserRules must grant something, e.g. ~* &* +@all -@admin +role".into());
+    }
+    if rules.len() > 4096
+        || rules
+            .chars()
+            .any(|c| c.is_control() || "\"'`$\\".contains(c))
+    {
+        return Err("appUserRules must be one line without quotes, '$', '`' or '\\'".into());
+    }
+    for token in rules.split_whitespace() {
+        let ok = WORDS.contains(&token)
+            || (token.len() > 1 && token.starts_with(['~', '&', '+', '-', '%']));
+        if !ok {
+            return Err(format!(
+                "ACL rule {token:?} is not allowed in appUserRules: use key (~pattern, %R~, %W~), channel (&pattern) and command (+cmd, -@category) rules, or {}",
+                WORDS.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -729,6 +838,24 @@ mod tests {
         }
         for bad in ["", "abc", "1.2.3", "12XB", "-", "1e", "Mi"] {
             assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn app_user_rules_allow_only_key_channel_and_command_rules() {
+        assert!(check_acl_rules("~* &* +@all -@admin +role").is_ok());
+        assert!(check_acl_rules("%R~cache:* resetchannels +get").is_ok());
+        for bad in [
+            "",
+            ">secret +@all",
+            "nopass",
+            "on +@all",
+            "reset",
+            "+get $(id)",
+            "+get\n+set",
+            "#abc",
+        ] {
+            assert!(check_acl_rules(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -12,7 +12,10 @@ use anyhow::{Context, Result};
 use super::render::Render;
 use super::run_with_input;
 
-/// Keys of the generated auth Secret `<name>-auth`.
+/// Keys of the generated auth Secret `<name>-auth`: ACL mode (the
+/// default) has an application user, password mode one Redis password.
+pub const APP_USERNAME_KEY: &str = "app-username";
+pub const APP_PASSWORD_KEY: &str = "app-password";
 pub const REDIS_PASSWORD_KEY: &str = "redis-password";
 pub const SENTINEL_PASSWORD_KEY: &str = "sentinel-password";
 
@@ -152,20 +155,27 @@ impl Client {
             None => None,
         };
         let auth_secret = format!("{instance}-auth");
-        let cred = |key: &str| -> Result<Option<Credentials>> {
-            Ok(render
-                .secret_text(&auth_secret, key)?
-                .map(|password| Credentials {
-                    user: None,
-                    password,
-                }))
+        let text = |key: &str| render.secret_text(&auth_secret, key);
+        let redis_auth = match (text(APP_USERNAME_KEY)?, text(APP_PASSWORD_KEY)?) {
+            (Some(user), Some(password)) => Some(Credentials {
+                user: Some(user),
+                password,
+            }),
+            _ => text(REDIS_PASSWORD_KEY)?.map(|password| Credentials {
+                user: None,
+                password,
+            }),
         };
+        let sentinel_auth = text(SENTINEL_PASSWORD_KEY)?.map(|password| Credentials {
+            user: None,
+            password,
+        });
         Ok(Client {
             netns: netns.to_string(),
             dir: dir.to_path_buf(),
             tls,
-            redis_auth: cred(REDIS_PASSWORD_KEY)?,
-            sentinel_auth: cred(SENTINEL_PASSWORD_KEY)?,
+            redis_auth,
+            sentinel_auth,
         })
     }
 

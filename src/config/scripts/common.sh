@@ -7,10 +7,13 @@ DOMAIN="$NAMESPACE.svc.$CLUSTER_DOMAIN"
 redis_host() { echo "$REDIS_STS-$1.$REDIS_HEADLESS.$DOMAIN"; }
 sentinel_host() { echo "$SENTINEL_STS-$1.$SENTINEL_HEADLESS.$DOMAIN"; }
 
-# cli HOST PORT PASSWORD_FILE ARGS...: one bounded redis-cli call.
+# cli HOST PORT CREDENTIAL ARGS...: one bounded redis-cli call.
+# CREDENTIAL is USER:PASSWORD_FILE (empty USER: the default user), or empty.
 cli() {
-    _h=$1; _p=$2; _pw=$3; shift 3
-    if [ -n "$_pw" ] && [ -r "$_pw" ]; then
+    _h=$1; _p=$2; _cred=$3; shift 3
+    _user=${_cred%%:*}; _pw=${_cred#*:}
+    if [ -n "$_cred" ] && [ -r "$_pw" ]; then
+        if [ -n "$_user" ]; then set -- --user "$_user" "$@"; fi
         REDISCLI_AUTH=$(cat "$_pw") timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null
     else
         timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS_ARGS -h "$_h" -p "$_p" "$@" 2>/dev/null
@@ -33,7 +36,7 @@ wait_resolves() {
 # sentinel_says HOST: the master host a Sentinel names (empty if none).
 sentinel_says() {
     resolves "$1" || return 0
-    cli "$1" "$SENTINEL_PORT" "$SENTINEL_PASSWORD_FILE" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | sed -n 1p
+    cli "$1" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | sed -n 1p
 }
 
 # failover_wait_seconds: how long Sentinels may take to fail over, from the
@@ -44,7 +47,7 @@ failover_wait_seconds() {
     while [ "$_i" -lt "$SENTINEL_REPLICAS" ]; do
         _h=$(sentinel_host "$_i")
         if resolves "$_h"; then
-            _ms=$(cli "$_h" "$SENTINEL_PORT" "$SENTINEL_PASSWORD_FILE" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
+            _ms=$(cli "$_h" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
                 awk 'p=="down-after-milliseconds"||p=="failover-timeout"{t+=$0} {p=$0} END{print t+0}')
             if [ "${_ms:-0}" -gt 0 ]; then echo $((_ms / 1000 + 10)); return 0; fi
         fi
@@ -60,7 +63,7 @@ redis_master_peer() {
     while [ "$_i" -lt "$REDIS_REPLICAS" ]; do
         _h=$(redis_host "$_i")
         if [ "$_h" != "$1" ] && resolves "$_h"; then
-            _role=$(cli "$_h" "$REDIS_PORT" "$REDIS_PASSWORD_FILE" ROLE | tr -d '\r' | sed -n 1p)
+            _role=$(cli "$_h" "$REDIS_PORT" "$REDIS_CRED" ROLE | tr -d '\r' | sed -n 1p)
             if [ "$_role" = "master" ]; then echo "$_h"; return 0; fi
         fi
         _i=$((_i + 1))

@@ -9,7 +9,7 @@ esac
 # (0 when it does not answer). Without one it has nothing to promote.
 sentinel_replicas() {
     resolves "$1" || { echo 0; return 0; }
-    _n=$(cli "$1" "$SENTINEL_PORT" "$SENTINEL_PASSWORD_FILE" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
+    _n=$(cli "$1" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
         awk 'p=="num-slaves"{n=$0} {p=$0} END{print n+0}')
     echo "${_n:-0}"
 }
@@ -72,10 +72,22 @@ umask 077
         wait_resolves "$MASTER" "$RESOLVE_WAIT_SECONDS" || log "master $MASTER does not resolve yet"
         echo "replicaof $MASTER $REDIS_PORT"
     fi
-    if [ -n "$REDIS_PASSWORD_FILE" ]; then
-        echo "requirepass \"$(cat "$REDIS_PASSWORD_FILE")\""
-        echo "masterauth \"$(cat "$REDIS_PASSWORD_FILE")\""
-    fi
+    case "$AUTH_MODE" in
+        acl)
+            # ACL users (users.rs); the default user is off.
+            echo "user default off"
+            echo "user $ADMIN_USER on >$(cat "$AUTH_DIR/admin-password") $ADMIN_RULES"
+            echo "user $REPLICATION_USER on >$(cat "$AUTH_DIR/replication-password") $REPLICATION_RULES"
+            echo "user $SENTINEL_USER on >$(cat "$AUTH_DIR/sentinel-user-password") $SENTINEL_RULES"
+            echo "user $APP_USER on >$(cat "$AUTH_DIR/app-password") $APP_USER_RULES"
+            echo "masteruser $REPLICATION_USER"
+            echo "masterauth \"$(cat "$AUTH_DIR/replication-password")\""
+            ;;
+        password)
+            echo "requirepass \"$(cat "$AUTH_DIR/redis-password")\""
+            echo "masterauth \"$(cat "$AUTH_DIR/redis-password")\""
+            ;;
+    esac
 } > "$RUN_DIR/redis.conf"
 if [ "$MASTER" = "$SELF" ]; then log "starting as master ($SELF)"; else log "starting as replica of $MASTER"; fi
 exec redis-server "$RUN_DIR/redis.conf"

@@ -46,11 +46,17 @@ MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
     echo "sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MILLISECONDS"
     echo "sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT"
     echo "sentinel parallel-syncs $MASTER_NAME $PARALLEL_SYNCS"
-    if [ -n "$REDIS_PASSWORD_FILE" ]; then
-        echo "sentinel auth-pass $MASTER_NAME \"$(cat "$REDIS_PASSWORD_FILE")\""
-    fi
-    if [ -n "$SENTINEL_PASSWORD_FILE" ]; then
-        echo "requirepass \"$(cat "$SENTINEL_PASSWORD_FILE")\""
+    case "$AUTH_MODE" in
+        acl)
+            echo "sentinel auth-user $MASTER_NAME $SENTINEL_USER"
+            echo "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/sentinel-user-password")\""
+            ;;
+        password)
+            echo "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/redis-password")\""
+            ;;
+    esac
+    if [ -n "$AUTH_MODE" ]; then
+        echo "requirepass \"$(cat "$AUTH_DIR/sentinel-password")\""
     fi
 } > "$RUN_DIR/sentinel.conf"
 log "starting Sentinel $SELF monitoring $MASTER_NAME at $MASTER"
