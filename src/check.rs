@@ -71,8 +71,10 @@ pub fn run_krm(mut rl: ResourceList) -> ResourceList {
 /// KRM mode entry: `Some` when the input is a ResourceList whose
 /// functionConfig is a [`KIND`] (the caller then skips rendering).
 pub fn dispatch(input: &[u8]) -> Option<ResourceList> {
-    // Cheap test first: most inputs are render requests.
-    if !input.windows(KIND.len()).any(|w| w == KIND.as_bytes()) {
+    // Cheap test first: most inputs are render requests. (`str::contains`
+    // is a two-way search, far cheaper on large lists than comparing every
+    // window; input that is not UTF-8 is no ResourceList anyway.)
+    if !std::str::from_utf8(input).is_ok_and(|s| s.contains(KIND)) {
         return None;
     }
     let rl = ResourceList::from_bytes(input).ok()?;
@@ -152,15 +154,23 @@ pub fn check(items: &[Value]) -> Vec<KrmResult> {
             seen: BTreeSet::new(),
         };
         c.run();
-        let errors = c.results.len();
+        let errors = c
+            .results
+            .iter()
+            .filter(|r| r.severity == crate::krm::Severity::Error)
+            .count();
+        let warnings = c.results.len() - errors;
         out.extend(c.results);
-        out.push(KrmResult::info(if errors == 0 {
-            format!(
+        out.push(KrmResult::info(match (errors, warnings) {
+            (0, 0) => format!(
                 "redis-sentinel-fn check: instance {key} ({} objects) is consistent",
                 objs.len()
-            )
-        } else {
-            format!("redis-sentinel-fn check: instance {key}: {errors} fault(s)")
+            ),
+            (0, w) => format!(
+                "redis-sentinel-fn check: instance {key} ({} objects) is consistent, {w} warning(s)",
+                objs.len()
+            ),
+            (e, w) => format!("redis-sentinel-fn check: instance {key}: {e} error(s), {w} warning(s)"),
         }));
     }
     out
@@ -772,6 +782,7 @@ impl<'a> Checker<'a> {
                     }
                     let peer_sel = labels_at(get(peer, &["podSelector", "matchLabels"]));
                     let Some(target) = peer_sel.get(COMPONENT_LABEL) else {
+                        self.check_client_peer(np, i, j, &peer_sel, statefulsets);
                         continue;
                     };
                     let Some(target_sts) = statefulsets.get(target.as_str()) else {
@@ -794,6 +805,55 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    /// A client peer of a NetworkPolicy that also requires a label which
+    /// every object of the instance and every StatefulSet selector carries:
+    /// kustomize `commonLabels` (or `labels` with `includeSelectors`) put it
+    /// there, into the client selector too. Client pods outside the
+    /// kustomization lack it and are cut off: a warning, since clients in the
+    /// same kustomization got it as well.
+    fn check_client_peer(
+        &mut self,
+        np: &Value,
+        rule: usize,
+        peer: usize,
+        peer_sel: &BTreeMap<String, String>,
+        statefulsets: &BTreeMap<&str, &'a Value>,
+    ) {
+        let added: BTreeMap<&String, &String> = peer_sel
+            .iter()
+            .filter(|(k, v)| {
+                self.objs
+                    .iter()
+                    .all(|o| labels_at(get(o, &["metadata", "labels"])).get(*k) == Some(*v))
+                    && statefulsets.values().all(|sts| {
+                        labels_at(get(sts, &["spec", "selector", "matchLabels"])).get(*k)
+                            == Some(*v)
+                    })
+            })
+            .collect();
+        if added.is_empty() {
+            return;
+        }
+        let added: BTreeMap<String, String> = added
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let key = format!("client-peer:{}:{}", name(np), fmt_labels(&added));
+        if !self.seen.insert(key) {
+            return;
+        }
+        self.results.push(
+            KrmResult::warning(format!(
+                "NetworkPolicy {} admits client pods only if they are labelled {}: a label transformer (kustomize commonLabels, or labels with includeSelectors) added {} to every podSelector, the client selector too. Client pods outside this kustomization must carry it, or add the label with `labels:` and `includeSelectors: false` (selectors need no extra label)",
+                name(np),
+                fmt_labels(peer_sel),
+                fmt_labels(&added)
+            ))
+            .with_ref(resource_ref(np))
+            .with_field(format!("spec.ingress[{rule}].from[{peer}].podSelector.matchLabels")),
+        );
     }
 
     /// The server certificate a component mounts covers every name that

@@ -704,14 +704,29 @@ fn kustomize_common_labels_keep_selectors_consistent() {
     assert_eq!(sha256_hex(&first), sha256_hex(&kustomize_ok(&dir)));
     let items = docs(&first);
     validate(&items, "common-labels");
-    let (ok, report) = check_cli(&first);
-    assert!(ok, "check flags commonLabels:\n{report}");
-    // Every selector of the topology carries the label, as do the pods.
     let team = |v: Option<&Value>| {
         v.and_then(|l| l.get("team"))
             .and_then(Value::as_str)
             .map(str::to_string)
     };
+    let (ok, report) = check_cli(&first);
+    assert!(ok, "check flags commonLabels:\n{report}");
+    // The one thing commonLabels changes for the worse: the NetworkPolicies'
+    // client selector requires the label too (the app in the same
+    // kustomization got it on its pods; clients elsewhere would not).
+    assert!(
+        report.contains("admits client pods only if they are labelled")
+            && report.contains("severity: warning"),
+        "no warning about the client selector:\n{report}"
+    );
+    let web = items.iter().find(|i| key(i) == "Deployment/web").unwrap();
+    let web_labels = web
+        .get("spec")
+        .and_then(|x| x.get("template"))
+        .and_then(|x| x.get("metadata"))
+        .and_then(|x| x.get("labels"));
+    assert_eq!(team(web_labels).as_deref(), Some("payments"));
+    // Every selector of the topology carries the label, as do the pods.
     for i in &items {
         if s(
             i,
@@ -745,6 +760,16 @@ fn kustomize_common_labels_keep_selectors_consistent() {
                 team(i.get("spec").and_then(|x| x.get("selector"))).as_deref(),
                 Some("payments"),
                 "{k} selector"
+            ),
+            "NetworkPolicy" => assert_eq!(
+                team(
+                    i.get("spec")
+                        .and_then(|x| x.get("podSelector"))
+                        .and_then(|x| x.get("matchLabels"))
+                )
+                .as_deref(),
+                Some("payments"),
+                "{k} podSelector"
             ),
             "PodDisruptionBudget" => assert_eq!(
                 team(
