@@ -384,7 +384,7 @@ fn build_image() {
     let triple = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
     let static_dir = target_dir().join("gitops-static");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("gitops: building the static release binary (first time: a few minutes)");
+    eprintln!("gitops: cargo build of the static release binary (minutes when cold, else a no-op)");
     run_ok(
         Command::new(cargo)
             .current_dir(repo())
