@@ -1,0 +1,1274 @@
+//! Split brain and partitions (issue 8), on real Redis 7 processes.
+//!
+//! Same harness as tests/e2e_topology.rs: every pod runs the generated
+//! configs and start scripts unchanged as a real `redis-server` /
+//! `redis-sentinel` in its own network namespace. Fixture:
+//! tests/fixtures/partition.yaml (down-after 2 s, failover-timeout 10 s,
+//! min-replicas-to-write 1, min-replicas-max-lag 2 s).
+//!
+//! - [`isolated_master_loses_no_acknowledged_write`]: the master's link is
+//!   cut while a client writes with `WAIT 1` on every write; the Sentinels
+//!   elect a new master, the isolated master refuses writes within the
+//!   configured lag, rejoins as a replica once healed, and no acknowledged
+//!   write is lost.
+//! - [`sentinel_partitions_and_restarts`]: a lone cut Sentinel starts no
+//!   failover; a minority of cut Sentinels does not prevent one; every
+//!   Sentinel restarted at once finds the current master (not pod 0).
+//! - [`redis_pod_returns_with_a_new_address`]: a deleted Redis pod (a
+//!   replica, then the master) comes back with a new address under the
+//!   same DNS name; it rejoins, the Sentinels reach it there and nothing
+//!   connects to the old address any more.
+//!
+//! Needs root and the Redis packages (.ci/install.d); fails, never skips,
+//! where it cannot run. Figures are printed:
+//! `cargo nextest run --no-capture -E 'binary(partition)'`.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use harness::{Client, Cluster, ClusterOptions, Render, Reply, secs, wait_for};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/partition.yaml");
+/// `sentinel.masterName` of the fixture (its default: the instance name).
+const MASTER_NAME: &str = "cache";
+/// Timings of the fixture: `sentinel.downAfterMilliseconds`,
+/// `sentinel.failoverTimeout`, `redis.minReplicasMaxLag`.
+const DOWN_AFTER: Duration = Duration::from_millis(2_000);
+const FAILOVER_TIMEOUT: Duration = Duration::from_millis(10_000);
+const MAX_LAG: Duration = Duration::from_secs(2);
+/// How soon after the cut the isolated master must refuse writes. Redis
+/// counts a replica as good while `now - last ACK <= min-replicas-max-lag`
+/// in whole seconds (so up to max-lag + 1 s after the last ACK, which
+/// replicas send every second, i.e. at most 1 s before the cut) and
+/// recounts once a second (+1 s): max-lag + 2 s, plus 0.5 s for the
+/// probe's own round trip and poll interval.
+const REFUSE_WITHIN: Duration = Duration::from_millis(2_000 + 2_000 + 500);
+const POLL: Duration = Duration::from_millis(100);
+const READY: Duration = Duration::from_secs(60);
+const SETTLE: Duration = Duration::from_secs(30);
+/// The writer: how long it writes, at most how many writes, and the
+/// `WAIT` timeout of each.
+const WRITE_FOR: Duration = Duration::from_secs(30);
+const MAX_WRITES: usize = 3_000;
+const WAIT_MS: u64 = 1_000;
+/// How long the master stays cut off.
+const HOLD_CUT: Duration = Duration::from_secs(10);
+
+type Map = BTreeMap<String, String>;
+type Seen<T> = std::result::Result<T, String>;
+
+fn seen<T>(r: Result<T>) -> Seen<T> {
+    r.map_err(|e| e.to_string())
+}
+
+/// The master host a Sentinel names (`SENTINEL get-master-addr-by-name`).
+fn master_addr(cl: &Client, sentinel: &str, port: u16) -> Seen<String> {
+    let r = seen(cl.sentinel(
+        sentinel,
+        port,
+        &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
+    ))?;
+    match r.lines()[..] {
+        [h, _] if r.success => Ok(h.to_string()),
+        _ => Err(format!("{sentinel}: {}", r.summary())),
+    }
+}
+
+/// `SENTINEL master` of a Sentinel.
+fn sentinel_master_state(cl: &Client, sentinel: &str, port: u16) -> Seen<Map> {
+    let r = seen(cl.sentinel(sentinel, port, &["SENTINEL", "master", MASTER_NAME]))?;
+    if r.success && r.stdout.contains("flags") {
+        Ok(r.pairs())
+    } else {
+        Err(format!("{sentinel}: {}", r.summary()))
+    }
+}
+
+/// `SENTINEL replicas`: one map per replica.
+fn replica_records(r: &Reply) -> Vec<Map> {
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let mut out: Vec<Map> = Vec::new();
+    for kv in lines.chunks(2).filter(|c| c.len() == 2) {
+        if kv[0] == "name" {
+            out.push(Map::new());
+        }
+        if let Some(m) = out.last_mut() {
+            m.insert(kv[0].to_string(), kv[1].to_string());
+        }
+    }
+    out
+}
+
+fn get<'a>(m: &'a Map, k: &str) -> &'a str {
+    m.get(k).map(String::as_str).unwrap_or_default()
+}
+
+/// A Redis error reply's code (`NOREPLICAS`, `READONLY`, ...).
+fn error_code(line: &str) -> Option<&str> {
+    let code = line.split_whitespace().next()?;
+    (code.len() >= 3 && code.chars().all(|c| c.is_ascii_uppercase())).then_some(code)
+}
+
+/// Names and ports of the running topology, and queries against it.
+struct Topo {
+    instance: String,
+    redis: Vec<String>,
+    sentinels: Vec<String>,
+    redis_port: u16,
+    sentinel_port: u16,
+}
+
+impl Topo {
+    fn fqdn(&self, c: &Cluster, pod: &str) -> String {
+        c.pod(pod).fqdn.clone()
+    }
+
+    /// The Redis pod whose DNS name is `fqdn`.
+    fn redis_pod(&self, c: &Cluster, fqdn: &str) -> Option<String> {
+        self.redis.iter().find(|p| c.pod(p).fqdn == fqdn).cloned()
+    }
+
+    /// A client running inside `pod`'s network namespace (its loopback
+    /// and its own address work while the pod is cut off), with the same
+    /// certificate and credentials as the harness' client.
+    fn client_in(&self, c: &Cluster, render: &Render, pod: &str) -> Result<Client> {
+        Client::from_render(
+            render,
+            &self.instance,
+            &c.pod(pod).netns,
+            &c.work.join("inside").join(pod),
+        )
+    }
+
+    fn redis(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
+        c.client().redis(&c.pod(pod).fqdn, self.redis_port, args)
+    }
+
+    fn sentinel(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
+        c.client()
+            .sentinel(&c.pod(pod).fqdn, self.sentinel_port, args)
+    }
+
+    fn sentinel_master(&self, c: &Cluster, pod: &str) -> Seen<String> {
+        master_addr(c.client(), &c.pod(pod).fqdn, self.sentinel_port)
+    }
+
+    fn sentinel_state(&self, c: &Cluster, pod: &str) -> Seen<Map> {
+        sentinel_master_state(c.client(), &c.pod(pod).fqdn, self.sentinel_port)
+    }
+
+    /// `INFO replication` of a Redis pod.
+    fn replication(&self, c: &Cluster, pod: &str) -> Seen<Map> {
+        let r = seen(self.redis(c, pod, &["INFO", "replication"]))?;
+        if r.success && r.stdout.contains("role:") {
+            Ok(r.info())
+        } else {
+            Err(format!("{pod}: {}", r.summary()))
+        }
+    }
+
+    /// Waits until `pod` replicates from `master` with its link up.
+    fn wait_replica_of(&self, c: &Cluster, pod: &str, master: &str) -> Result<Duration> {
+        let want = self.fqdn(c, master);
+        let what = format!("{pod} to replicate from {master} with the link up");
+        Ok(wait_for(&what, SETTLE, POLL, || {
+            let i = self.replication(c, pod)?;
+            if get(&i, "role") == "slave"
+                && get(&i, "master_host") == want
+                && get(&i, "master_link_status") == "up"
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "role={} master_host={} link={}",
+                    get(&i, "role"),
+                    get(&i, "master_host"),
+                    get(&i, "master_link_status")
+                ))
+            }
+        })?
+        .1)
+    }
+
+    /// Waits until every Sentinel names `master`, sees the other Sentinels
+    /// and `replicas` replicas, all reachable and linked to the master.
+    fn wait_sentinels_agree(&self, c: &Cluster, master: &str, replicas: usize) -> Result<Duration> {
+        let want = self.fqdn(c, master);
+        let others = (self.sentinels.len() - 1).to_string();
+        let what = format!(
+            "every Sentinel to name {master} and see its peers and {replicas} healthy replicas"
+        );
+        Ok(wait_for(&what, SETTLE, POLL, || {
+            for s in &self.sentinels {
+                let h = self.sentinel_master(c, s)?;
+                if h != want {
+                    return Err(format!("{s} names {h}"));
+                }
+                let st = self.sentinel_state(c, s)?;
+                if get(&st, "flags") != "master"
+                    || get(&st, "num-other-sentinels") != others
+                    || get(&st, "num-slaves") != replicas.to_string()
+                {
+                    return Err(format!(
+                        "{s}: flags={} num-other-sentinels={} num-slaves={}",
+                        get(&st, "flags"),
+                        get(&st, "num-other-sentinels"),
+                        get(&st, "num-slaves")
+                    ));
+                }
+                let reps = seen(self.sentinel(c, s, &["SENTINEL", "replicas", MASTER_NAME]))?;
+                for r in replica_records(&reps) {
+                    if get(&r, "flags") != "slave" || get(&r, "master-link-status") != "ok" {
+                        return Err(format!(
+                            "{s}: replica {} flags={} master-link-status={}",
+                            get(&r, "name"),
+                            get(&r, "flags"),
+                            get(&r, "master-link-status")
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        })?
+        .1)
+    }
+
+    /// First line of `ROLE` of every Redis pod that runs.
+    fn roles(&self, c: &Cluster) -> Vec<(String, String)> {
+        self.redis
+            .iter()
+            .map(|p| {
+                let role = self
+                    .redis(c, p, &["ROLE"])
+                    .map(|r| r.lines().first().map(|s| s.to_string()).unwrap_or_default())
+                    .unwrap_or_else(|e| format!("error: {e}"));
+                (p.clone(), role)
+            })
+            .collect()
+    }
+
+    /// Exactly one master, and it is `master`.
+    fn ensure_single_master(&self, c: &Cluster, master: &str) -> Result<Vec<(String, String)>> {
+        let roles = self.roles(c);
+        let masters: Vec<_> = roles.iter().filter(|(_, r)| r == "master").collect();
+        ensure!(
+            masters.len() == 1 && masters[0].0 == master,
+            "exactly one master ({master}) expected: {roles:?}"
+        );
+        Ok(roles)
+    }
+
+    /// Writes `n` keys `prefix:i` on `master`, acknowledged by every
+    /// replica (`WAIT`, same connection).
+    fn acked_writes(&self, c: &Cluster, master: &str, prefix: &str, n: usize) -> Result<()> {
+        let mut mset = String::from("MSET");
+        for i in 0..n {
+            mset.push_str(&format!(" {prefix}:{i} v{i}"));
+        }
+        let replicas = (self.redis.len() - 1).to_string();
+        let r = c.client().redis_pipe(
+            &self.fqdn(c, master),
+            self.redis_port,
+            &format!("{mset}\nWAIT {replicas} 5000\n"),
+        )?;
+        ensure!(
+            r.lines() == ["OK", replicas.as_str()],
+            "writes not acknowledged by every replica: {}",
+            r.summary()
+        );
+        Ok(())
+    }
+
+    /// Which of `keys` (with values `v<i>`) `pod` lacks. One MGET per 200.
+    fn missing_keys(
+        &self,
+        c: &Cluster,
+        pod: &str,
+        keys: &[usize],
+        prefix: &str,
+    ) -> Result<Vec<usize>> {
+        let mut missing = Vec::new();
+        for chunk in keys.chunks(200) {
+            let names: Vec<String> = chunk.iter().map(|i| format!("{prefix}:{i}")).collect();
+            let mut args = vec!["MGET"];
+            args.extend(names.iter().map(String::as_str));
+            let r = self.redis(c, pod, &args)?;
+            // One line per key; a missing key is an empty line.
+            let values: Vec<&str> = r.stdout.lines().collect();
+            ensure!(
+                r.success && values.len() == chunk.len(),
+                "MGET of {} keys on {pod}: {}",
+                chunk.len(),
+                r.summary()
+            );
+            for (i, v) in chunk.iter().zip(values) {
+                if v.trim() != format!("v{i}") {
+                    missing.push(*i);
+                }
+            }
+        }
+        Ok(missing)
+    }
+
+    /// Polls `sentinels` (as a client does) until one names a master
+    /// other than `old` that accepts a write. Returns (new master, time
+    /// until a Sentinel first named it, time until the write succeeded),
+    /// both from `since`.
+    fn wait_new_master(
+        &self,
+        c: &Cluster,
+        sentinels: &[String],
+        old: &str,
+        since: Instant,
+    ) -> Result<(String, Duration, Duration)> {
+        let old = self.fqdn(c, old);
+        let mut named: Option<Duration> = None;
+        let budget = DOWN_AFTER + FAILOVER_TIMEOUT + Duration::from_secs(20);
+        let (pod, _) = wait_for(
+            "a new master reachable through Sentinel",
+            budget,
+            POLL,
+            || {
+                let mut last = String::new();
+                for s in sentinels {
+                    match self.sentinel_master(c, s) {
+                        Ok(h) if h != old => {
+                            named.get_or_insert_with(|| since.elapsed());
+                            let pod = self
+                                .redis_pod(c, &h)
+                                .ok_or(format!("Sentinel names unknown host {h}"))?;
+                            let w = seen(self.redis(c, &pod, &["SET", "part:writable", "yes"]))?;
+                            return if w.is("OK") {
+                                Ok(pod)
+                            } else {
+                                Err(format!(
+                                    "{pod} (named by {s}) refuses a write: {}",
+                                    w.summary()
+                                ))
+                            };
+                        }
+                        Ok(h) => last = format!("{s} still names {h}"),
+                        Err(e) => last = e,
+                    }
+                }
+                Err(last)
+            },
+        )?;
+        let writable = since.elapsed();
+        Ok((pod, named.unwrap_or(writable), writable))
+    }
+
+    /// `config-epoch` of the master as every Sentinel in `sentinels` sees it.
+    fn config_epochs(&self, c: &Cluster, sentinels: &[String]) -> Result<Vec<String>> {
+        sentinels
+            .iter()
+            .map(|s| {
+                self.sentinel_state(c, s)
+                    .map(|m| get(&m, "config-epoch").to_string())
+                    .map_err(anyhow::Error::msg)
+            })
+            .collect()
+    }
+}
+
+/// The pod's start script logged `decision` during its last start.
+fn expect_decision(c: &Cluster, pod: &str, decision: &str) -> Result<()> {
+    let log = c.last_start_log(pod);
+    ensure!(
+        log.contains(decision),
+        "the start script of {pod} did not log {decision:?}:\n{log}"
+    );
+    Ok(())
+}
+
+/// Renders the fixture and brings the topology up as after `kubectl
+/// apply` (Sentinels first, then the Redis pods in order), until every
+/// Sentinel agrees on pod 0 and it accepts writes.
+fn bring_up(render: &Render) -> Result<(Cluster, Topo)> {
+    let redis_w = render.workload_of("redis")?;
+    let sentinel_w = render.workload_of("sentinel")?;
+    let instance = render
+        .kinds("StatefulSet")
+        .find_map(|s| s["metadata"]["labels"]["app.kubernetes.io/instance"].as_str())
+        .context("no StatefulSet with an app.kubernetes.io/instance label")?
+        .to_string();
+    let mut c = Cluster::new(render, ClusterOptions::default())?;
+    let t = Topo {
+        instance,
+        redis: c.pods_of(&redis_w.name),
+        sentinels: c.pods_of(&sentinel_w.name),
+        redis_port: redis_w.port("redis")?,
+        sentinel_port: sentinel_w.port("sentinel")?,
+    };
+    ensure!(
+        t.redis.len() == 3 && t.sentinels.len() == 3,
+        "the fixture renders 3 Redis pods and 3 Sentinels"
+    );
+    let start = Instant::now();
+    c.create(&t.redis[0])?;
+    for s in &t.sentinels {
+        c.create(s)?;
+        c.start(s)?;
+    }
+    for s in &t.sentinels {
+        c.wait_ready(s, READY)?;
+    }
+    for r in &t.redis {
+        c.start(r)?;
+        c.wait_ready(r, READY)?;
+    }
+    let master = t.redis[0].clone();
+    t.wait_sentinels_agree(&c, &master, 2)?;
+    wait_for("the master to accept a write", SETTLE, POLL, || {
+        let r = seen(t.redis(&c, &master, &["SET", "part:up", "yes"]))?;
+        if r.is("OK") { Ok(()) } else { Err(r.summary()) }
+    })?;
+    println!(
+        "partition: 3 Redis pods and 3 Sentinels up in {}, master {master}",
+        secs(start.elapsed())
+    );
+    Ok((c, t))
+}
+
+// ---------------------------------------------------------------------------
+// The writer: a client that writes continuously with `WAIT 1` and finds
+// the master through Sentinel after every write that was not acknowledged.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// SET answered OK and WAIT counted at least one replica.
+    Acked,
+    /// SET answered OK but no replica acknowledged within the WAIT timeout.
+    Unacked,
+    /// SET answered an error (NOREPLICAS, READONLY, ...).
+    Refused(String),
+    /// No (complete) answer: unreachable, timed out, connection lost.
+    NoAnswer,
+}
+
+struct Write {
+    key: usize,
+    /// When the answer (or its absence) was known.
+    at: Instant,
+    host: String,
+    outcome: Outcome,
+}
+
+struct Writer {
+    client: Client,
+    sentinels: Vec<String>,
+    redis_port: u16,
+    sentinel_port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl Writer {
+    fn classify(r: &Result<Reply>) -> Outcome {
+        let Ok(r) = r else {
+            return Outcome::NoAnswer;
+        };
+        match r.lines()[..] {
+            ["OK", n] if n.parse::<u32>().is_ok_and(|n| n >= 1) => Outcome::Acked,
+            ["OK", n] if n.parse::<u32>().is_ok() => Outcome::Unacked,
+            [first, ..] if r.success => match error_code(first) {
+                Some(code) => Outcome::Refused(code.to_string()),
+                None => Outcome::NoAnswer,
+            },
+            _ => Outcome::NoAnswer,
+        }
+    }
+
+    /// The master the first answering Sentinel names.
+    fn discover(&self) -> Option<String> {
+        self.sentinels
+            .iter()
+            .find_map(|s| master_addr(&self.client, s, self.sentinel_port).ok())
+    }
+
+    fn run(self) -> Vec<Write> {
+        let start = Instant::now();
+        let mut writes = Vec::new();
+        let mut master: Option<String> = None;
+        while start.elapsed() < WRITE_FOR
+            && writes.len() < MAX_WRITES
+            && !self.stop.load(Ordering::Relaxed)
+        {
+            let Some(host) = master.take().or_else(|| self.discover()) else {
+                thread::sleep(POLL);
+                continue;
+            };
+            let key = writes.len();
+            let r = self.client.redis_pipe(
+                &host,
+                self.redis_port,
+                &format!("SET part:{key} v{key}\nWAIT 1 {WAIT_MS}\n"),
+            );
+            let outcome = Self::classify(&r);
+            if outcome == Outcome::Acked {
+                master = Some(host.clone());
+            } else {
+                // Ask Sentinel again before the next write; a short pause
+                // as a client's retry back-off.
+                thread::sleep(Duration::from_millis(50));
+            }
+            writes.push(Write {
+                key,
+                at: Instant::now(),
+                host,
+                outcome,
+            });
+        }
+        writes
+    }
+}
+
+/// Sets the flag when dropped (also on a failing test): the writer stops.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What a write on the old master, from inside its own namespace, got.
+#[derive(Debug, Clone, PartialEq)]
+enum Local {
+    Accepted,
+    /// NOREPLICAS: min-replicas-to-write not met.
+    Refused,
+    Other(String),
+}
+
+/// One probe of [`probe_locally`].
+struct Probe {
+    key: usize,
+    sent: Instant,
+    done: Instant,
+    got: Local,
+}
+
+/// One `SET part:probe:<key> v<key>` on `host` from inside its namespace.
+fn local_write(inside: &Client, host: &str, port: u16, key: usize) -> Local {
+    let k = format!("part:probe:{key}");
+    let v = format!("v{key}");
+    match inside.redis(host, port, &["SET", &k, &v]) {
+        Ok(r) if r.is("OK") => Local::Accepted,
+        Ok(r) if r.text().starts_with("NOREPLICAS") => Local::Refused,
+        Ok(r) => Local::Other(r.summary()),
+        Err(e) => Local::Other(e.to_string()),
+    }
+}
+
+/// Writes to `host` from inside its own namespace every 100 ms until
+/// `stop` (or 60 s): the isolated master's own view.
+fn probe_locally(inside: Client, host: String, port: u16, stop: Arc<AtomicBool>) -> Vec<Probe> {
+    let start = Instant::now();
+    let mut probes = Vec::new();
+    while !stop.load(Ordering::Relaxed) && start.elapsed() < Duration::from_secs(60) {
+        let sent = Instant::now();
+        let got = local_write(&inside, &host, port, probes.len());
+        probes.push(Probe {
+            key: probes.len(),
+            sent,
+            done: Instant::now(),
+            got,
+        });
+        thread::sleep(POLL);
+    }
+    probes
+}
+
+#[test]
+fn isolated_master_loses_no_acknowledged_write() -> Result<()> {
+    harness::require_environment()?;
+    let test_start = Instant::now();
+    let render = Render::spec(Path::new(FIXTURE))?;
+    let (mut c, t) = bring_up(&render)?;
+    let old = t.redis[0].clone();
+    let old_fqdn = t.fqdn(&c, &old);
+    let inside = t.client_in(&c, &render, &old)?;
+    let first = local_write(&inside, &old_fqdn, t.redis_port, usize::MAX);
+    ensure!(
+        first == Local::Accepted,
+        "{old} refuses a write from inside its namespace before the cut: {first:?}"
+    );
+
+    // ---- a client in the client namespace writes continuously
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop = StopOnDrop(stop.clone());
+    let writer = Writer {
+        client: Client::from_render(
+            &render,
+            &t.instance,
+            &c.client().netns,
+            &c.work.join("writer"),
+        )?,
+        sentinels: t.sentinels.iter().map(|s| t.fqdn(&c, s)).collect(),
+        redis_port: t.redis_port,
+        sentinel_port: t.sentinel_port,
+        stop: stop.clone(),
+    };
+    let writer = thread::spawn(move || writer.run());
+    thread::sleep(Duration::from_secs(3));
+
+    // ---- the master's link is cut: silent loss both ways. A probe inside
+    // its namespace writes to it all along; the test polls the Sentinels.
+    let stop_probe = Arc::new(AtomicBool::new(false));
+    let _stop_probe = StopOnDrop(stop_probe.clone());
+    let probe = {
+        let (host, port, stop) = (old_fqdn.clone(), t.redis_port, stop_probe.clone());
+        thread::spawn(move || probe_locally(inside, host, port, stop))
+    };
+    thread::sleep(Duration::from_millis(500));
+    c.cut(&old)?;
+    let cut = Instant::now();
+    println!(
+        "partition: {old} cut off at +{}",
+        secs(test_start.elapsed())
+    );
+    let budget = DOWN_AFTER + FAILOVER_TIMEOUT + Duration::from_secs(10);
+    let (new_master, named_at) = wait_for("a Sentinel to name a new master", budget, POLL, || {
+        for s in &t.sentinels {
+            if let Ok(h) = t.sentinel_master(&c, s)
+                && h != old_fqdn
+            {
+                return t
+                    .redis_pod(&c, &h)
+                    .ok_or(format!("{s} names unknown host {h}"));
+            }
+        }
+        Err("every Sentinel names the old master".to_string())
+    })?;
+    let new_fqdn = t.fqdn(&c, &new_master);
+    if let Some(rest) = HOLD_CUT.checked_sub(cut.elapsed()) {
+        thread::sleep(rest);
+    }
+    stop_probe.store(true, Ordering::Relaxed);
+    let probes = probe
+        .join()
+        .map_err(|_| anyhow::anyhow!("the probe thread panicked"))?;
+    let odd: Vec<String> = probes
+        .iter()
+        .filter_map(|p| match &p.got {
+            Local::Other(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    ensure!(
+        odd.is_empty(),
+        "{old} answered local writes unexpectedly: {odd:?}"
+    );
+    let first_refusal = probes
+        .iter()
+        .find(|p| p.got == Local::Refused)
+        .with_context(|| {
+            format!(
+                "{old} accepted all {} local writes during the {} cut",
+                probes.len(),
+                secs(HOLD_CUT)
+            )
+        })?;
+    let refused_at = first_refusal.done - cut;
+    let last_accepted_at = probes
+        .iter()
+        .filter(|p| p.got == Local::Accepted && p.sent < first_refusal.sent)
+        .map(|p| p.sent.saturating_duration_since(cut))
+        .max()
+        .unwrap_or_default();
+    let accepted_after_refusal = probes
+        .iter()
+        .filter(|p| p.got == Local::Accepted && p.sent > first_refusal.sent)
+        .count();
+    // Accepted by the isolated master, never replicated: these must vanish.
+    let accepted_while_cut: Vec<usize> = probes
+        .iter()
+        .filter(|p| p.got == Local::Accepted && p.sent >= cut)
+        .map(|p| p.key)
+        .collect();
+    println!(
+        "partition: {old} refuses writes (NOREPLICAS, asked from inside its namespace) {} after the cut (last accepted write sent at +{}; min-replicas-max-lag {}); {} later local writes all refused; Sentinels name {new_master} {} after the cut",
+        secs(refused_at),
+        secs(last_accepted_at),
+        secs(MAX_LAG),
+        probes.len() - first_refusal.key - 1,
+        secs(named_at)
+    );
+    ensure!(
+        refused_at <= REFUSE_WITHIN,
+        "the isolated master took {} to refuse writes (min-replicas-max-lag {})",
+        secs(refused_at),
+        secs(MAX_LAG)
+    );
+    ensure!(
+        accepted_after_refusal == 0,
+        "the isolated master accepted {accepted_after_refusal} local writes after it first refused one"
+    );
+    ensure!(
+        named_at <= DOWN_AFTER + FAILOVER_TIMEOUT,
+        "failover took {} (> down-after + failover-timeout)",
+        secs(named_at)
+    );
+
+    // ---- heal: the old master must become a replica of the new one and
+    // never take a write meanwhile.
+    c.heal(&old)?;
+    let mut accepted_after_heal = 0usize;
+    let (_, rejoined) = wait_for(
+        &format!("{old} to rejoin as a replica of {new_master}"),
+        SETTLE,
+        Duration::from_millis(200),
+        || {
+            if let Ok(r) = t.redis(&c, &old, &["SET", "part:after-heal", "x"])
+                && r.is("OK")
+            {
+                accepted_after_heal += 1;
+            }
+            let i = t.replication(&c, &old)?;
+            if get(&i, "role") == "slave"
+                && get(&i, "master_host") == new_fqdn
+                && get(&i, "master_link_status") == "up"
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "role={} master_host={} link={}",
+                    get(&i, "role"),
+                    get(&i, "master_host"),
+                    get(&i, "master_link_status")
+                ))
+            }
+        },
+    )?;
+    ensure!(
+        accepted_after_heal == 0,
+        "{old} accepted {accepted_after_heal} writes from the client after the heal, before it rejoined"
+    );
+    println!(
+        "partition: healed; {old} is a replica of {new_master} with its link up {} after the heal (Sentinel +convert-to-slave)",
+        secs(rejoined)
+    );
+
+    // ---- the writer ends (fixed duration or count); count.
+    let writes = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    t.wait_sentinels_agree(&c, &new_master, 2)?;
+    let roles = t.ensure_single_master(&c, &new_master)?;
+    let final_master = t
+        .sentinel_master(&c, &t.sentinels[0])
+        .map_err(anyhow::Error::msg)?;
+    ensure!(
+        final_master == new_fqdn,
+        "Sentinel names {final_master} at the end"
+    );
+
+    let acked: Vec<usize> = writes
+        .iter()
+        .filter(|w| w.outcome == Outcome::Acked)
+        .map(|w| w.key)
+        .collect();
+    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    for w in &writes {
+        if let Outcome::Refused(code) = &w.outcome {
+            *refused.entry(code.clone()).or_default() += 1;
+        }
+    }
+    let count = |o: &Outcome| writes.iter().filter(|w| &w.outcome == o).count();
+    let unacked = count(&Outcome::Unacked);
+    let no_answer = count(&Outcome::NoAnswer);
+    let acked_before = writes
+        .iter()
+        .filter(|w| w.outcome == Outcome::Acked && w.at < cut)
+        .count();
+    let first_new = writes
+        .iter()
+        .find(|w| w.outcome == Outcome::Acked && w.at > cut && w.host == new_fqdn)
+        .map(|w| w.at - cut);
+    let acked_on_old_after_cut = writes
+        .iter()
+        .filter(|w| w.outcome == Outcome::Acked && w.at > cut + REFUSE_WITHIN && w.host == old_fqdn)
+        .count();
+    let lost = t.missing_keys(&c, &new_master, &acked, "part")?;
+    // The rejoined old master holds them too, once it caught up.
+    let caught_up = c
+        .client()
+        .redis_pipe(&new_fqdn, t.redis_port, "WAIT 2 5000\n")?;
+    ensure!(
+        caught_up.is("2"),
+        "both replicas of {new_master} do not catch up: {}",
+        caught_up.summary()
+    );
+    let lost_on_old = t.missing_keys(&c, &old, &acked, "part")?;
+    // What the isolated master accepted locally before refusing was never
+    // acknowledged by a replica: it must be gone (and this shows the
+    // check above does see missing keys).
+    let discarded = t.missing_keys(&c, &new_master, &accepted_while_cut, "part:probe")?;
+
+    println!("partition: WRITES attempted {}", writes.len());
+    println!(
+        "partition: WRITES acknowledged (SET OK and WAIT >= 1) {} ({acked_before} before the cut)",
+        acked.len()
+    );
+    println!(
+        "partition: WRITES refused {} {refused:?}",
+        refused.values().sum::<usize>()
+    );
+    println!(
+        "partition: WRITES accepted without a replica acknowledgement {unacked}; no answer (unreachable/timeout) {no_answer}"
+    );
+    println!(
+        "partition: WRITES acknowledged but lost {} (on the rejoined {old}: {})",
+        lost.len(),
+        lost_on_old.len()
+    );
+    println!(
+        "partition: {} writes the isolated {old} accepted locally before it refused (never acknowledged) are gone after the rejoin: {}",
+        accepted_while_cut.len(),
+        discarded.len()
+    );
+    println!(
+        "partition: TIMINGS cut -> old master refuses {}; cut -> Sentinels name {new_master} {}; cut -> first acknowledged write on it {}; heal -> {old} rejoined as replica {}",
+        secs(refused_at),
+        secs(named_at),
+        first_new.map_or("never".to_string(), secs),
+        secs(rejoined)
+    );
+    println!("partition: roles at the end {roles:?}");
+    ensure!(
+        lost.is_empty(),
+        "{} acknowledged writes are missing on the final master {new_master}: keys {:?}",
+        lost.len(),
+        &lost[..lost.len().min(20)]
+    );
+    ensure!(
+        lost_on_old.is_empty(),
+        "{} acknowledged writes are missing on the rejoined {old}",
+        lost_on_old.len()
+    );
+    ensure!(
+        discarded.len() == accepted_while_cut.len(),
+        "writes the isolated master took alone survived its rejoin: {:?}",
+        accepted_while_cut
+            .iter()
+            .filter(|k| !discarded.contains(k))
+            .collect::<Vec<_>>()
+    );
+    ensure!(
+        acked_before > 0 && first_new.is_some(),
+        "the writer must have acknowledged writes before the cut ({acked_before}) and on the new master ({first_new:?})"
+    );
+    ensure!(
+        acked_on_old_after_cut == 0,
+        "{acked_on_old_after_cut} writes acknowledged by the cut-off master"
+    );
+    println!("partition: total {}", secs(test_start.elapsed()));
+    c.pass();
+    Ok(())
+}
+
+/// New log lines of a pod since `from` bytes.
+fn log_since(c: &Cluster, pod: &str, from: usize) -> String {
+    let log = c.log(pod);
+    log.get(from..).unwrap_or_default().to_string()
+}
+
+/// Sentinel events that mean a failover was attempted or happened.
+const FAILOVER_EVENTS: [&str; 5] = [
+    "+odown",
+    "+try-failover",
+    "+new-epoch",
+    "+vote-for-leader",
+    "+switch-master",
+];
+
+#[test]
+fn sentinel_partitions_and_restarts() -> Result<()> {
+    harness::require_environment()?;
+    let test_start = Instant::now();
+    let render = Render::spec(Path::new(FIXTURE))?;
+    let (mut c, t) = bring_up(&render)?;
+    let master = t.redis[0].clone();
+    let master_fqdn = t.fqdn(&c, &master);
+
+    // ---- A. one Sentinel cut off: it sees the master down but must not
+    // fail over alone.
+    let lone = t.sentinels[2].clone();
+    let lone_fqdn = t.fqdn(&c, &lone);
+    let others: Vec<String> = t
+        .sentinels
+        .iter()
+        .filter(|s| **s != lone)
+        .cloned()
+        .collect();
+    let epochs = t.config_epochs(&c, &t.sentinels)?;
+    let marks: Vec<usize> = t.sentinels.iter().map(|s| c.log(s).len()).collect();
+    let inside = t.client_in(&c, &render, &lone)?;
+    c.cut(&lone)?;
+    let cut = Instant::now();
+    let (_, sdown) = wait_for(
+        &format!("the cut-off {lone} to flag the master subjectively down"),
+        SETTLE,
+        POLL,
+        || {
+            let st = sentinel_master_state(&inside, &lone_fqdn, t.sentinel_port)?;
+            if get(&st, "flags").contains("s_down") {
+                Ok(())
+            } else {
+                Err(format!("flags={}", get(&st, "flags")))
+            }
+        },
+    )?;
+    // Hold for three times down-after-milliseconds, checking all along.
+    let hold = DOWN_AFTER * 3 + Duration::from_secs(1);
+    let mut samples = 0;
+    while cut.elapsed() < hold {
+        let st = sentinel_master_state(&inside, &lone_fqdn, t.sentinel_port)
+            .map_err(anyhow::Error::msg)?;
+        let flags = get(&st, "flags");
+        ensure!(
+            !flags.contains("o_down") && get(&st, "failover-state").is_empty(),
+            "the lone {lone} escalated: flags={flags} {st:?}"
+        );
+        let h = master_addr(&inside, &lone_fqdn, t.sentinel_port).map_err(anyhow::Error::msg)?;
+        ensure!(h == master_fqdn, "the lone {lone} switched to {h}");
+        for s in &others {
+            let st = t.sentinel_state(&c, s).map_err(anyhow::Error::msg)?;
+            ensure!(
+                get(&st, "flags") == "master",
+                "{s} flags the master {}",
+                get(&st, "flags")
+            );
+        }
+        samples += 1;
+        thread::sleep(Duration::from_millis(250));
+    }
+    c.heal(&lone)?;
+    t.wait_sentinels_agree(&c, &master, 2)?;
+    t.ensure_single_master(&c, &master)?;
+    let epochs_after = t.config_epochs(&c, &t.sentinels)?;
+    ensure!(
+        epochs == epochs_after,
+        "config epochs changed: {epochs:?} -> {epochs_after:?}"
+    );
+    for (s, mark) in t.sentinels.iter().zip(&marks) {
+        let new = log_since(&c, s, *mark);
+        for ev in FAILOVER_EVENTS {
+            ensure!(
+                !new.contains(ev),
+                "{s} logged {ev} while only {lone} was cut off:\n{new}"
+            );
+        }
+    }
+    println!(
+        "CHECK A passed: {lone} cut off for {} (down-after {}): it flagged the master s_down after {} but never o_down, no +try-failover/+new-epoch/+vote-for-leader/+switch-master on any Sentinel ({samples} samples); config-epoch {epochs:?} unchanged; {master} still the master",
+        secs(hold),
+        secs(DOWN_AFTER),
+        secs(sdown)
+    );
+
+    // ---- B. a minority of Sentinels (1 of 3) cut off while the master
+    // dies: the other two still have quorum and a majority.
+    let minority = t.sentinels[0].clone();
+    let minority_fqdn = t.fqdn(&c, &minority);
+    let majority: Vec<String> = t
+        .sentinels
+        .iter()
+        .filter(|s| **s != minority)
+        .cloned()
+        .collect();
+    let inside = t.client_in(&c, &render, &minority)?;
+    t.acked_writes(&c, &master, "part:minority", 100)?;
+    let mark = c.log(&minority).len();
+    c.cut(&minority)?;
+    let killed = Instant::now();
+    c.kill(&master)?;
+    let (m2, named, writable) = t.wait_new_master(&c, &majority, &master, killed)?;
+    ensure!(
+        writable <= DOWN_AFTER + FAILOVER_TIMEOUT,
+        "failover with a Sentinel cut off took {} (> down-after + failover-timeout)",
+        secs(writable)
+    );
+    let lone_view =
+        master_addr(&inside, &minority_fqdn, t.sentinel_port).map_err(anyhow::Error::msg)?;
+    ensure!(
+        lone_view == master_fqdn,
+        "the cut-off {minority} names {lone_view} before it can hear of the failover"
+    );
+    let lone_log = log_since(&c, &minority, mark);
+    ensure!(
+        !lone_log.contains("+try-failover"),
+        "the cut-off {minority} tried a failover alone:\n{lone_log}"
+    );
+    c.heal(&minority)?;
+    let m2_fqdn = t.fqdn(&c, &m2);
+    let (_, learned) = wait_for(
+        &format!("the healed {minority} to learn the new master"),
+        SETTLE,
+        POLL,
+        || {
+            let h = t.sentinel_master(&c, &minority)?;
+            if h == m2_fqdn {
+                Ok(())
+            } else {
+                Err(format!("names {h}"))
+            }
+        },
+    )?;
+    let restarted = Instant::now();
+    c.start(&master)?;
+    c.wait_ready(&master, READY)?;
+    t.wait_replica_of(&c, &master, &m2)?;
+    expect_decision(&c, &master, &format!("starting as replica of {m2_fqdn}"))?;
+    t.wait_sentinels_agree(&c, &m2, 2)?;
+    let lost = t.missing_keys(&c, &m2, &(0..100).collect::<Vec<_>>(), "part:minority")?;
+    ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    let roles = t.ensure_single_master(&c, &m2)?;
+    println!(
+        "CHECK B passed: {minority} cut off, {master} killed: the other two Sentinels named {m2} after {} (writable after {}); the cut-off one still named {master} and did not try; after the heal it learned {m2} in {}; {master} restarted as its replica in {}; 100 acknowledged writes kept; roles {roles:?}",
+        secs(named),
+        secs(writable),
+        secs(learned),
+        secs(restarted.elapsed())
+    );
+
+    // ---- C. every Sentinel restarted at once, the current master not pod 0
+    ensure!(m2 != t.redis[0], "the current master must not be pod 0");
+    let down = Instant::now();
+    for s in &t.sentinels {
+        c.stop(s)?;
+    }
+    let stopped = down.elapsed();
+    let up = Instant::now();
+    for s in &t.sentinels {
+        c.start(s)?;
+    }
+    for s in &t.sentinels {
+        c.wait_ready(s, READY)?;
+    }
+    for s in &t.sentinels {
+        expect_decision(&c, s, &format!("monitoring {MASTER_NAME} at {m2_fqdn}"))?;
+    }
+    t.wait_sentinels_agree(&c, &m2, 2)?;
+    let agreed = up.elapsed();
+    for s in &t.sentinels {
+        let q = t.sentinel(&c, s, &["SENTINEL", "CKQUORUM", MASTER_NAME])?;
+        ensure!(
+            q.text().starts_with("OK 3 usable Sentinels"),
+            "{s}: CKQUORUM: {}",
+            q.summary()
+        );
+    }
+    let how: Vec<String> = t
+        .sentinels
+        .iter()
+        .map(|s| {
+            let log = c.last_start_log(s);
+            if log.contains("peer Sentinel") {
+                format!("{s}: from a peer Sentinel")
+            } else if log.contains("reports role master") {
+                format!("{s}: from the Redis pods' ROLE")
+            } else {
+                format!("{s}: ?")
+            }
+        })
+        .collect();
+    println!(
+        "CHECK C passed: all 3 Sentinels stopped ({}) and started at once: they monitor {m2} (not pod 0), agree {} after the start (peers, 2 healthy replicas, CKQUORUM OK); {how:?}",
+        secs(stopped),
+        secs(agreed)
+    );
+
+    // ---- D. the restarted Sentinels still fail over.
+    t.acked_writes(&c, &m2, "part:restarted", 100)?;
+    let killed = Instant::now();
+    c.kill(&m2)?;
+    let (m3, named, writable) = t.wait_new_master(&c, &t.sentinels, &m2, killed)?;
+    ensure!(
+        writable <= DOWN_AFTER + FAILOVER_TIMEOUT,
+        "failover after the Sentinel restart took {}",
+        secs(writable)
+    );
+    c.start(&m2)?;
+    c.wait_ready(&m2, READY)?;
+    t.wait_replica_of(&c, &m2, &m3)?;
+    t.wait_sentinels_agree(&c, &m3, 2)?;
+    let lost = t.missing_keys(&c, &m3, &(0..100).collect::<Vec<_>>(), "part:restarted")?;
+    ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    let roles = t.ensure_single_master(&c, &m3)?;
+    println!(
+        "CHECK D passed: after the restart, {m2} killed: Sentinels named {m3} after {} (writable {}); {m2} rejoined as its replica; roles {roles:?}",
+        secs(named),
+        secs(writable)
+    );
+    println!("partition: total {}", secs(test_start.elapsed()));
+    c.pass();
+    Ok(())
+}
+
+/// TCP sockets toward `addr` in every namespace of the cluster, sampled
+/// every 100 ms for `window`. Returns what was seen (namespace, socket).
+fn connections_to(c: &Cluster, addr: &str, window: Duration) -> Result<Vec<String>> {
+    let mut namespaces: Vec<(String, String)> = c
+        .pods
+        .iter()
+        .map(|p| (p.name.clone(), p.netns.clone()))
+        .collect();
+    namespaces.push(("client".to_string(), c.client().netns.clone()));
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < window {
+        for (name, ns) in &namespaces {
+            let out = harness::run(
+                Command::new("ip").args(["netns", "exec", ns, "ss", "-tanH", "dst", addr]),
+                Duration::from_secs(5),
+            )?;
+            for l in String::from_utf8_lossy(&out.stdout).lines() {
+                let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+                if !l.is_empty() {
+                    seen.push(format!("{name}: {l}"));
+                }
+            }
+        }
+        thread::sleep(POLL);
+    }
+    seen.sort();
+    seen.dedup();
+    Ok(seen)
+}
+
+/// Every Sentinel names `master` by its DNS name in `SENTINEL master` and
+/// lists `pod` among the replicas by its DNS name, healthy.
+fn sentinels_use_dns_names(t: &Topo, c: &Cluster, master: &str, pod: &str) -> Result<()> {
+    let fqdn = t.fqdn(c, pod);
+    let master_fqdn = t.fqdn(c, master);
+    for s in &t.sentinels {
+        let st = t.sentinel_state(c, s).map_err(anyhow::Error::msg)?;
+        ensure!(
+            get(&st, "ip") == master_fqdn && get(&st, "flags") == "master",
+            "{s}: SENTINEL master shows {st:?}"
+        );
+        let r = t.sentinel(c, s, &["SENTINEL", "replicas", MASTER_NAME])?;
+        let recs = replica_records(&r);
+        let rec = recs
+            .iter()
+            .find(|m| get(m, "name") == format!("{fqdn}:{}", t.redis_port))
+            .with_context(|| format!("{s} does not list {pod} by its DNS name: {recs:?}"))?;
+        ensure!(
+            get(rec, "ip") == fqdn
+                && get(rec, "flags") == "slave"
+                && get(rec, "master-link-status") == "ok",
+            "{s} lists {pod} as {rec:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn redis_pod_returns_with_a_new_address() -> Result<()> {
+    harness::require_environment()?;
+    let test_start = Instant::now();
+    let render = Render::spec(Path::new(FIXTURE))?;
+    let (mut c, t) = bring_up(&render)?;
+    let master = t.redis[0].clone();
+
+    // ---- A. a replica pod is deleted and comes back elsewhere
+    let victim = t.redis[2].clone();
+    t.acked_writes(&c, &master, "part:moved", 100)?;
+    let old_ip = c.pod(&victim).ip;
+    c.delete(&victim)?;
+    let new_ip = c.fresh_ip()?;
+    c.set_ip(&victim, new_ip)?;
+    // Control: while the pod is gone (no DNS record, its old address on
+    // no host), the Sentinels still dial the address they last resolved;
+    // the sampler must see that.
+    let dialing = connections_to(&c, &old_ip.to_string(), Duration::from_secs(3))?;
+    println!("partition: while {victim} is gone, sockets to its old address {old_ip}: {dialing:?}");
+    ensure!(
+        !dialing.is_empty(),
+        "the socket sampler saw no Sentinel dialing {old_ip} while {victim} was gone"
+    );
+    let recreated = Instant::now();
+    c.start(&victim)?;
+    c.wait_ready(&victim, READY)?;
+    t.wait_replica_of(&c, &victim, &master)?;
+    expect_decision(
+        &c,
+        &victim,
+        &format!("starting as replica of {}", t.fqdn(&c, &master)),
+    )?;
+    let agree = t.wait_sentinels_agree(&c, &master, 2)?;
+    let took = recreated.elapsed();
+    sentinels_use_dns_names(&t, &c, &master, &victim)?;
+    let lost = t.missing_keys(&c, &victim, &(0..100).collect::<Vec<_>>(), "part:moved")?;
+    ensure!(
+        lost.is_empty(),
+        "{victim} lacks acknowledged writes: {lost:?}"
+    );
+    let stale = connections_to(&c, &old_ip.to_string(), Duration::from_secs(5))?;
+    ensure!(
+        stale.is_empty(),
+        "connections to {victim}'s old address {old_ip}: {stale:?}"
+    );
+    println!(
+        "CHECK A passed: replica {victim} deleted and recreated at {new_ip} (was {old_ip}): replica of {master} with master_link_status:up, every Sentinel lists it by DNS name as a healthy replica {} after the recreate (+{} for the Sentinels); no socket to {old_ip} in any namespace over 5 s",
+        secs(took),
+        secs(agree)
+    );
+
+    // ---- B. the master's pod is deleted and comes back elsewhere: a
+    // failover, then it rejoins as a replica at its new address.
+    let old_ip = c.pod(&master).ip;
+    t.acked_writes(&c, &master, "part:master-moved", 100)?;
+    let deleted = Instant::now();
+    c.delete(&master)?;
+    let (m2, named, writable) = t.wait_new_master(&c, &t.sentinels, &master, deleted)?;
+    let new_ip = c.fresh_ip()?;
+    c.set_ip(&master, new_ip)?;
+    let recreated = Instant::now();
+    c.start(&master)?;
+    c.wait_ready(&master, READY)?;
+    t.wait_replica_of(&c, &master, &m2)?;
+    expect_decision(
+        &c,
+        &master,
+        &format!("starting as replica of {}", t.fqdn(&c, &m2)),
+    )?;
+    let agree = t.wait_sentinels_agree(&c, &m2, 2)?;
+    let took = recreated.elapsed();
+    sentinels_use_dns_names(&t, &c, &m2, &master)?;
+    let lost = t.missing_keys(
+        &c,
+        &master,
+        &(0..100).collect::<Vec<_>>(),
+        "part:master-moved",
+    )?;
+    ensure!(
+        lost.is_empty(),
+        "{master} lacks acknowledged writes: {lost:?}"
+    );
+    let stale = connections_to(&c, &old_ip.to_string(), Duration::from_secs(5))?;
+    ensure!(
+        stale.is_empty(),
+        "connections to {master}'s old address {old_ip}: {stale:?}"
+    );
+    let roles = t.ensure_single_master(&c, &m2)?;
+    println!(
+        "CHECK B passed: master {master} deleted: Sentinels named {m2} after {} (writable {}); recreated at {new_ip} (was {old_ip}) it rejoined as a replica, listed healthy by DNS name {} after the recreate (+{} for the Sentinels); no socket to {old_ip}; roles {roles:?}",
+        secs(named),
+        secs(writable),
+        secs(took),
+        secs(agree)
+    );
+    println!("partition: total {}", secs(test_start.elapsed()));
+    c.pass();
+    Ok(())
+}
