@@ -158,14 +158,17 @@ fn ca_params(
 pub fn issue_all(inst: &Instance, tls: &Tls, seed: &Seed, now: i64) -> anyhow::Result<Bundle> {
     let (ca_w, leaf_w) = windows(tls, now, seed.is_user_supplied());
     let ca_ctx = key_context(inst, tls, "ca", ca_w.not_before);
-    let ca_key = KeyPair::generate(tls.key_algorithm, &mut seed.rng(&ca_ctx))?;
+    let mut contexts = vec![ca_ctx.clone()];
+    contexts.extend(leaf_contexts(inst, tls, leaf_w));
+    let mut keys = generate_keys(tls.key_algorithm, seed, &contexts).into_iter();
+    let ca_key = keys.next().context("no CA key")??;
     let params = ca_params(inst, ca_w, &ca_key, serial(seed, &ca_ctx))?;
     let ca_pem = params
         .self_signed(&ca_key)
         .context("self-signing the CA certificate")?
         .pem();
     let ca_key_pem = ca_key.to_pkcs8_pem()?;
-    let leaves = issue_leaves(inst, tls, seed, leaf_w, Issuer::new(params, ca_key))?;
+    let leaves = issue_leaves(inst, tls, seed, leaf_w, Issuer::new(params, ca_key), keys)?;
     Ok(Bundle {
         ca_pem,
         ca_key_pem: Some(ca_key_pem),
@@ -191,11 +194,47 @@ pub fn issue_with_kept_ca(
     leaf_w.not_after = leaf_w.not_after.min(ca_not_after);
     // The window only feeds the issuer's name and key id, not a certificate.
     let params = ca_params(inst, leaf_w, &ca_key, SerialNumber::from_slice(&[1]))?;
-    let leaves = issue_leaves(inst, tls, seed, leaf_w, Issuer::new(params, ca_key))?;
+    let keys = generate_keys(tls.key_algorithm, seed, &leaf_contexts(inst, tls, leaf_w));
+    let leaves = issue_leaves(inst, tls, seed, leaf_w, Issuer::new(params, ca_key), keys)?;
     Ok(Bundle {
         ca_pem,
         ca_key_pem: Some(ca_key_pem),
         leaves,
+    })
+}
+
+/// Key contexts of the leaves of [`Role::ALL`], in that order.
+fn leaf_contexts(inst: &Instance, tls: &Tls, window: Window) -> Vec<String> {
+    Role::ALL
+        .iter()
+        .map(|role| key_context(inst, tls, role.as_str(), window.not_before))
+        .collect()
+}
+
+/// The keys for `contexts`, in order, each from its own seeded stream.
+/// RSA keys take tens of milliseconds to seconds each, so they are made on
+/// all cores at once; the streams make them the same keys either way.
+fn generate_keys(
+    alg: KeyAlgorithm,
+    seed: &Seed,
+    contexts: &[String],
+) -> Vec<anyhow::Result<KeyPair>> {
+    let one = |ctx: &String| KeyPair::generate(alg, &mut seed.rng(ctx));
+    if !matches!(
+        alg,
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
+    ) {
+        return contexts.iter().map(one).collect();
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = contexts
+            .iter()
+            .map(|ctx| s.spawn(move || one(ctx)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     })
 }
 
@@ -205,10 +244,16 @@ fn issue_leaves(
     seed: &Seed,
     window: Window,
     issuer: Issuer<'_, KeyPair>,
+    keys: impl IntoIterator<Item = anyhow::Result<KeyPair>>,
 ) -> anyhow::Result<Vec<(Role, LeafPem)>> {
     Role::ALL
         .iter()
-        .map(|&role| Ok((role, issue_leaf(inst, tls, seed, role, window, &issuer)?)))
+        .zip(keys)
+        .map(|(&role, key)| {
+            let key = key.with_context(|| format!("generating the {} key", role.as_str()))?;
+            let leaf = issue_leaf_with_key(inst, tls, seed, role, window, &issuer, key)?;
+            Ok((role, leaf))
+        })
         .collect()
 }
 
@@ -224,6 +269,20 @@ pub fn issue_leaf(
     let ctx = key_context(inst, tls, role.as_str(), window.not_before);
     let key = KeyPair::generate(tls.key_algorithm, &mut seed.rng(&ctx))
         .with_context(|| format!("generating the {} key", role.as_str()))?;
+    issue_leaf_with_key(inst, tls, seed, role, window, issuer, key)
+}
+
+/// [`issue_leaf`] with its key already generated.
+fn issue_leaf_with_key(
+    inst: &Instance,
+    tls: &Tls,
+    seed: &Seed,
+    role: Role,
+    window: Window,
+    issuer: &Issuer<'_, KeyPair>,
+    key: KeyPair,
+) -> anyhow::Result<LeafPem> {
+    let ctx = key_context(inst, tls, role.as_str(), window.not_before);
     let mut p = base_params(&role.common_name(inst), window, &key, serial(seed, &ctx))?;
     p.subject_alt_names = leaf_sans(inst, role);
     p.is_ca = IsCa::ExplicitNoCa;
