@@ -21,7 +21,14 @@ pub const DEFAULT_MAX_INPUT_BYTES: u64 = 80 * 1024 * 1024;
 /// flow mappings took 2.5 GB), so larger input is only read item by item
 /// (block-style `items:` as kpt and kustomize write them) and otherwise
 /// refused. Override with `REDIS_SENTINEL_FN_MAX_DOCUMENT_BYTES`.
-pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 8 * 1024 * 1024;
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Deepest nesting of flow collections (`[ ]`, `{ }`) accepted: what
+/// serde_norway's recursion limit accepts at all. libyaml's scanner spends
+/// time proportional to the flow depth on every token, so a deeper input
+/// (`[[[[...`) is refused before it reaches the parser: 100,000 levels took
+/// it 48 s only to fail on the recursion limit.
+pub const MAX_FLOW_DEPTH: usize = 128;
 
 /// A parsed `ResourceList`.
 #[derive(Debug, Default)]
@@ -44,6 +51,10 @@ pub enum InputError {
         "input is a {size}-byte YAML document, over the {limit}-byte limit for one document; a larger {KIND} must list its items in block style (a line `items:`, then each item starting with `- ` at column 0), as kpt and kustomize write it (set REDIS_SENTINEL_FN_MAX_DOCUMENT_BYTES to raise the limit)"
     )]
     DocumentTooLarge { size: u64, limit: u64 },
+    #[error(
+        "input nests [ ] or {{ }} more than {limit} levels deep (by line {line}); no resource is nested that deep"
+    )]
+    TooDeep { line: usize, limit: usize },
     #[error("input is empty: expected a {KIND} on standard input (or use `render -f spec.yaml`)")]
     Empty,
     #[error("input is not valid UTF-8 (byte offset {0})")]
@@ -81,14 +92,198 @@ pub fn max_document_bytes() -> u64 {
         .unwrap_or(DEFAULT_MAX_DOCUMENT_BYTES)
 }
 
-/// Reads all of `r`, refusing more than `limit` bytes.
+/// Reads all of `r`, refusing more than `limit` bytes, and input nested
+/// deeper than [`MAX_FLOW_DEPTH`] (see [`check_flow_depth`]) before any
+/// YAML parser sees it.
 pub fn read_limited(r: impl Read, limit: u64) -> Result<Vec<u8>, InputError> {
     let mut buf = Vec::new();
     r.take(limit + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
         return Err(InputError::TooLarge { limit });
     }
+    check_flow_depth(&buf, MAX_FLOW_DEPTH)?;
     Ok(buf)
+}
+
+/// Refuses YAML whose flow collections (`[ ]`, `{ }`) may nest deeper than
+/// `limit`, in one linear pass, without parsing.
+///
+/// The pass never sees less depth than libyaml does. Where the lexical role
+/// of a byte is uncertain (a quote or `#` where a token may start opens a
+/// quoted scalar or comment, or is plain text; a tag may end at any byte),
+/// it follows every reading at once, keeping the deepest nesting per
+/// lexer state, and it assumes that a flow collection may open at every
+/// `[` or `{` after a blank. So an input that passes is no deeper than
+/// `limit` for libyaml; the price is that brackets in text (`"[[["`) can
+/// count too, which takes more than `limit` unbalanced ones to matter.
+pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
+    // Deepest open collection per lexer state (0: no reading in this state).
+    #[derive(Clone, Copy, Default)]
+    struct States {
+        plain: usize,
+        single: usize,
+        /// Just after a `'` in a single-quoted scalar: `''` or the end.
+        single_end: usize,
+        double: usize,
+        escape: usize,
+        comment: usize,
+        tag: usize,
+    }
+    impl States {
+        fn any(&self) -> bool {
+            self.plain
+                | self.single
+                | self.single_end
+                | self.double
+                | self.escape
+                | self.comment
+                | self.tag
+                != 0
+        }
+        fn deepest(&self) -> usize {
+            self.plain
+                .max(self.single)
+                .max(self.single_end)
+                .max(self.double)
+                .max(self.escape)
+                .max(self.comment)
+                .max(self.tag)
+        }
+    }
+    let mut s = States::default();
+    let mut line = 1usize;
+    let mut prev = b'\n';
+    for (i, &b) in text.iter().enumerate() {
+        if b == b'\n' {
+            line += 1;
+        }
+        if !s.any() {
+            // Block context: only a bracket where a token starts can open a
+            // flow collection (libyaml wants a blank after tags and anchors).
+            if matches!(b, b'[' | b'{') && may_open_flow(prev) {
+                s.plain = 1;
+            }
+            prev = b;
+            continue;
+        }
+        if !SPECIAL[usize::from(b)] && s.single_end == 0 && s.escape == 0 && s.tag == 0 {
+            // Text: no reading changes state.
+            prev = b;
+            continue;
+        }
+        let mut n = States::default();
+        // Applies byte `b` to a reading in plain flow text at depth `d`.
+        let plain = |n: &mut States, d: usize| {
+            // Where a token may start: after a blank or an indicator (libyaml
+            // starts comments even right after `[`, `,` or a closing quote).
+            let token_start = is_blank_end(prev) || b"[{,:?".contains(&prev);
+            match b {
+                b'[' | b'{' => n.plain = n.plain.max(d + 1),
+                b']' | b'}' => n.plain = n.plain.max(d - 1),
+                b'\'' if token_start => {
+                    n.single = n.single.max(d);
+                    n.plain = n.plain.max(d);
+                }
+                b'"' if token_start => {
+                    n.double = n.double.max(d);
+                    n.plain = n.plain.max(d);
+                }
+                b'#' if token_start || b"]}\"'".contains(&prev) => {
+                    n.comment = n.comment.max(d);
+                    n.plain = n.plain.max(d);
+                }
+                b'!' => {
+                    n.tag = n.tag.max(d);
+                    n.plain = n.plain.max(d);
+                }
+                _ => n.plain = n.plain.max(d),
+            }
+        };
+        if s.plain > 0 {
+            plain(&mut n, s.plain);
+        }
+        if s.single > 0 {
+            if b == b'\'' {
+                n.single_end = n.single_end.max(s.single);
+            } else {
+                n.single = n.single.max(s.single);
+            }
+        }
+        if s.single_end > 0 {
+            if b == b'\'' {
+                // `''`: an escaped quote.
+                n.single = n.single.max(s.single_end);
+            } else {
+                plain(&mut n, s.single_end);
+            }
+        }
+        if s.double > 0 {
+            match b {
+                b'\\' => n.escape = n.escape.max(s.double),
+                b'"' => n.plain = n.plain.max(s.double),
+                _ => n.double = n.double.max(s.double),
+            }
+        }
+        if s.escape > 0 {
+            n.double = n.double.max(s.escape);
+        }
+        if s.comment > 0 {
+            // libyaml's line breaks: \r, \n, NEL (C2 85), LS and PS (E2 80 A8/A9).
+            let end = b == b'\n'
+                || b == b'\r'
+                || (b == 0x85 && prev == 0xC2)
+                || (matches!(b, 0xA8 | 0xA9) && prev == 0x80 && i >= 2 && text[i - 2] == 0xE2);
+            if end {
+                n.plain = n.plain.max(s.comment);
+            } else {
+                n.comment = n.comment.max(s.comment);
+            }
+        }
+        if s.tag > 0 {
+            if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                n.plain = n.plain.max(s.tag);
+            } else {
+                // The tag may go on, or have ended just before this byte.
+                n.tag = n.tag.max(s.tag);
+                plain(&mut n, s.tag);
+            }
+        }
+        // A new collection may open here from block context too.
+        if matches!(b, b'[' | b'{') && may_open_flow(prev) {
+            n.plain = n.plain.max(1);
+        }
+        if n.deepest() > limit {
+            return Err(InputError::TooDeep { line, limit });
+        }
+        s = n;
+        prev = b;
+    }
+    Ok(())
+}
+
+/// Bytes that change the state of [`check_flow_depth`]'s readings.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"[]{}'\"#!\\\n\r\x85\xA8\xA9";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether a flow collection may open after byte `prev` at block level:
+/// after a blank, or a flow indicator (libyaml reads `,`, `]` and `}` as
+/// tokens at block level too).
+fn may_open_flow(prev: u8) -> bool {
+    is_blank_end(prev) || b",[]{}".contains(&prev)
+}
+
+/// Whether a byte ends a blank, a line break or a byte order mark (the
+/// last byte of NEL, LS, PS and BOM included, generously).
+fn is_blank_end(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x85 | 0xA8 | 0xA9 | 0xBF)
 }
 
 /// Parses exactly one YAML document into a value (at most
@@ -105,6 +300,7 @@ pub fn parse_single_document(bytes: &[u8]) -> Result<Value, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::Empty);
     }
+    check_flow_depth(bytes, MAX_FLOW_DEPTH)?;
     let mut docs = Vec::with_capacity(1);
     for doc in serde_norway::Deserializer::from_str(text) {
         let v = Value::deserialize_from(doc).map_err(|e| InputError::Yaml(e.to_string()))?;

@@ -44,7 +44,21 @@ pub(super) fn spec_from_configmap(fc: &Value) -> Result<(Spec, ResourceMeta), Ve
             ));
             continue;
         };
-        let parsed: Value = match serde_norway::from_str(text) {
+        // Text nested too deep for the YAML parser to be quick is a string.
+        let yaml = crate::krm::check_flow_depth(text.as_bytes(), crate::krm::MAX_FLOW_DEPTH)
+            .ok()
+            .map(|()| serde_norway::from_str::<Value>(text));
+        let parsed: Value = match yaml.unwrap_or_else(|| Ok(Value::String(text.to_string()))) {
+            Ok(Value::Tagged(t)) => {
+                errors.push(FieldError::new(
+                    format!("data.{key}"),
+                    format!(
+                        "YAML tag {} is not supported in the function config: write the plain value",
+                        t.tag
+                    ),
+                ));
+                continue;
+            }
             Ok(Value::Null)
                 if !text.trim().is_empty() && text.trim() != "null" && text.trim() != "~" =>
             {

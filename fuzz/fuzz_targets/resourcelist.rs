@@ -1,0 +1,33 @@
+//! Raw bytes as the ResourceList on standard input, through the whole
+//! function with a fixed seed and clock.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use redis_sentinel_fn::krm::ResourceList;
+use redis_sentinel_fn::{function, ownership, spec};
+use redis_sentinel_fn_fuzz::{NOW, check_generated, check_run, seed};
+
+fuzz_target!(|data: &[u8]| {
+    let out = function::run(data, Ok(Some(seed())), NOW);
+    check_run(data, &out);
+    if !out.has_errors() {
+        // The input was good: check what the function generated (the items
+        // marked as the instance's; foreign items pass through as they are).
+        let rl = ResourceList::from_bytes(data).expect("accepted input reads");
+        let fc = rl
+            .function_config
+            .expect("accepted input has a functionConfig");
+        let inst = spec::from_function_config(&fc).expect("accepted spec validates");
+        let generated: Vec<_> = out
+            .items
+            .iter()
+            .filter(|i| ownership::is_owned(i, &inst))
+            .cloned()
+            .collect();
+        assert!(
+            !generated.is_empty(),
+            "a successful render generated nothing"
+        );
+        check_generated(&generated);
+    }
+});
