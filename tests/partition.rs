@@ -14,6 +14,12 @@
 //! - [`sentinel_partitions_and_restarts`]: a lone cut Sentinel starts no
 //!   failover; a minority of cut Sentinels does not prevent one; every
 //!   Sentinel restarted at once finds the current master (not pod 0).
+//! - [`sentinels_restarted_around_a_partition`]: every Sentinel restarts
+//!   right after the old master is back (it still claims role master) and
+//!   while the master is cut off: they monitor the master the replicas
+//!   follow, fail over again, and the former master is demoted although
+//!   none of them saw it fail. [`master_choice_follows_the_replicas`]
+//!   checks that choice in the generated shell helper on its own.
 //! - [`redis_pod_returns_with_a_new_address`]: a deleted Redis pod (a
 //!   replica, then the master) comes back with a new address under the
 //!   same DNS name; it rejoins, the Sentinels reach it there and nothing
@@ -1042,18 +1048,7 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
 
     // ---- C. every Sentinel restarted at once, the current master not pod 0
     ensure!(m2 != t.redis[0], "the current master must not be pod 0");
-    let down = Instant::now();
-    for s in &t.sentinels {
-        c.stop(s)?;
-    }
-    let stopped = down.elapsed();
-    let up = Instant::now();
-    for s in &t.sentinels {
-        c.start(s)?;
-    }
-    for s in &t.sentinels {
-        c.wait_ready(s, READY)?;
-    }
+    let (stopped, up) = restart_all_sentinels(&mut c, &t)?;
     for s in &t.sentinels {
         expect_decision(&c, s, &format!("monitoring {MASTER_NAME} at {m2_fqdn}"))?;
     }
@@ -1087,27 +1082,103 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
         secs(agreed)
     );
 
-    // ---- D. the restarted Sentinels still fail over.
-    t.acked_writes(&c, &m2, "part:restarted", 100)?;
-    let killed = Instant::now();
-    c.kill(&m2)?;
-    let (m3, named, writable) = t.wait_new_master(&c, &t.sentinels, &m2, killed)?;
-    ensure!(
-        writable <= DOWN_AFTER + FAILOVER_TIMEOUT,
-        "failover after the Sentinel restart took {}",
-        secs(writable)
-    );
-    c.start(&m2)?;
-    c.wait_ready(&m2, READY)?;
-    t.wait_replica_of(&c, &m2, &m3)?;
-    t.wait_sentinels_agree(&c, &m3, 2)?;
-    let lost = t.missing_keys(&c, &m3, &(0..100).collect::<Vec<_>>(), "part:restarted")?;
+    // (That restarted Sentinels still fail over is checked by
+    // sentinels_restarted_around_a_partition.)
+    println!("partition: total {}", secs(test_start.elapsed()));
+    c.pass();
+    Ok(())
+}
+
+/// Stops every Sentinel (SIGTERM), then starts them all at once and waits
+/// until they are ready. Returns how long stopping took and when they
+/// were started.
+fn restart_all_sentinels(c: &mut Cluster, t: &Topo) -> Result<(Duration, Instant)> {
+    let down = Instant::now();
+    for s in &t.sentinels {
+        c.stop(s)?;
+    }
+    let stopped = down.elapsed();
+    let up = Instant::now();
+    for s in &t.sentinels {
+        c.start(s)?;
+    }
+    for s in &t.sentinels {
+        c.wait_ready(s, READY)?;
+    }
+    Ok((stopped, up))
+}
+
+/// Every Sentinel names `master`.
+fn ensure_sentinels_name(t: &Topo, c: &Cluster, master: &str) -> Result<()> {
+    let want = t.fqdn(c, master);
+    for s in &t.sentinels {
+        let h = t.sentinel_master(c, s).map_err(anyhow::Error::msg)?;
+        ensure!(
+            h == want,
+            "{s} monitors {h}, not the current master {master}; its start:\n{}",
+            c.last_start_log(s)
+        );
+    }
+    Ok(())
+}
+
+/// Every Sentinel restarts while a partition is going on or has just
+/// healed: they must monitor the master the replicas follow, and the
+/// former master (which none of them ever saw demoted) must still end
+/// up as a replica.
+#[test]
+fn sentinels_restarted_around_a_partition() -> Result<()> {
+    harness::require_environment()?;
+    let test_start = Instant::now();
+    let render = Render::spec(Path::new(FIXTURE))?;
+    let (mut c, t) = bring_up(&render)?;
+    let x = t.redis[0].clone();
+
+    // ---- A. the old master is back from its partition and still reports
+    // role master (Sentinel has not demoted it yet) when every Sentinel
+    // restarts at once.
+    t.acked_writes(&c, &x, "part:stale", 100)?;
+    c.cut(&x)?;
+    let cut = Instant::now();
+    let (y, named, _) = t.wait_new_master(&c, &t.sentinels, &x, cut)?;
+    c.heal(&x)?;
+    let (stopped, up) = restart_all_sentinels(&mut c, &t)?;
+    let stale = t.replication(&c, &x).map_err(anyhow::Error::msg)?;
+    ensure_sentinels_name(&t, &c, &y)?;
+    t.wait_replica_of(&c, &x, &y)?;
+    let demoted = up.elapsed();
+    t.wait_sentinels_agree(&c, &y, 2)?;
+    let roles = t.ensure_single_master(&c, &y)?;
+    let lost = t.missing_keys(&c, &y, &(0..100).collect::<Vec<_>>(), "part:stale")?;
     ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
-    let roles = t.ensure_single_master(&c, &m3)?;
     println!(
-        "CHECK D passed: after the restart, {m2} killed: Sentinels named {m3} after {} (writable {}); {m2} rejoined as its replica; roles {roles:?}",
+        "CHECK A passed: {x} cut off, Sentinels named {y} after {}; healed, every Sentinel stopped ({}) and restarted at once while {x} still reported role:{} with {} replicas: they monitor {y}, and {x} became its replica {} after the restart; roles {roles:?}",
         secs(named),
-        secs(writable)
+        secs(stopped),
+        get(&stale, "role"),
+        get(&stale, "connected_slaves"),
+        secs(demoted)
+    );
+
+    // ---- B. every Sentinel restarts while the master is cut off: none
+    // of them can know it; once healed it must still be demoted.
+    c.cut(&y)?;
+    let cut = Instant::now();
+    let (w, named, _) = t.wait_new_master(&c, &t.sentinels, &y, cut)?;
+    let (_, up) = restart_all_sentinels(&mut c, &t)?;
+    let restarted = up.elapsed();
+    ensure_sentinels_name(&t, &c, &w)?;
+    c.heal(&y)?;
+    let healed = Instant::now();
+    t.wait_replica_of(&c, &y, &w)?;
+    let demoted = healed.elapsed();
+    t.wait_sentinels_agree(&c, &w, 2)?;
+    let roles = t.ensure_single_master(&c, &w)?;
+    println!(
+        "CHECK B passed: {y} cut off, Sentinels named {w} after {}; every Sentinel restarted while {y} was unreachable (ready in {}), they monitor {w}; after the heal {y} became its replica in {}; roles {roles:?}",
+        secs(named),
+        secs(restarted),
+        secs(demoted)
     );
     println!("partition: total {}", secs(test_start.elapsed()));
     c.pass();
@@ -1270,5 +1341,115 @@ fn redis_pod_returns_with_a_new_address() -> Result<()> {
     );
     println!("partition: total {}", secs(test_start.elapsed()));
     c.pass();
+    Ok(())
+}
+
+/// `redis_master_peer` of the generated scripts (the choice every Sentinel
+/// restarted at once makes, and a Redis pod when no Sentinel answers) on
+/// made-up `INFO replication` answers: the master the replicas follow wins
+/// over a stale master that still counts its dead replica links; with no
+/// replica to ask, the master promoted from the other's history wins.
+#[test]
+fn master_choice_follows_the_replicas() -> Result<()> {
+    let render = Render::spec(Path::new(FIXTURE))?;
+    let cm = render
+        .kinds("ConfigMap")
+        .find(|v| v["data"]["start-sentinel.sh"].is_string())
+        .context("no ConfigMap with start-sentinel.sh")?;
+    let script = cm["data"]["start-sentinel.sh"].as_str().unwrap_or_default();
+    let end = "# ---- end of common helpers ----";
+    let helpers = &script[..script.find(end).context("no common helpers")? + end.len()];
+    let host = |i: usize| format!("cache-redis-{i}.cache-redis-headless.e2e.svc.cluster.local");
+    let master = |slaves: usize, id: &str, id2: &str| {
+        format!(
+            "# Replication\r\nrole:master\r\nconnected_slaves:{slaves}\r\nmaster_replid:{id}\r\nmaster_replid2:{id2}\r\n"
+        )
+    };
+    let replica = |of: &str, link: &str| {
+        format!(
+            "# Replication\r\nrole:slave\r\nmaster_host:{of}\r\nmaster_link_status:{link}\r\nmaster_replid:r\r\n"
+        )
+    };
+    let zero = "0000000000000000000000000000000000000000";
+    let pod0 = host(0);
+    // (case, INFO of pods 0..2 ("" = no answer), EXCLUDE, expected pick)
+    let cases: Vec<(&str, [String; 3], &str, String)> = vec![
+        (
+            "stale master back from a partition (dead links still counted)",
+            [
+                master(2, "aaa", zero),
+                master(1, "bbb", "aaa"),
+                replica(&host(1), "up"),
+            ],
+            "",
+            host(1),
+        ),
+        (
+            "stale master, the new master's only replica not linked yet",
+            [
+                master(2, "aaa", zero),
+                master(0, "bbb", "aaa"),
+                replica(&host(1), "down"),
+            ],
+            "",
+            host(1),
+        ),
+        (
+            "two masters without replicas, the later one first",
+            [
+                master(0, "bbb", "aaa"),
+                master(0, "aaa", zero),
+                String::new(),
+            ],
+            "",
+            host(0),
+        ),
+        (
+            "one master",
+            [
+                replica(&host(2), "up"),
+                replica(&host(2), "up"),
+                master(2, "ccc", zero),
+            ],
+            "",
+            host(2),
+        ),
+        (
+            "the starting pod is left out",
+            [
+                master(0, "aaa", zero),
+                replica(&host(0), "up"),
+                replica(&host(0), "up"),
+            ],
+            &pod0,
+            String::new(),
+        ),
+        (
+            "nobody answers",
+            [String::new(), String::new(), String::new()],
+            "",
+            String::new(),
+        ),
+    ];
+    for (what, infos, exclude, want) in cases {
+        let mut sh = format!("{helpers}\nresolves() {{ true; }}\ncli() {{\n    case \"$1\" in\n");
+        for (i, info) in infos.iter().enumerate() {
+            if !info.is_empty() {
+                sh.push_str(&format!("        {}) printf '%s' '{info}' ;;\n", host(i)));
+            }
+        }
+        sh.push_str(&format!(
+            "        *) return 1 ;;\n    esac\n}}\nredis_master_peer '{exclude}'\n"
+        ));
+        let out = harness::run_ok(
+            Command::new("sh").args(["-c", &sh]),
+            Duration::from_secs(10),
+        )?;
+        ensure!(
+            out.trim() == want,
+            "{what}: picked {:?}, expected {want:?}",
+            out.trim()
+        );
+    }
     Ok(())
 }

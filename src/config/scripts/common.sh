@@ -56,17 +56,33 @@ failover_wait_seconds() {
     echo 75
 }
 
-# redis_master_peer EXCLUDE: a Redis pod (other than EXCLUDE) that reports
-# role master, asked directly; empty if none.
+# redis_master_peer EXCLUDE: the Redis pod (other than EXCLUDE) that is the
+# master, asked directly; empty if none reports role master. Several can: a
+# master back from a partition keeps role master until Sentinel demotes it
+# (and still counts its dead replica links as connected). The replicas
+# decide: the master most of them replicate from with the link up wins; on
+# a tie, the one promoted from the other's history (its master_replid2 is
+# the other's master_replid); then the lowest ordinal.
 redis_master_peer() {
+    _seen=""
     _i=0
     while [ "$_i" -lt "$REDIS_REPLICAS" ]; do
         _h=$(redis_host "$_i")
         if [ "$_h" != "$1" ] && resolves "$_h"; then
-            _role=$(cli "$_h" "$REDIS_PORT" "$REDIS_CRED" ROLE | tr -d '\r' | sed -n 1p)
-            if [ "$_role" = "master" ]; then echo "$_h"; return 0; fi
+            _seen="$_seen$(cli "$_h" "$REDIS_PORT" "$REDIS_CRED" INFO replication | tr -d '\r' |
+                awk -F: -v h="$_h" '$1=="role"{r=$2} $1=="master_host"{m=$2} $1=="master_link_status"{l=$2}
+                    $1=="master_replid"{id=$2} $1=="master_replid2"{id2=$2}
+                    END{if (r=="master") print "M", h, id, id2; else if (r=="slave" && l=="up") print "V", m}')
+"
         fi
         _i=$((_i + 1))
     done
+    printf '%s' "$_seen" | awk '$1=="M"{n++; host[n]=$2; id[n]=$3; id2[n]=$4} $1=="V"{votes[$2]++}
+        END{b=0; for (k=1; k<=n; k++) {
+                if (b==0) {b=k; continue}
+                vk=votes[host[k]]+0; vb=votes[host[b]]+0
+                if (vk>vb || (vk==vb && id2[k]==id[b])) b=k
+            }
+            if (b) print host[b]}'
 }
 # ---- end of common helpers ----

@@ -43,6 +43,17 @@ MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
     echo "sentinel announce-ip $SELF"
     echo "sentinel announce-port $SENTINEL_PORT"
     echo "sentinel monitor $MASTER_NAME $MASTER $REDIS_PORT $QUORUM"
+    # Every other existing Redis pod is a known replica: Sentinel learns
+    # replicas only from the master's INFO, so a former master back from a
+    # partition after every Sentinel restarted would otherwise stay a master
+    # no one demotes. Pods not created yet (a fresh install) are left out:
+    # start-redis.sh reads a known replica as one Sentinel could promote.
+    i=0
+    while [ "$i" -lt "$REDIS_REPLICAS" ]; do
+        h=$(redis_host "$i")
+        if [ "$h" != "$MASTER" ] && resolves "$h"; then echo "sentinel known-replica $MASTER_NAME $h $REDIS_PORT"; fi
+        i=$((i + 1))
+    done
     echo "sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MILLISECONDS"
     echo "sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT"
     echo "sentinel parallel-syncs $MASTER_NAME $PARALLEL_SYNCS"
