@@ -1144,6 +1144,10 @@ fn sentinels_restarted_around_a_partition() -> Result<()> {
     c.heal(&x)?;
     let (stopped, up) = restart_all_sentinels(&mut c, &t)?;
     let stale = t.replication(&c, &x).map_err(anyhow::Error::msg)?;
+    ensure!(
+        get(&stale, "role") == "master",
+        "{x} was demoted before the Sentinels restarted: the case is not set up ({stale:?})"
+    );
     ensure_sentinels_name(&t, &c, &y)?;
     t.wait_replica_of(&c, &x, &y)?;
     let demoted = up.elapsed();
