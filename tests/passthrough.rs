@@ -197,3 +197,38 @@ fn many_items_use_threads_and_match() {
     let input = list(&items, Some(SPEC));
     same(&input, seed);
 }
+
+#[test]
+fn an_item_over_the_document_limit_is_refused_as_a_whole_document_is() {
+    let mut items: Vec<String> = (0..3).map(foreign).collect();
+    let big = "x".repeat(3000);
+    items.push(format!(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: big\n  data:\n    big: {big}\n"
+    ));
+    let input = list(&items, Some(SPEC));
+    let run = |limit: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_redis-sentinel-fn"))
+            .env("REDIS_SENTINEL_FN_MAX_DOCUMENT_BYTES", limit)
+            .env("REDIS_SENTINEL_FN_SEED", std::str::from_utf8(SEED).unwrap())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (ok, out) = run("2000");
+    assert!(!ok, "{out}");
+    assert!(out.contains("limit for one document"), "{out}");
+    let (ok, out) = run("1000000");
+    assert!(ok, "{out}");
+    assert!(out.contains("name: big"));
+}

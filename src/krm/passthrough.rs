@@ -304,10 +304,16 @@ fn maybe_owned(item: &Value) -> bool {
 type Parsed = Vec<(Value, Option<Emitted>)>;
 
 /// Parses the chunks `first..` of `chunks`: maybe-owned items whole,
-/// the others as a stub and their serialized form.
-fn parse_chunks(layout: &Layout, chunks: &[&str], first: usize) -> Option<Parsed> {
+/// the others as a stub and their serialized form. `None` for an item
+/// larger than `max_bytes` ([`super::max_document_bytes`]), as for any
+/// document parsed whole: the caller falls back to the whole-document
+/// path, which refuses it.
+fn parse_chunks(layout: &Layout, chunks: &[&str], first: usize, max_bytes: u64) -> Option<Parsed> {
     let mut out = Vec::with_capacity(chunks.len());
     for (i, chunk) in chunks.iter().enumerate() {
+        if chunk.len() as u64 > max_bytes {
+            return None;
+        }
         let item = parse_item(chunk)?;
         if maybe_owned(&item) {
             out.push((item, None));
@@ -327,6 +333,7 @@ fn prepare(layout: &Layout, split: &Split<'_>) -> Option<(ResourceList, Vec<Opti
         return None;
     }
     let mut rl = ResourceList::from_value(skeleton).ok()?;
+    let max_bytes = super::max_document_bytes();
     let n = split.chunks.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, |p| p.get())
@@ -334,14 +341,14 @@ fn prepare(layout: &Layout, split: &Split<'_>) -> Option<(ResourceList, Vec<Opti
         .clamp(1, 8);
     let per = n.div_ceil(threads).max(1);
     let parts: Vec<Option<Parsed>> = if threads == 1 {
-        vec![parse_chunks(layout, &split.chunks, 0)]
+        vec![parse_chunks(layout, &split.chunks, 0, max_bytes)]
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = split
                 .chunks
                 .chunks(per)
                 .enumerate()
-                .map(|(t, part)| s.spawn(move || parse_chunks(layout, part, t * per)))
+                .map(|(t, part)| s.spawn(move || parse_chunks(layout, part, t * per, max_bytes)))
                 .collect();
             handles
                 .into_iter()
