@@ -120,6 +120,9 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
     // Deepest open collection per lexer state (0: no reading in this state).
     #[derive(Clone, Copy, Default)]
     struct States {
+        /// Plain text where a token starts for sure (after `[`, `{`, `,`,
+        /// `: ` and the blanks after them): a quote or `#` here opens.
+        start: usize,
         plain: usize,
         single: usize,
         /// Just after a `'` in a single-quoted scalar: `''` or the end.
@@ -131,7 +134,8 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
     }
     impl States {
         fn any(&self) -> bool {
-            self.plain
+            self.start
+                | self.plain
                 | self.single
                 | self.single_end
                 | self.double
@@ -141,7 +145,8 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 != 0
         }
         fn deepest(&self) -> usize {
-            self.plain
+            self.start
+                .max(self.plain)
                 .max(self.single)
                 .max(self.single_end)
                 .max(self.double)
@@ -153,7 +158,8 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
     let mut s = States::default();
     let mut line = 1usize;
     let mut prev = b'\n';
-    for (i, &b) in text.iter().enumerate() {
+    let mut bytes = text.iter().enumerate();
+    while let Some((i, &b)) = bytes.next() {
         if b == b'\n' {
             line += 1;
         }
@@ -161,34 +167,57 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
             // Block context: only a bracket where a token starts can open a
             // flow collection (libyaml wants a blank after tags and anchors).
             if matches!(b, b'[' | b'{') && may_open_flow(prev) {
-                s.plain = 1;
+                s.start = 1;
+                prev = b;
+                continue;
             }
-            prev = b;
+            // Nothing else changes the state: go to the next bracket at once.
+            let rest = &text[i + 1..];
+            let skip = next_bracket(rest);
+            line += rest[..skip].iter().filter(|&&c| c == b'\n').count();
+            prev = if skip > 0 { rest[skip - 1] } else { b };
+            if skip > 0 {
+                bytes.nth(skip - 1);
+            }
             continue;
         }
-        if !SPECIAL[usize::from(b)] && s.single_end == 0 && s.escape == 0 && s.tag == 0 {
+        if !SPECIAL[usize::from(b)]
+            && s.start | s.single_end | s.escape | s.tag == 0
+            && prev != b':'
+        {
             // Text: no reading changes state.
             prev = b;
             continue;
         }
         let mut n = States::default();
-        // Applies byte `b` to a reading in plain flow text at depth `d`.
-        let plain = |n: &mut States, d: usize| {
-            // Where a token may start: after a blank or an indicator (libyaml
-            // starts comments even right after `[`, `,` or a closing quote).
-            let token_start = is_blank_end(prev) || b"[{,:?".contains(&prev);
+        // Applies byte `b` to a reading in plain flow text at depth `d`;
+        // `start`: a token starts here for sure.
+        let flow = |n: &mut States, d: usize, start: bool| {
+            let blank = is_blank_end(prev);
             match b {
-                b'[' | b'{' => n.plain = n.plain.max(d + 1),
+                b'[' | b'{' => n.start = n.start.max(d + 1),
                 b']' | b'}' => n.plain = n.plain.max(d - 1),
-                b'\'' if token_start => {
-                    n.single = n.single.max(d);
-                    n.plain = n.plain.max(d);
+                b',' => n.start = n.start.max(d),
+                b' ' | b'\t' | b'\n' | b'\r' if start || prev == b':' => {
+                    n.start = n.start.max(d);
                 }
-                b'"' if token_start => {
-                    n.double = n.double.max(d);
-                    n.plain = n.plain.max(d);
+                b'\'' | b'"' if start || blank || b":?".contains(&prev) => {
+                    if b == b'"' {
+                        n.double = n.double.max(d);
+                    } else {
+                        n.single = n.single.max(d);
+                    }
+                    if !start {
+                        // Or a quote inside plain text (`a "b`).
+                        n.plain = n.plain.max(d);
+                    }
                 }
-                b'#' if token_start || b"]}\"'".contains(&prev) => {
+                // Outside quotes, ` #` always opens a comment in flow context,
+                // as does `#` where a token starts.
+                b'#' if start || blank || b"]}".contains(&prev) => {
+                    n.comment = n.comment.max(d);
+                }
+                b'#' if b":?\"'".contains(&prev) => {
                     n.comment = n.comment.max(d);
                     n.plain = n.plain.max(d);
                 }
@@ -199,8 +228,11 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 _ => n.plain = n.plain.max(d),
             }
         };
+        if s.start > 0 {
+            flow(&mut n, s.start, true);
+        }
         if s.plain > 0 {
-            plain(&mut n, s.plain);
+            flow(&mut n, s.plain, false);
         }
         if s.single > 0 {
             if b == b'\'' {
@@ -214,7 +246,7 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 // `''`: an escaped quote.
                 n.single = n.single.max(s.single_end);
             } else {
-                plain(&mut n, s.single_end);
+                flow(&mut n, s.single_end, false);
             }
         }
         if s.double > 0 {
@@ -234,23 +266,23 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 || (b == 0x85 && prev == 0xC2)
                 || (matches!(b, 0xA8 | 0xA9) && prev == 0x80 && i >= 2 && text[i - 2] == 0xE2);
             if end {
-                n.plain = n.plain.max(s.comment);
+                n.start = n.start.max(s.comment);
             } else {
                 n.comment = n.comment.max(s.comment);
             }
         }
         if s.tag > 0 {
             if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-                n.plain = n.plain.max(s.tag);
+                n.start = n.start.max(s.tag);
             } else {
                 // The tag may go on, or have ended just before this byte.
                 n.tag = n.tag.max(s.tag);
-                plain(&mut n, s.tag);
+                flow(&mut n, s.tag, false);
             }
         }
         // A new collection may open here from block context too.
         if matches!(b, b'[' | b'{') && may_open_flow(prev) {
-            n.plain = n.plain.max(1);
+            n.start = n.start.max(1);
         }
         if n.deepest() > limit {
             return Err(InputError::TooDeep { line, limit });
@@ -261,10 +293,26 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
     Ok(())
 }
 
+/// Offset of the first `[` or `{` in `s` (its length if none), 32 bytes
+/// at a time so that the compiler vectorizes the search.
+fn next_bracket(s: &[u8]) -> usize {
+    let bracket = |c: &u8| *c == b'[' || *c == b'{';
+    let mut chunks = s.chunks_exact(32);
+    let mut offset = 0;
+    for chunk in chunks.by_ref() {
+        if chunk.iter().fold(false, |any, c| any | bracket(c)) {
+            return offset + chunk.iter().position(bracket).unwrap_or(0);
+        }
+        offset += chunk.len();
+    }
+    let rest = chunks.remainder();
+    offset + rest.iter().position(bracket).unwrap_or(rest.len())
+}
+
 /// Bytes that change the state of [`check_flow_depth`]'s readings.
 const SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
-    let special = b"[]{}'\"#!\\\n\r\x85\xA8\xA9";
+    let special = b"[]{},'\"#!\\\n\r\x85\xA8\xA9";
     let mut i = 0;
     while i < special.len() {
         t[special[i] as usize] = true;

@@ -60,16 +60,15 @@ pub fn split(text: &str) -> Option<Split<'_>> {
     let mut suffix_start = text.len();
     for (start, line) in lines {
         let bytes = line.as_bytes();
-        if line.trim().is_empty() {
-            continue;
-        }
         match bytes[0] {
             b'-' => match bytes.get(1) {
                 None | Some(b' ' | b'\n' | b'\r') => chunk_starts.push(start),
                 _ => return None,
             },
+            // Most lines: inside an item, or comments.
             b' ' if !chunk_starts.is_empty() => {}
-            b'#' => {}
+            b'#' | b'\n' => {}
+            _ if line.trim().is_empty() => {}
             b' ' | b'\t' | b'%' | b'.' => return None,
             _ => {
                 suffix_start = start;
@@ -113,8 +112,9 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         let start = self.pos;
-        let end = self.text[start..]
-            .find('\n')
+        let end = self.text.as_bytes()[start..]
+            .iter()
+            .position(|&b| b == b'\n')
             .map_or(self.text.len(), |i| start + i + 1);
         self.pos = end;
         Some((start, &self.text[start..end]))
