@@ -71,9 +71,32 @@ impl InputError {
     pub fn to_result(&self) -> KrmResult {
         match self {
             InputError::Shape(fe) => fe.to_result(),
+            InputError::Yaml(msg) => {
+                let r = KrmResult::error(self.to_string());
+                match yaml_error_field(msg) {
+                    Some(field) => r.with_field(field),
+                    None => r,
+                }
+            }
             other => KrmResult::error(other.to_string()),
         }
     }
+}
+
+/// The field a YAML error is about: serde_norway starts the message with
+/// its path (`functionConfig.spec.redis: duplicate entry ...`). Paths in
+/// the function config are given from it, as for every spec error.
+fn yaml_error_field(msg: &str) -> Option<String> {
+    let (path, _) = msg.split_once(": ")?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || "._-/[]".contains(c);
+    if path.is_empty()
+        || !path.chars().all(plain)
+        || !path.starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        return None;
+    }
+    let path = path.strip_prefix("functionConfig.").unwrap_or(path);
+    Some(path.to_string())
 }
 
 pub fn max_input_bytes() -> u64 {
@@ -120,6 +143,9 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
     // Deepest open collection per lexer state (0: no reading in this state).
     #[derive(Clone, Copy, Default)]
     struct States {
+        /// Plain text where a token starts for sure (after `[`, `{`, `,`,
+        /// `: ` and the blanks after them): a quote or `#` here opens.
+        start: usize,
         plain: usize,
         single: usize,
         /// Just after a `'` in a single-quoted scalar: `''` or the end.
@@ -131,7 +157,8 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
     }
     impl States {
         fn any(&self) -> bool {
-            self.plain
+            self.start
+                | self.plain
                 | self.single
                 | self.single_end
                 | self.double
@@ -141,7 +168,8 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 != 0
         }
         fn deepest(&self) -> usize {
-            self.plain
+            self.start
+                .max(self.plain)
                 .max(self.single)
                 .max(self.single_end)
                 .max(self.double)
@@ -162,7 +190,7 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
             // Block context: only a bracket where a token starts can open a
             // flow collection (libyaml wants a blank after tags and anchors).
             if matches!(b, b'[' | b'{') && may_open_flow(prev) {
-                s.plain = 1;
+                s.start = 1;
                 prev = b;
                 continue;
             }
@@ -176,29 +204,43 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
             }
             continue;
         }
-        if !SPECIAL[usize::from(b)] && s.single_end == 0 && s.escape == 0 && s.tag == 0 {
+        if !SPECIAL[usize::from(b)]
+            && s.start | s.single_end | s.escape | s.tag == 0
+            && prev != b':'
+        {
             // Text: no reading changes state.
             prev = b;
             continue;
         }
         let mut n = States::default();
-        // Applies byte `b` to a reading in plain flow text at depth `d`.
-        let plain = |n: &mut States, d: usize| {
-            // Where a token may start: after a blank or an indicator (libyaml
-            // starts comments even right after `[`, `,` or a closing quote).
-            let token_start = is_blank_end(prev) || b"[{,:?".contains(&prev);
+        // Applies byte `b` to a reading in plain flow text at depth `d`;
+        // `start`: a token starts here for sure.
+        let flow = |n: &mut States, d: usize, start: bool| {
+            let blank = is_blank_end(prev);
             match b {
-                b'[' | b'{' => n.plain = n.plain.max(d + 1),
+                b'[' | b'{' => n.start = n.start.max(d + 1),
                 b']' | b'}' => n.plain = n.plain.max(d - 1),
-                b'\'' if token_start => {
-                    n.single = n.single.max(d);
-                    n.plain = n.plain.max(d);
+                b',' => n.start = n.start.max(d),
+                b' ' | b'\t' | b'\n' | b'\r' if start || prev == b':' => {
+                    n.start = n.start.max(d);
                 }
-                b'"' if token_start => {
-                    n.double = n.double.max(d);
-                    n.plain = n.plain.max(d);
+                b'\'' | b'"' if start || blank || b":?".contains(&prev) => {
+                    if b == b'"' {
+                        n.double = n.double.max(d);
+                    } else {
+                        n.single = n.single.max(d);
+                    }
+                    if !start {
+                        // Or a quote inside plain text (`a "b`).
+                        n.plain = n.plain.max(d);
+                    }
                 }
-                b'#' if token_start || b"]}\"'".contains(&prev) => {
+                // Outside quotes, ` #` always opens a comment in flow context,
+                // as does `#` where a token starts.
+                b'#' if start || blank || b"]}".contains(&prev) => {
+                    n.comment = n.comment.max(d);
+                }
+                b'#' if b":?\"'".contains(&prev) => {
                     n.comment = n.comment.max(d);
                     n.plain = n.plain.max(d);
                 }
@@ -209,8 +251,11 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 _ => n.plain = n.plain.max(d),
             }
         };
+        if s.start > 0 {
+            flow(&mut n, s.start, true);
+        }
         if s.plain > 0 {
-            plain(&mut n, s.plain);
+            flow(&mut n, s.plain, false);
         }
         if s.single > 0 {
             if b == b'\'' {
@@ -224,7 +269,7 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 // `''`: an escaped quote.
                 n.single = n.single.max(s.single_end);
             } else {
-                plain(&mut n, s.single_end);
+                flow(&mut n, s.single_end, false);
             }
         }
         if s.double > 0 {
@@ -244,23 +289,23 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 || (b == 0x85 && prev == 0xC2)
                 || (matches!(b, 0xA8 | 0xA9) && prev == 0x80 && i >= 2 && text[i - 2] == 0xE2);
             if end {
-                n.plain = n.plain.max(s.comment);
+                n.start = n.start.max(s.comment);
             } else {
                 n.comment = n.comment.max(s.comment);
             }
         }
         if s.tag > 0 {
             if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-                n.plain = n.plain.max(s.tag);
+                n.start = n.start.max(s.tag);
             } else {
                 // The tag may go on, or have ended just before this byte.
                 n.tag = n.tag.max(s.tag);
-                plain(&mut n, s.tag);
+                flow(&mut n, s.tag, false);
             }
         }
         // A new collection may open here from block context too.
         if matches!(b, b'[' | b'{') && may_open_flow(prev) {
-            n.plain = n.plain.max(1);
+            n.start = n.start.max(1);
         }
         if n.deepest() > limit {
             return Err(InputError::TooDeep { line, limit });
@@ -290,7 +335,7 @@ fn next_bracket(s: &[u8]) -> usize {
 /// Bytes that change the state of [`check_flow_depth`]'s readings.
 const SPECIAL: [bool; 256] = {
     let mut t = [false; 256];
-    let special = b"[]{}'\"#!\\\n\r\x85\xA8\xA9";
+    let special = b"[]{},'\"#!\\\n\r\x85\xA8\xA9";
     let mut i = 0;
     while i < special.len() {
         t[special[i] as usize] = true;
@@ -300,10 +345,10 @@ const SPECIAL: [bool; 256] = {
 };
 
 /// Whether a flow collection may open after byte `prev` at block level:
-/// after a blank, or a flow indicator (libyaml reads `,`, `]` and `}` as
-/// tokens at block level too).
+/// after a blank, or `,`, `]` or `}` (libyaml reads them as tokens at
+/// block level too). After `[` or `{`, only if that one opened already.
 fn may_open_flow(prev: u8) -> bool {
-    is_blank_end(prev) || b",[]{}".contains(&prev)
+    is_blank_end(prev) || b",]}".contains(&prev)
 }
 
 /// Whether a byte ends a blank, a line break or a byte order mark (the

@@ -55,7 +55,8 @@ pub(super) fn resolve(
             String::new()
         }
     };
-    if !name.is_empty() {
+    // A name that is given is checked, the empty one too.
+    if spec.name.is_some() || meta.name.is_some() {
         if let Err(e) = dns1035_label(&name) {
             cx.err("name", format!("instance name {name:?} {e}"));
         } else {
