@@ -824,6 +824,10 @@ fn flow_depth_check_counts_what_libyaml_counts() {
             "depth hidden by {hide:?}"
         );
     }
+    // `,` `]` `}` are tokens at block level too: a collection opens after
+    // them (found by the nesting fuzz target: `[?],[a: b],]`).
+    let s = format!("k: a\n{}", ",[".repeat(200));
+    assert!(check_flow_depth(s.as_bytes(), 128).is_err());
     // Balanced brackets in text, quotes, comments and block scalars do not
     // add up, however many there are.
     let mut ok = String::from("items:\n");

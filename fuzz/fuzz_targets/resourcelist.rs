@@ -1,5 +1,6 @@
 //! Raw bytes as the ResourceList on standard input, through the whole
-//! function with a fixed seed and clock.
+//! function with a fixed seed and clock, and through KRM mode's pass-through
+//! fast path, which must write the same bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +11,23 @@ use redis_sentinel_fn_fuzz::{NOW, check_generated, check_run, seed};
 fuzz_target!(|data: &[u8]| {
     let out = function::run(data, Ok(Some(seed())), NOW);
     check_run(data, &out);
+    // KRM mode writes through the pass-through fast path: the same bytes.
+    let mut fast = Vec::new();
+    let failed = function::run_write(data, || Ok(Some(seed())), NOW, &mut fast)
+        .expect("the fast path writes");
+    let mut slow = Vec::new();
+    out.write(&mut slow).expect("the output serializes");
+    assert_eq!(
+        failed,
+        out.has_errors(),
+        "the fast path disagrees on errors"
+    );
+    assert!(
+        fast == slow,
+        "the fast path wrote other bytes:\n{}\n---\n{}",
+        String::from_utf8_lossy(&fast),
+        String::from_utf8_lossy(&slow)
+    );
     if !out.has_errors() {
         // The input was good: check what the function generated (the items
         // marked as the instance's; foreign items pass through as they are).
