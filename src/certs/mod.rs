@@ -117,14 +117,7 @@ pub fn obtain(
         Ok(bundle) => return Ok((bundle, Origin::Kept)),
         Err(reason) => reason,
     };
-    let random;
-    let seed = match seed {
-        Some(s) => s,
-        None => {
-            random = Seed::random()?;
-            &random
-        }
-    };
+    let seed = &*Seed::or_random(seed)?;
     if tls.keep_ca_key
         && let Some((ca_pem, ca_key, ca_not_after)) = reuse::kept_ca(inst, tls, items, now)
     {

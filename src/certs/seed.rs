@@ -18,6 +18,7 @@ pub const MIN_SEED_BYTES: usize = 16;
 
 const SALT: &[u8] = b"redis-sentinel-fn/seed/v1";
 
+#[derive(Clone)]
 pub struct Seed {
     master: [u8; 32],
     user_supplied: bool,
@@ -78,6 +79,14 @@ impl Seed {
                 .with_context(|| format!("reading {SEED_ENV}"));
         }
         Ok(None)
+    }
+
+    /// `seed`, or a fresh random one when there is none.
+    pub fn or_random(seed: Option<&Seed>) -> anyhow::Result<std::borrow::Cow<'_, Seed>> {
+        Ok(match seed {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(Seed::random()?),
+        })
     }
 
     pub fn is_user_supplied(&self) -> bool {

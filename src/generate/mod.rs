@@ -129,11 +129,14 @@ pub fn render(
         let mounted = workloads::mounted_secrets(inst, c);
         for s in &secret_objs {
             let name = s.metadata.name.clone().unwrap_or_default();
-            let Some((_, keys)) = mounted.iter().find(|(n, _)| *n == name) else {
+            let Some(m) = mounted.iter().find(|m| m.secret == name) else {
                 continue;
             };
             for (k, v) in s.data.iter().flatten() {
-                if keys.as_ref().is_none_or(|keys| keys.contains(&k.as_str())) {
+                if m.keys
+                    .as_ref()
+                    .is_none_or(|keys| keys.contains(&k.as_str()))
+                {
                     inputs.add(format!("Secret/{name}/{k}"), &v.0);
                 }
             }

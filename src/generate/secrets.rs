@@ -87,14 +87,7 @@ pub fn passwords(
         ));
     }
     let earlier = ownership::find_owned(previous, inst, "Secret", &auth_secret_name(inst));
-    let random;
-    let seed = match seed {
-        Some(s) => s,
-        None => {
-            random = Seed::random()?;
-            &random
-        }
-    };
+    let seed = &*Seed::or_random(seed)?;
     let mut fresh = false;
     let mut out = Passwords::new();
     for k in keys {

@@ -27,22 +27,36 @@ use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
 const SECRET_MODE: i32 = 0o440;
 const CONFIG_MODE: i32 = 0o444;
 
-/// The Secrets the pods of `c` mount, each with the keys they project
-/// (`None`: every key).
-pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<(String, Option<Vec<&'static str>>)> {
+/// A Secret the pods of a component mount.
+pub struct MountedSecret {
+    /// Volume name: `tls` or `auth`.
+    pub volume: &'static str,
+    pub secret: String,
+    /// The keys projected (`None`: every key).
+    pub keys: Option<Vec<&'static str>>,
+}
+
+/// The Secrets the pods of `c` mount: both the pod's volumes and its
+/// config hash are made from this list.
+pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
     let mut v = Vec::new();
     if inst.tls_enabled() {
         let role = match c {
             Component::Redis => Role::Redis,
             Component::Sentinel => Role::Sentinel,
         };
-        v.push((role.secret_name(inst), None));
+        v.push(MountedSecret {
+            volume: "tls",
+            secret: role.secret_name(inst),
+            keys: None,
+        });
     }
     if let Some(a) = &inst.auth {
-        v.push((
-            secrets::auth_secret_name(inst),
-            Some(users::mounted_keys(a, c)),
-        ));
+        v.push(MountedSecret {
+            volume: "auth",
+            secret: secrets::auth_secret_name(inst),
+            keys: Some(users::mounted_keys(a, c)),
+        });
     }
     v
 }
@@ -225,21 +239,11 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         ..Default::default()
     }];
     let mut mounts = vec![mount("config", config_dir, true)];
-    if inst.tls_enabled() {
-        let role = if c == Component::Redis {
-            Role::Redis
-        } else {
-            Role::Sentinel
-        };
-        volumes.push(secret_volume("tls", role.secret_name(inst)));
-        mounts.push(mount("tls", tls_dir, true));
-    }
-    if let Some(a) = &inst.auth {
-        let mut v = secret_volume("auth", secrets::auth_secret_name(inst));
-        if let Some(src) = v.secret.as_mut() {
+    for m in mounted_secrets(inst, c) {
+        let mut v = secret_volume(m.volume, m.secret);
+        if let (Some(src), Some(keys)) = (v.secret.as_mut(), m.keys) {
             src.items = Some(
-                users::mounted_keys(a, c)
-                    .into_iter()
+                keys.into_iter()
                     .map(|k| KeyToPath {
                         key: k.to_string(),
                         path: k.to_string(),
@@ -249,7 +253,11 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
             );
         }
         volumes.push(v);
-        mounts.push(mount("auth", auth_dir, true));
+        mounts.push(mount(
+            m.volume,
+            if m.volume == "tls" { tls_dir } else { auth_dir },
+            true,
+        ));
     }
     volumes.push(empty_dir("run", "16Mi"));
     mounts.push(mount("run", run_dir, false));
