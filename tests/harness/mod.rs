@@ -55,12 +55,15 @@
 
 mod client;
 mod cluster;
+mod consumer;
 mod render;
 
 #[allow(unused_imports)]
 pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 #[allow(unused_imports)]
 pub use cluster::{Cluster, ClusterOptions, Pod};
+#[allow(unused_imports)]
+pub use consumer::{Background, bring_up, extract_code_blocks, mount_secret, python_with_redis};
 #[allow(unused_imports)]
 pub use render::{Mount, MountSource, Render, Workload};
 
