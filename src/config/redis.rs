@@ -98,7 +98,6 @@ pub fn start_script(inst: &Instance) -> String {
             ("APP_USER", a.app_user.clone()),
             ("APP_USER_RULES", a.app_user_rules.clone()),
         ]);
-
     }
     let mut s = script_header(inst, Component::Redis, &extra);
     s.push_str(BODY);
