@@ -30,7 +30,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_norway::Value;
 use sha2::{Digest, Sha256};
 
-use crate::certs::{Bundle, Role, reuse::secret_data, seed::Seed};
+use crate::certs::{reuse::secret_data, seed::Seed};
 use crate::config::users;
 use crate::generate::{meta, secrets};
 use crate::krm::{ItemExt, KrmResult};
@@ -57,12 +57,40 @@ pub enum Material {
 }
 
 impl Material {
-    fn from_option(v: Option<&str>) -> Material {
-        v.map_or(Material::Off, |s| Material::Known(s.to_string()))
+    /// Entry `key` of Secret `name`: known when the render emits that
+    /// Secret, else held elsewhere (a Secret the function does not write:
+    /// issued by cert-manager, made by the user...). `None`: not used.
+    pub fn from_secret(
+        inst: &Instance,
+        emitted: &[Secret],
+        name: Option<&str>,
+        key: &str,
+    ) -> Material {
+        let Some(name) = name else {
+            return Material::Off;
+        };
+        match emitted
+            .iter()
+            .find(|s| s.metadata.name.as_deref() == Some(name))
+        {
+            Some(s) => s
+                .data
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .map_or(Material::Off, |v| {
+                    Material::Known(String::from_utf8_lossy(&v.0).into_owned())
+                }),
+            None => Material::Elsewhere(format!(
+                "it is key {key} of Secret {}/{name}, which this function does not write; copy it in",
+                inst.namespace
+            )),
+        }
     }
 }
 
-/// Everything consumer Secrets are made of, besides names and ports.
+/// Everything consumer Secrets are made of, besides names and ports. The
+/// fields are public: a certificate source that knows better (e.g. a CA
+/// published in a ConfigMap) sets them itself.
 #[derive(Debug, Clone)]
 pub struct Materials {
     pub ca: Material,
@@ -75,39 +103,41 @@ pub struct Materials {
 }
 
 impl Materials {
-    /// The material of a render whose certificates and passwords the
-    /// function made (or kept): everything is known.
-    pub fn from_render(
+    /// The material of a render, read from the Secrets it emits: the
+    /// client certificate Secret `client_secret` (`None`: TLS off) and the
+    /// password Secret `auth_secret` (`None`: authentication off); a Secret
+    /// that is named but not emitted holds its values elsewhere.
+    pub fn from_secrets(
         inst: &Instance,
-        bundle: Option<&Bundle>,
-        passwords: Option<&secrets::Passwords>,
+        emitted: &[Secret],
+        client_secret: Option<&str>,
+        auth_secret: Option<&str>,
         consumer_passwords: &BTreeMap<String, String>,
     ) -> Materials {
-        let client = bundle.map(|b| b.leaf(Role::Client));
-        let pw = |k: &str| passwords.and_then(|p| p.get(k)).map(String::as_str);
+        let client = |key: &str| Material::from_secret(inst, emitted, client_secret, key);
+        let auth = |key: &str| Material::from_secret(inst, emitted, auth_secret, key);
         let logins = inst
             .consumers
             .iter()
             .map(|c| {
                 let login = match inst.auth.as_ref().map(|a| a.mode) {
                     None => (String::new(), Material::Off),
-                    Some(AuthMode::Password) => (
-                        String::new(),
-                        Material::from_option(pw(users::REDIS_PASSWORD)),
-                    ),
+                    Some(AuthMode::Password) => (String::new(), auth(users::REDIS_PASSWORD)),
                     Some(AuthMode::Acl) => (
                         c.user.clone(),
-                        Material::from_option(consumer_passwords.get(&c.name).map(String::as_str)),
+                        consumer_passwords
+                            .get(&c.name)
+                            .map_or(Material::Off, |p| Material::Known(p.clone())),
                     ),
                 };
                 (c.name.clone(), login)
             })
             .collect();
         Materials {
-            ca: Material::from_option(bundle.map(|b| b.ca_pem.as_str())),
-            client_cert: Material::from_option(client.map(|l| l.cert.as_str())),
-            client_key: Material::from_option(client.map(|l| l.key.as_str())),
-            sentinel_password: Material::from_option(pw(users::SENTINEL_PASSWORD)),
+            ca: client("ca.crt"),
+            client_cert: client("tls.crt"),
+            client_key: client("tls.key"),
+            sentinel_password: auth(users::SENTINEL_PASSWORD),
             logins,
         }
     }
@@ -348,6 +378,7 @@ pub fn network_peers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::certs::{Bundle, Role};
     use crate::spec::test_spec;
 
     const TWO: &str = "  consumers:\n    - {name: apim, type: 3scale, namespace: threescale, systemKeyNamespace: sys}\n    - {name: orders, type: service-binding, namespace: shop}\n";
@@ -378,8 +409,20 @@ mod tests {
                 })
                 .collect(),
         };
+        let mut emitted = secrets::tls_secrets(inst, inst.tls.as_ref().unwrap(), &bundle);
+        emitted.push(secrets::auth_secret(
+            inst,
+            inst.auth.as_ref().unwrap(),
+            &passwords,
+        ));
         (
-            Materials::from_render(inst, Some(&bundle), Some(&passwords), &pw),
+            Materials::from_secrets(
+                inst,
+                &emitted,
+                Some(&Role::Client.secret_name(inst)),
+                Some(&secrets::auth_secret_name(inst)),
+                &pw,
+            ),
             pw,
         )
     }
@@ -489,7 +532,9 @@ mod tests {
         ));
         let pw = BTreeMap::new();
         let passwords = secrets::Passwords::from([(users::REDIS_PASSWORD, "redis-pw".to_string())]);
-        let m = Materials::from_render(&inst, None, Some(&passwords), &pw);
+        let auth = secrets::auth_secret(&inst, inst.auth.as_ref().unwrap(), &passwords);
+        let name = secrets::auth_secret_name(&inst);
+        let m = Materials::from_secrets(&inst, &[auth], None, Some(&name), &pw);
         let r = render(&inst, &m);
         let b = data(find(&r, "backend-redis"));
         assert_eq!(b["REDIS_STORAGE_URL"], "redis://cache/0");
@@ -589,6 +634,31 @@ mod tests {
         let msgs: Vec<&str> = r.results.iter().map(|r| r.message.as_str()).collect();
         assert!(msgs.iter().any(|m| m.contains("threescale/backend-redis has no value for REDIS_SSL_CA: the CA of cert-manager Issuer x")), "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("shop/cache-orders-binding has no value for sentinel.password")), "{msgs:?}");
+    }
+
+    #[test]
+    fn secrets_the_render_does_not_write_are_named_as_the_source() {
+        let inst = test_spec(TWO);
+        let m = Materials::from_secrets(
+            &inst,
+            &[],
+            Some("my-client-cert"),
+            Some("my-passwords"),
+            &BTreeMap::new(),
+        );
+        assert_eq!(
+            m.ca,
+            Material::Elsewhere(
+                "it is key ca.crt of Secret ns/my-client-cert, which this function does not write; copy it in".into()
+            )
+        );
+        assert!(
+            matches!(&m.sentinel_password, Material::Elsewhere(w) if w.contains("ns/my-passwords"))
+        );
+        let r = render(&inst, &m);
+        assert!(r.results.iter().any(|x| x.message.contains(
+            "Secret threescale/backend-redis has no value for REDIS_SSL_KEY: it is key tls.key of Secret ns/my-client-cert"
+        )));
     }
 
     #[test]

@@ -110,10 +110,17 @@ pub fn render(
         secret_objs.push(secrets::auth_secret(inst, auth, p));
     }
     secret_objs.extend(crate::consumers::users_secret(inst, &consumer_passwords));
-    let materials = crate::consumers::Materials::from_render(
+    let materials = crate::consumers::Materials::from_secrets(
         inst,
-        bundle.as_ref(),
-        passwords.as_ref(),
+        &secret_objs,
+        inst.tls
+            .as_ref()
+            .map(|_| crate::certs::Role::Client.secret_name(inst))
+            .as_deref(),
+        inst.auth
+            .as_ref()
+            .map(|_| secrets::auth_secret_name(inst))
+            .as_deref(),
         &consumer_passwords,
     );
     let consumer = crate::consumers::render(inst, &materials);
