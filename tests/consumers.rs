@@ -16,6 +16,9 @@
 //!   first acknowledged write, the longest gap between acknowledged writes,
 //!   and the acknowledged writes lost (must be 0).
 //!
+//! `CONSUMERS_RUNS=3` repeats the failover (the old master rejoins as a
+//! replica between rounds); CI runs one round.
+//!
 //! Needs root, the Redis packages and redis-py (.ci/install.d); fails, never
 //! skips, where it cannot run. Figures: `cargo nextest run --no-capture
 //! --test consumers`.
@@ -294,13 +297,54 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
         );
     }
 
-    // ---- failover seen through each configuration
+    // ---- failover seen through each configuration (CONSUMERS_RUNS rounds)
+    let rounds: usize = std::env::var("CONSUMERS_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for round in 1..=rounds {
+        let killed = failover_round(
+            &mut c,
+            &py,
+            &snippets,
+            &work.join(format!("round-{round}")),
+            &uses,
+            &sentinels,
+            &redis,
+            round,
+        )?;
+        if round < rounds {
+            // The old master comes back as a replica before the next round.
+            c.start(&killed)?;
+            c.wait_ready(&killed, READY)?;
+            wait_sentinels_settled(&c, &sentinels, redis.len() - 1)?;
+        }
+    }
+    c.pass();
+    Ok(())
+}
+
+/// One round: a writer per configuration, the master killed, figures
+/// printed; every acknowledged write must survive. Returns the killed pod.
+#[allow(clippy::too_many_arguments)]
+fn failover_round(
+    c: &mut Cluster,
+    py: &Path,
+    snippets: &Path,
+    work: &Path,
+    uses: &[Use],
+    sentinels: &[String],
+    redis: &[String],
+    round: usize,
+) -> Result<String> {
+    std::fs::create_dir_all(work)?;
+    let master0 = master_pod(c, sentinels, redis).map_err(anyhow::Error::msg)?;
     let mut writers = Vec::new();
-    for u in &uses {
+    for u in uses {
         let f = |s: &str| work.join(format!("{}.{s}", u.name));
         let mut cmd = python_cmd(
-            &c,
-            &py,
+            c,
+            py,
             &[
                 &snippets.display().to_string(),
                 "writer",
@@ -343,7 +387,7 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
     c.kill(&old)?;
     let (new, named_after) =
         wait_for("the Sentinels to name a new master", FAILOVER, POLL, || {
-            let m = master_pod(&c, &sentinels, &redis)?;
+            let m = master_pod(c, sentinels, redis)?;
             if m == old {
                 Err(format!("still {m}"))
             } else {
@@ -351,7 +395,7 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
             }
         })?;
     println!(
-        "consumers: killed master {old}; Sentinels name {new} after {}",
+        "consumers: round {round}: killed master {old}; Sentinels name {new} after {}",
         secs(named_after)
     );
     wait_for(
@@ -417,8 +461,7 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
         );
     }
     for f in figures {
-        println!("consumers: failover through {f}");
+        println!("consumers: round {round}: failover through {f}");
     }
-    c.pass();
-    Ok(())
+    Ok(old)
 }

@@ -651,7 +651,8 @@ fn resolve_consumers(
     cx: &mut Ctx,
 ) -> Vec<super::consumers::Consumer> {
     let app_rules = auth.map_or(DEFAULT_APP_USER_RULES, |a| a.app_user_rules.as_str());
-    let mut taken = vec!["default", "replication", "sentinel", "admin"];
+    // `exporter`: the metrics exporter's user (spec.metrics).
+    let mut taken = vec!["default", "replication", "sentinel", "admin", "exporter"];
     if let Some(a) = auth {
         taken.push(&a.app_user);
     }
