@@ -27,23 +27,16 @@ mod harness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
-    Background, Cluster, ClusterOptions, Render, bring_up, extract_code_blocks, mount_secret,
-    python_with_redis, run, secs, wait_for,
+    Background, Cluster, POLL, READY, Render, SETTLE, Topo, extract_code_blocks, mount_secret,
+    python_with_redis, run, wait_for,
 };
 use serde_json::Value as Json;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-const MASTER_NAME: &str = "cache";
-const POLL: Duration = Duration::from_millis(100);
-const READY: Duration = Duration::from_secs(60);
-const SETTLE: Duration = Duration::from_secs(30);
-/// A failover takes down-after (2 s) plus the election; generous for a
-/// loaded machine.
-const FAILOVER: Duration = Duration::from_secs(45);
 
 fn path(rel: &str) -> PathBuf {
     Path::new(ROOT).join(rel)
@@ -54,62 +47,6 @@ fn unix_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// The Redis pod the Sentinels name as master (all must agree).
-fn master_pod(c: &Cluster, sentinels: &[String], redis: &[String]) -> Result<String, String> {
-    let mut named = None;
-    for s in sentinels {
-        let r = c
-            .client()
-            .sentinel(
-                &c.pod(s).fqdn,
-                26379,
-                &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-            )
-            .map_err(|e| e.to_string())?;
-        let host = r.lines().first().map(|h| h.to_string()).unwrap_or_default();
-        let pod = redis
-            .iter()
-            .find(|p| c.pod(p).fqdn == host)
-            .ok_or(format!("{s} names {host:?}"))?;
-        if named.get_or_insert(pod.clone()) != pod {
-            return Err(format!("Sentinels disagree: {named:?} vs {pod}"));
-        }
-    }
-    named.ok_or_else(|| "no Sentinel".into())
-}
-
-/// Every Sentinel sees the master, its peers and every replica.
-fn wait_sentinels_settled(c: &Cluster, sentinels: &[String], replicas: usize) -> Result<()> {
-    wait_for(
-        "the Sentinels to see every replica and peer",
-        SETTLE,
-        POLL,
-        || {
-            for s in sentinels {
-                let r = c
-                    .client()
-                    .sentinel(&c.pod(s).fqdn, 26379, &["SENTINEL", "master", MASTER_NAME])
-                    .map_err(|e| e.to_string())?;
-                let m = r.pairs();
-                let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-                if get("flags") != "master"
-                    || get("num-slaves") != replicas.to_string()
-                    || get("num-other-sentinels") != (sentinels.len() - 1).to_string()
-                {
-                    return Err(format!(
-                        "{s}: flags={} num-slaves={} num-other-sentinels={}",
-                        get("flags"),
-                        get("num-slaves"),
-                        get("num-other-sentinels")
-                    ));
-                }
-            }
-            Ok(())
-        },
-    )?;
-    Ok(())
 }
 
 fn text(render: &Render, secret: &str, key: &str) -> Result<String> {
@@ -165,11 +102,7 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
     let py = python_with_redis()?;
     let render = Render::spec(&path("tests/fixtures/e2e-consumers.yaml"))?;
     check_threescale_formats(&render)?;
-    let mut c = Cluster::new(&render, ClusterOptions::default())?;
-    let redis = c.pods_of("cache-redis");
-    let sentinels = c.pods_of("cache-sentinel");
-    bring_up(&mut c, "cache-redis", "cache-sentinel", READY)?;
-    wait_sentinels_settled(&c, &sentinels, redis.len() - 1)?;
+    let (mut c, t) = harness::bring_up(&render)?;
     let work = c.work.join("consumers");
     let snippets = work.join("snippets");
     let blocks = extract_code_blocks(&path("docs/connecting.md"), &snippets)?;
@@ -188,11 +121,11 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
         .arg(snippets.join("redis-cli.sh"))
         .env("TLS", &tls)
         .env("AUTH", &auth)
-        .env("SENTINEL", &c.pod(&sentinels[1]).fqdn)
-        .env("MASTER_NAME", MASTER_NAME);
+        .env("SENTINEL", &c.pod(&t.sentinels[1]).fqdn)
+        .env("MASTER_NAME", &t.master_name);
     let out = run(&mut cmd, Duration::from_secs(30))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let master0 = master_pod(&c, &sentinels, &redis).map_err(anyhow::Error::msg)?;
+    let master0 = t.current_master(&c)?;
     ensure!(
         out.status.success()
             && stdout.contains(&format!("master: {}:6379", c.pod(&master0).fqdn))
@@ -309,15 +242,15 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
             &snippets,
             &work.join(format!("round-{round}")),
             &uses,
-            &sentinels,
-            &redis,
+            &t,
             round,
         )?;
         if round < rounds {
             // The old master comes back as a replica before the next round.
             c.start(&killed)?;
             c.wait_ready(&killed, READY)?;
-            wait_sentinels_settled(&c, &sentinels, redis.len() - 1)?;
+            let master = t.current_master(&c)?;
+            t.wait_sentinels_agree(&c, &master, t.redis.len() - 1)?;
         }
     }
     c.pass();
@@ -333,12 +266,11 @@ fn failover_round(
     snippets: &Path,
     work: &Path,
     uses: &[Use],
-    sentinels: &[String],
-    redis: &[String],
+    t: &Topo,
     round: usize,
 ) -> Result<String> {
     std::fs::create_dir_all(work)?;
-    let master0 = master_pod(c, sentinels, redis).map_err(anyhow::Error::msg)?;
+    let master0 = t.current_master(c)?;
     let mut writers = Vec::new();
     for u in uses {
         let f = |s: &str| work.join(format!("{}.{s}", u.name));
@@ -384,23 +316,16 @@ fn failover_round(
         .collect();
     let old = master0.clone();
     let killed_at = unix_now();
+    let since = Instant::now();
     c.kill(&old)?;
-    let (new, named_after) =
-        wait_for("the Sentinels to name a new master", FAILOVER, POLL, || {
-            let m = master_pod(c, sentinels, redis)?;
-            if m == old {
-                Err(format!("still {m}"))
-            } else {
-                Ok(m)
-            }
-        })?;
+    let (new, named_after, _) = t.wait_new_master(c, &t.sentinels, &old, since)?;
     println!(
-        "consumers: round {round}: killed master {old}; Sentinels name {new} after {}",
-        secs(named_after)
+        "consumers: round {round}: killed master {old}; a Sentinel names {new} after {}",
+        harness::secs(named_after)
     );
     wait_for(
         "every writer to have 20 more acknowledged writes",
-        FAILOVER,
+        t.down_after + t.failover_timeout + SETTLE,
         POLL,
         || {
             for (name, _, p, ..) in &writers {

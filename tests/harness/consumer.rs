@@ -1,6 +1,6 @@
 //! Helpers for tests that act as an application (a consumer) of the
-//! topology: bring a whole topology up, mount Secrets as files, extract the
-//! code blocks of a guide, and run Python clients in the client namespace.
+//! topology: mount Secrets as files, extract the code blocks of a guide,
+//! and run Python clients in the client namespace.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -11,37 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 
-use super::{Cluster, Render, run_ok, signal_group};
-
-/// Brings up every pod, as after `kubectl apply`: the first Redis pod is
-/// created (its DNS name exists, the Sentinels monitor it), the Sentinels
-/// start (Parallel), then the Redis pods one after the other (OrderedReady),
-/// each waited for until its readiness probe passes.
-pub fn bring_up(
-    c: &mut Cluster,
-    redis_sts: &str,
-    sentinel_sts: &str,
-    ready: Duration,
-) -> Result<()> {
-    let sentinels = c.pods_of(sentinel_sts);
-    let redis = c.pods_of(redis_sts);
-    ensure!(
-        !sentinels.is_empty() && !redis.is_empty(),
-        "no pods for {redis_sts}/{sentinel_sts}"
-    );
-    c.create(&redis[0])?;
-    for s in &sentinels {
-        c.start(s)?;
-    }
-    for s in &sentinels {
-        c.wait_ready(s, ready)?;
-    }
-    for r in &redis {
-        c.start(r)?;
-        c.wait_ready(r, ready)?;
-    }
-    Ok(())
-}
+use super::{Render, run_ok, signal_group};
 
 /// Writes every key of Secret `name` of the render as a file in `dir`
 /// (mode 0400), as a Secret volume projects it. Returns `dir`.
