@@ -439,7 +439,10 @@ impl<'a> Checker<'a> {
         let mut moved: BTreeMap<String, Vec<&'a Value>> = BTreeMap::new();
         for o in self.objs {
             let ns = namespace(o).unwrap_or("");
-            if ns != rendered {
+            // Consumer Secrets go to the consumer's namespace.
+            let consumer = kind(o) == "Secret"
+                && crate::ownership::annotation(o, crate::consumers::CONSUMER_ANNOTATION).is_some();
+            if ns != rendered && !consumer {
                 moved.entry(ns.to_string()).or_default().push(o);
             }
         }

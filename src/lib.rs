@@ -7,6 +7,7 @@
 //! - [`certs`]: CA and certificates (rcgen), seeds, keeping earlier ones
 //! - [`config`]: redis.conf, sentinel.conf and the start scripts
 //! - [`generate`]: Secrets, ConfigMaps, Services, StatefulSets, PDBs
+//! - [`consumers`]: connection Secrets for applications (3scale, Service Binding)
 //! - [`hash`]: the pod-template hash
 //! - [`ownership`]: marks on generated items, replacing earlier output
 //! - [`function`]: the whole function: ResourceList in, ResourceList out
@@ -15,6 +16,7 @@
 pub mod certs;
 pub mod check;
 pub mod config;
+pub mod consumers;
 pub mod function;
 pub mod generate;
 pub mod hash;

@@ -116,10 +116,22 @@ fn secret_needles(items: &[Value]) -> Vec<String> {
         let Some(data) = item.get("data").and_then(Value::as_mapping) else {
             continue;
         };
+        // Consumer Secrets (spec.consumers) also carry public connection
+        // settings (URLs, host names, user names): there only passwords and
+        // private keys are secret.
+        let consumer = item
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("fn.redis-sentinel.dev/consumer"))
+            .is_some();
         for (k, v) in data {
             let key = k.as_str().unwrap_or_default();
             // Certificates are public (the CA one is published on purpose).
             if key.ends_with(".crt") {
+                continue;
+            }
+            let lower = key.to_ascii_lowercase();
+            if consumer && !lower.contains("password") && !lower.ends_with("key") {
                 continue;
             }
             let encoded = v.as_str().unwrap_or_default().to_string();

@@ -21,6 +21,8 @@ pub mod paths {
     pub const REDIS_CONFIG: &str = "/etc/redis/config";
     pub const REDIS_TLS: &str = "/etc/redis/tls";
     pub const REDIS_AUTH: &str = "/etc/redis/auth";
+    /// ACL users of the consumers (`spec.consumers`), password hashes only.
+    pub const REDIS_CONSUMERS: &str = "/etc/redis/consumers";
     pub const REDIS_RUN: &str = "/run/redis";
     pub const REDIS_DATA: &str = "/data";
     pub const SENTINEL_CONFIG: &str = "/etc/sentinel/config";

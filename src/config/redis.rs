@@ -68,6 +68,20 @@ pub fn redis_conf(inst: &Instance) -> String {
     if let Some(p) = &r.maxmemory_policy {
         writeln!(out, "maxmemory-policy {p}").ok();
     }
+    if crate::consumers::has_users(inst) {
+        writeln!(
+            out,
+            "# ACL users of spec.consumers: `user <name> on #<sha256> <rules>` (hashes only)"
+        )
+        .ok();
+        writeln!(
+            out,
+            "include {}/{}",
+            paths::REDIS_CONSUMERS,
+            crate::consumers::USERS_KEY
+        )
+        .ok();
+    }
     out
 }
 

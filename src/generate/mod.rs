@@ -73,6 +73,16 @@ pub fn render(
     } else {
         None
     };
+    let (consumer_passwords, fresh) = crate::consumers::passwords(inst, seed, previous)?;
+    if fresh {
+        results.push(
+            KrmResult::warning(format!(
+                "passwords of the consumers of {} were newly generated; set a seed or keep the rendered consumer Secrets to keep them stable",
+                ownership::instance_key(inst)
+            ))
+            .with_field("spec.consumers"),
+        );
+    }
     if inst.sentinel.replicas < 3 {
         results.push(
             KrmResult::warning(format!(
@@ -99,7 +109,23 @@ pub fn render(
     if let (Some(p), Some(auth)) = (&passwords, &inst.auth) {
         secret_objs.push(secrets::auth_secret(inst, auth, p));
     }
-    for s in &secret_objs {
+    secret_objs.extend(crate::consumers::users_secret(inst, &consumer_passwords));
+    let materials = crate::consumers::Materials::from_secrets(
+        inst,
+        &secret_objs,
+        inst.tls
+            .as_ref()
+            .map(|_| crate::certs::Role::Client.secret_name(inst))
+            .as_deref(),
+        inst.auth
+            .as_ref()
+            .map(|_| secrets::auth_secret_name(inst))
+            .as_deref(),
+        &consumer_passwords,
+    );
+    let consumer = crate::consumers::render(inst, &materials);
+    results.extend(consumer.results);
+    for s in secret_objs.iter().chain(&consumer.secrets) {
         push(to_value(s))?;
     }
     if let Some(b) = &bundle {

@@ -56,6 +56,8 @@ pub fn network_policies(inst: &Instance, p: &Policy) -> Vec<NetworkPolicy> {
                 // Clients in the instance's own namespace keep access too.
                 from.push(peer(p.client_pod_labels.clone()));
             }
+            // Consumers' pods in their namespaces (spec.consumers).
+            from.extend(crate::consumers::network_peers(inst, &p.client_pod_labels));
             NetworkPolicy {
                 metadata: meta(inst, inst.workload_name(c), Some(c)),
                 spec: Some(NetworkPolicySpec {

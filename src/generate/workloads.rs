@@ -29,7 +29,7 @@ const CONFIG_MODE: i32 = 0o444;
 
 /// A Secret the pods of a component mount.
 pub struct MountedSecret {
-    /// Volume name: `tls` or `auth`.
+    /// Volume name: `tls`, `auth` or `consumers`.
     pub volume: &'static str,
     pub secret: String,
     /// The keys projected (`None`: every key).
@@ -56,6 +56,13 @@ pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
             volume: "auth",
             secret: secrets::auth_secret_name(inst),
             keys: Some(users::mounted_keys(a, c)),
+        });
+    }
+    if c == Component::Redis && crate::consumers::has_users(inst) {
+        v.push(MountedSecret {
+            volume: "consumers",
+            secret: crate::consumers::users_secret_name(inst),
+            keys: Some(vec![crate::consumers::USERS_KEY]),
         });
     }
     v
@@ -255,7 +262,11 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         volumes.push(v);
         mounts.push(mount(
             m.volume,
-            if m.volume == "tls" { tls_dir } else { auth_dir },
+            match m.volume {
+                "tls" => tls_dir,
+                "consumers" => paths::REDIS_CONSUMERS,
+                _ => auth_dir,
+            },
             true,
         ));
     }

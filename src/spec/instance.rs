@@ -32,6 +32,8 @@ pub struct Instance {
     pub pod_disruption_budget: bool,
     /// `None` when NetworkPolicies are off.
     pub network_policy: Option<NetworkPolicy>,
+    /// `spec.consumers`, validated.
+    pub consumers: Vec<super::consumers::Consumer>,
 }
 
 /// Authentication settings.

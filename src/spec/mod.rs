@@ -4,6 +4,7 @@
 //! default applied, which the generators consume.
 
 mod configmap;
+pub mod consumers;
 mod instance;
 pub mod model;
 pub mod validate;

@@ -99,6 +99,8 @@ pub struct Spec {
     /// PodDisruptionBudgets for both workloads (default true).
     pub pod_disruption_budget: Option<bool>,
     pub network_policy: NetworkPolicySpec,
+    /// Applications that get a connection Secret in their namespace.
+    pub consumers: Vec<super::consumers::ConsumerSpec>,
 }
 
 /// NetworkPolicies that admit Redis and Sentinel traffic only from the

@@ -581,6 +581,15 @@ pub(super) fn resolve(
         cx.err("clusterDomain", format!("pod DNS names would be {fqdn_len} characters, over the 253 allowed; shorten the name, namespace or cluster domain"));
     }
 
+    let consumers = resolve_consumers(
+        spec,
+        &name,
+        &namespace,
+        &master_name,
+        auth.as_ref(),
+        &mut cx,
+    );
+
     if !cx.errors.is_empty() {
         return Err(cx.errors);
     }
@@ -628,6 +637,47 @@ pub(super) fn resolve(
         generate_service_account,
         pod_disruption_budget: spec.pod_disruption_budget.unwrap_or(true),
         network_policy,
+        consumers,
+    })
+}
+
+/// `spec.consumers` (see [`super::consumers`]).
+fn resolve_consumers(
+    spec: &Spec,
+    name: &str,
+    namespace: &str,
+    master_name: &str,
+    auth: Option<&Auth>,
+    cx: &mut Ctx,
+) -> Vec<super::consumers::Consumer> {
+    let app_rules = auth.map_or(DEFAULT_APP_USER_RULES, |a| a.app_user_rules.as_str());
+    // `exporter`: the metrics exporter's user (spec.metrics).
+    let mut taken = vec!["default", "replication", "sentinel", "admin", "exporter"];
+    if let Some(a) = auth {
+        taken.push(&a.app_user);
+    }
+    let instance_secrets: Vec<String> = [
+        "auth",
+        "redis-tls",
+        "sentinel-tls",
+        "client-tls",
+        "ca-key",
+        "consumer-users",
+    ]
+    .iter()
+    .map(|s| format!("{name}-{s}"))
+    .collect();
+    let ccx = super::consumers::Context {
+        instance: name,
+        namespace,
+        master_name,
+        app_rules,
+        taken_users: &taken,
+        instance_secrets: &instance_secrets,
+    };
+    super::consumers::resolve(&spec.consumers, &ccx, cx.prefix).unwrap_or_else(|e| {
+        cx.errors.extend(e);
+        Vec::new()
     })
 }
 
@@ -796,7 +846,7 @@ pub fn label_value(v: &str) -> Result<(), String> {
 /// Password and user-state rules (`>pass`, `nopass`, `on`/`off`, `reset`)
 /// are refused: passwords live only in Secrets, and the function decides
 /// whether the user is on.
-fn check_acl_rules(rules: &str) -> Result<(), String> {
+pub(crate) fn check_acl_rules(rules: &str) -> Result<(), String> {
     const WORDS: [&str; 6] = [
         "allkeys",
         "allchannels",

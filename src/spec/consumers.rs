@@ -1,0 +1,519 @@
+//! `spec.consumers`: applications that get a connection Secret in their own
+//! namespace (3scale's `backend-redis`/`system-redis`, a Service Binding
+//! Secret), each with its own ACL user. The model, its defaults and its
+//! validation; the Secrets themselves are made by [`crate::consumers`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::validate::{check_acl_rules, dns_name, dns1123_label, label_key, label_value};
+use crate::krm::FieldError;
+
+/// Most consumers one instance serves.
+pub const MAX_CONSUMERS: usize = 32;
+/// Logical databases of a Redis server with the default `databases 16`.
+pub const MAX_DATABASE: u32 = 15;
+
+/// One entry of `spec.consumers`, as written.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ConsumerSpec {
+    /// Consumer name (DNS-1123 label, unique): names its ACL user.
+    pub name: Option<String>,
+    /// `3scale` or `service-binding`.
+    #[serde(rename = "type")]
+    pub type_: Option<ConsumerType>,
+    /// Namespace of the consumer: its Secrets go there (default: the
+    /// instance's namespace); the NetworkPolicies admit its pods.
+    pub namespace: Option<String>,
+    /// ACL user of the consumer (default: the consumer name).
+    pub user: Option<String>,
+    /// ACL rules of that user (default: per type, see the README).
+    pub rules: Option<String>,
+    /// Labels of the consumer's pods the NetworkPolicies admit (default:
+    /// `networkPolicy.clientPodLabels`; `{}` admits every pod of the
+    /// consumer's namespace).
+    pub pod_labels: Option<BTreeMap<String, String>>,
+    // --- 3scale
+    /// Name of the backend Secret (default `backend-redis`).
+    pub backend_secret_name: Option<String>,
+    /// Name of the system Secret (default `system-redis`).
+    pub system_secret_name: Option<String>,
+    /// Database of backend storage (default 0).
+    pub storage_database: Option<u32>,
+    /// Database of backend queues (default 1).
+    pub queues_database: Option<u32>,
+    /// Database of system (default 2).
+    pub system_database: Option<u32>,
+    /// `NAMESPACE` key of `system-redis` (a key prefix for system); unset: no key.
+    pub system_key_namespace: Option<String>,
+    // --- service-binding
+    /// Name of the binding Secret (default `<instance>-<consumer>-binding`).
+    pub secret_name: Option<String>,
+    /// `database` entry of the binding (default 0).
+    pub database: Option<u32>,
+    /// `provider` entry of the binding (default `redis-sentinel-fn`).
+    pub provider: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ConsumerType {
+    #[serde(rename = "3scale")]
+    ThreeScale,
+    #[serde(rename = "service-binding")]
+    ServiceBinding,
+}
+
+impl ConsumerType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsumerType::ThreeScale => "3scale",
+            ConsumerType::ServiceBinding => "service-binding",
+        }
+    }
+}
+
+/// A validated consumer.
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    pub name: String,
+    pub namespace: String,
+    /// ACL user (used in `auth.mode: acl` only).
+    pub user: String,
+    pub rules: String,
+    /// `None`: the instance's client pod labels.
+    pub pod_labels: Option<BTreeMap<String, String>>,
+    pub kind: ConsumerKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConsumerKind {
+    ThreeScale(ThreeScale),
+    ServiceBinding(ServiceBinding),
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreeScale {
+    pub backend_secret: String,
+    pub system_secret: String,
+    pub storage_db: u32,
+    pub queues_db: u32,
+    pub system_db: u32,
+    pub key_namespace: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceBinding {
+    pub secret: String,
+    pub database: u32,
+    pub provider: String,
+}
+
+impl Consumer {
+    /// Names of the Secrets this consumer gets (in its namespace).
+    pub fn secret_names(&self) -> Vec<&str> {
+        match &self.kind {
+            ConsumerKind::ThreeScale(t) => vec![&t.backend_secret, &t.system_secret],
+            ConsumerKind::ServiceBinding(b) => vec![&b.secret],
+        }
+    }
+}
+
+/// Rules of a 3scale consumer: what apisonator (storage, queues) and porta
+/// (system, Sidekiq) send. Every key and channel; no administrative
+/// command (`-@admin`) and none of the dangerous ones either (`KEYS`,
+/// `FLUSHALL`, `SORT`, `MIGRATE`, `CLIENT KILL` ...), but `INFO` (Sidekiq
+/// reads the Redis version at boot) and `ROLE` (Sentinel-aware clients
+/// check the master they were given).
+pub const THREESCALE_RULES: &str = "~* &* +@all -@admin -@dangerous +info +role";
+
+/// What the rest of the spec tells the consumers' validation.
+pub struct Context<'a> {
+    pub instance: &'a str,
+    pub namespace: &'a str,
+    pub master_name: &'a str,
+    /// Default application rules (`auth.appUserRules`).
+    pub app_rules: &'a str,
+    /// ACL users already taken (default, replication, ..., the app user).
+    pub taken_users: &'a [&'a str],
+    /// Secrets the instance generates in its own namespace.
+    pub instance_secrets: &'a [String],
+}
+
+fn database(v: Option<u32>, default: u32) -> Result<u32, String> {
+    let v = v.unwrap_or(default);
+    if v > MAX_DATABASE {
+        return Err(format!(
+            "database {v} does not exist: Redis has databases 0-{MAX_DATABASE}"
+        ));
+    }
+    Ok(v)
+}
+
+/// Resolves `spec.consumers`, each error naming its field.
+pub fn resolve(
+    specs: &[ConsumerSpec],
+    cx: &Context<'_>,
+    prefix: &str,
+) -> Result<Vec<Consumer>, Vec<FieldError>> {
+    if specs.len() > MAX_CONSUMERS {
+        return Err(vec![FieldError::new(
+            format!("{prefix}consumers"),
+            format!("{} consumers; at most {MAX_CONSUMERS}", specs.len()),
+        )]);
+    }
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    let mut names = BTreeSet::new();
+    let mut users: BTreeSet<String> = cx.taken_users.iter().map(|u| u.to_string()).collect();
+    let mut secrets: BTreeSet<(String, String)> = cx
+        .instance_secrets
+        .iter()
+        .map(|s| (cx.namespace.to_string(), s.clone()))
+        .collect();
+    for (i, s) in specs.iter().enumerate() {
+        let field = |f: &str| format!("{prefix}consumers[{i}].{f}");
+        let mut errs: Vec<(String, String)> = Vec::new();
+        let Some(name) = s.name.clone() else {
+            errors.push(FieldError::new(
+                field("name"),
+                "every consumer needs a name (a DNS-1123 label)",
+            ));
+            continue;
+        };
+        if let Err(e) = dns1123_label(&name) {
+            errs.push((field("name"), format!("consumer name {name:?} {e}")));
+        } else if !names.insert(name.clone()) {
+            errs.push((
+                field("name"),
+                format!("consumer name {name:?} is used twice"),
+            ));
+        }
+        let Some(ty) = s.type_ else {
+            errors.push(FieldError::new(
+                field("type"),
+                "set the consumer type: 3scale or service-binding",
+            ));
+            continue;
+        };
+        let namespace = s
+            .namespace
+            .clone()
+            .unwrap_or_else(|| cx.namespace.to_string());
+        if let Err(e) = dns1123_label(&namespace) {
+            errs.push((field("namespace"), format!("namespace {namespace:?} {e}")));
+        }
+        let user = s.user.clone().unwrap_or_else(|| name.clone());
+        if user.is_empty()
+            || user.len() > 64
+            || !user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            errs.push((
+                field("user"),
+                format!("user {user:?} must be 1-64 letters, digits, '-' or '_'"),
+            ));
+        } else if !users.insert(user.clone()) {
+            errs.push((
+                field("user"),
+                format!("ACL user {user:?} is already taken (by the function's own users, auth.appUser or another consumer): set another user"),
+            ));
+        }
+        let default_rules = match ty {
+            ConsumerType::ThreeScale => THREESCALE_RULES,
+            ConsumerType::ServiceBinding => cx.app_rules,
+        };
+        let rules = s.rules.clone().unwrap_or_else(|| default_rules.to_string());
+        if let Err(e) = check_acl_rules(&rules) {
+            errs.push((field("rules"), e.replace("appUserRules", "rules")));
+        }
+        for (k, v) in s.pod_labels.iter().flatten() {
+            if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
+                errs.push((
+                    field(&format!("podLabels.{k}")),
+                    format!("label {k:?}: {v:?} {e}"),
+                ));
+            }
+        }
+        let three = [
+            ("backendSecretName", s.backend_secret_name.is_some()),
+            ("systemSecretName", s.system_secret_name.is_some()),
+            ("storageDatabase", s.storage_database.is_some()),
+            ("queuesDatabase", s.queues_database.is_some()),
+            ("systemDatabase", s.system_database.is_some()),
+            ("systemKeyNamespace", s.system_key_namespace.is_some()),
+        ];
+        let binding = [
+            ("secretName", s.secret_name.is_some()),
+            ("database", s.database.is_some()),
+            ("provider", s.provider.is_some()),
+        ];
+        let foreign = match ty {
+            ConsumerType::ThreeScale => &binding[..],
+            ConsumerType::ServiceBinding => &three[..],
+        };
+        for (f, set) in foreign {
+            if *set {
+                errs.push((
+                    field(f),
+                    format!("{f} does not apply to a consumer of type {}", ty.as_str()),
+                ));
+            }
+        }
+        let mut db = |f: &str, v: Option<u32>, default: u32| {
+            database(v, default).unwrap_or_else(|e| {
+                errs.push((field(f), e));
+                default
+            })
+        };
+        let kind = match ty {
+            ConsumerType::ThreeScale => {
+                let storage_db = db("storageDatabase", s.storage_database, 0);
+                let queues_db = db("queuesDatabase", s.queues_database, 1);
+                let system_db = db("systemDatabase", s.system_database, 2);
+                if queues_db == storage_db {
+                    errs.push((field("queuesDatabase"), format!("queues and storage share database {storage_db}: 3scale keeps them on separate databases")));
+                }
+                if system_db == storage_db || system_db == queues_db {
+                    errs.push((
+                        field("systemDatabase"),
+                        format!("system shares database {system_db} with backend: give it its own"),
+                    ));
+                }
+                if cx.master_name.chars().any(|c| c.is_ascii_uppercase()) {
+                    errs.push((
+                        format!("{prefix}sentinel.masterName"),
+                        format!("masterName {:?} has capital letters: 3scale reads it from a URL host, which URL parsers lower-case, and would then ask Sentinel for another master group; use a lower-case masterName (consumer {name})", cx.master_name),
+                    ));
+                }
+                if let Some(k) = &s.system_key_namespace
+                    && (k.is_empty()
+                        || k.len() > 128
+                        || k.chars().any(|c| c.is_control() || c.is_whitespace()))
+                {
+                    errs.push((
+                        field("systemKeyNamespace"),
+                        "systemKeyNamespace must be 1-128 characters without spaces".into(),
+                    ));
+                }
+                ConsumerKind::ThreeScale(ThreeScale {
+                    backend_secret: s
+                        .backend_secret_name
+                        .clone()
+                        .unwrap_or_else(|| "backend-redis".into()),
+                    system_secret: s
+                        .system_secret_name
+                        .clone()
+                        .unwrap_or_else(|| "system-redis".into()),
+                    storage_db,
+                    queues_db,
+                    system_db,
+                    key_namespace: s.system_key_namespace.clone(),
+                })
+            }
+            ConsumerType::ServiceBinding => {
+                let database = db("database", s.database, 0);
+                let provider = s
+                    .provider
+                    .clone()
+                    .unwrap_or_else(|| "redis-sentinel-fn".into());
+                if provider.is_empty()
+                    || provider.len() > 253
+                    || provider.chars().any(char::is_control)
+                {
+                    errs.push((
+                        field("provider"),
+                        "provider must be 1-253 characters".into(),
+                    ));
+                }
+                ConsumerKind::ServiceBinding(ServiceBinding {
+                    secret: s
+                        .secret_name
+                        .clone()
+                        .unwrap_or_else(|| format!("{}-{name}-binding", cx.instance)),
+                    database,
+                    provider,
+                })
+            }
+        };
+        let c = Consumer {
+            name,
+            namespace,
+            user,
+            rules,
+            pod_labels: s.pod_labels.clone(),
+            kind,
+        };
+        let secret_fields = match ty {
+            ConsumerType::ThreeScale => ["backendSecretName", "systemSecretName"].as_slice(),
+            ConsumerType::ServiceBinding => ["secretName"].as_slice(),
+        };
+        for (f, secret) in secret_fields.iter().zip(c.secret_names()) {
+            if let Err(e) = dns_name(secret, false) {
+                errs.push((field(f), format!("Secret name {secret:?} {e}")));
+            } else if !secrets.insert((c.namespace.clone(), secret.to_string())) {
+                errs.push((
+                    field(f),
+                    format!("Secret {}/{secret} is already generated (by the instance or another consumer): choose another name", c.namespace),
+                ));
+            }
+        }
+        errors.extend(errs.into_iter().map(|(f, m)| FieldError::new(f, m)));
+        out.push(c);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::{from_function_config, model, test_spec};
+
+    fn errors(spec_body: &str) -> Vec<(String, String)> {
+        let yaml = format!(
+            "apiVersion: {}\nkind: {}\nmetadata:\n  name: cache\n  namespace: ns\nspec:\n{spec_body}",
+            model::API_VERSION,
+            model::KIND
+        );
+        let v: serde_norway::Value = serde_norway::from_str(&yaml).expect("yaml");
+        match from_function_config(&v) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| (e.field, e.message)).collect(),
+        }
+    }
+
+    fn has(errs: &[(String, String)], field: &str, words: &str) -> bool {
+        errs.iter().any(|(f, m)| f == field && m.contains(words))
+    }
+
+    #[test]
+    fn defaults_of_each_type() {
+        let inst = test_spec(
+            "  consumers:\n    - {name: apim, type: 3scale, namespace: threescale}\n    - {name: orders, type: service-binding}\n",
+        );
+        let [a, b] = &inst.consumers[..] else {
+            panic!("two consumers")
+        };
+        assert_eq!(
+            (a.namespace.as_str(), a.user.as_str()),
+            ("threescale", "apim")
+        );
+        assert_eq!(a.rules, super::THREESCALE_RULES);
+        match &a.kind {
+            super::ConsumerKind::ThreeScale(t) => {
+                assert_eq!((t.storage_db, t.queues_db, t.system_db), (0, 1, 2));
+                assert_eq!(
+                    (t.backend_secret.as_str(), t.system_secret.as_str()),
+                    ("backend-redis", "system-redis")
+                );
+            }
+            _ => panic!("3scale"),
+        }
+        assert_eq!(b.namespace, "ns", "default: the instance's namespace");
+        assert_eq!(b.rules, crate::spec::DEFAULT_APP_USER_RULES);
+        assert_eq!(b.secret_names(), vec!["cache-orders-binding"]);
+    }
+
+    #[test]
+    fn errors_name_their_field() {
+        let e = errors("  consumers:\n    - {type: 3scale}\n");
+        assert!(has(&e, "spec.consumers[0].name", "needs a name"), "{e:?}");
+        let e = errors("  consumers:\n    - {name: a}\n");
+        assert!(
+            has(&e, "spec.consumers[0].type", "3scale or service-binding"),
+            "{e:?}"
+        );
+        let e = errors("  consumers:\n    - {name: a, type: redis}\n");
+        assert!(
+            e.iter().any(|(f, _)| f.starts_with("spec.consumers[0]")),
+            "{e:?}"
+        );
+        let e = errors(
+            "  consumers:\n    - {name: a, type: 3scale, storageDatabase: 16, queuesDatabase: 0}\n",
+        );
+        assert!(
+            has(&e, "spec.consumers[0].storageDatabase", "0-15"),
+            "{e:?}"
+        );
+        let e = errors("  consumers:\n    - {name: a, type: 3scale, queuesDatabase: 0}\n");
+        assert!(
+            has(&e, "spec.consumers[0].queuesDatabase", "separate"),
+            "{e:?}"
+        );
+        let e = errors("  consumers:\n    - {name: a, type: 3scale, systemDatabase: 1}\n");
+        assert!(has(&e, "spec.consumers[0].systemDatabase", "own"), "{e:?}");
+        let e =
+            errors("  consumers:\n    - {name: a, type: service-binding, storageDatabase: 3}\n");
+        assert!(
+            has(&e, "spec.consumers[0].storageDatabase", "does not apply"),
+            "{e:?}"
+        );
+        let e = errors("  consumers:\n    - {name: a, type: 3scale, database: 3}\n");
+        assert!(
+            has(&e, "spec.consumers[0].database", "does not apply"),
+            "{e:?}"
+        );
+        let e = errors(
+            "  consumers:\n    - {name: a, type: service-binding}\n    - {name: a, type: service-binding, secretName: other}\n",
+        );
+        assert!(has(&e, "spec.consumers[1].name", "used twice"), "{e:?}");
+        let e = errors("  consumers:\n    - {name: app, type: service-binding}\n");
+        assert!(has(&e, "spec.consumers[0].user", "already taken"), "{e:?}");
+        let e = errors("  consumers:\n    - {name: a, type: service-binding, user: sentinel}\n");
+        assert!(has(&e, "spec.consumers[0].user", "already taken"), "{e:?}");
+        let e = errors(
+            "  consumers:\n    - {name: a, type: service-binding, secretName: cache-auth}\n",
+        );
+        assert!(
+            has(&e, "spec.consumers[0].secretName", "already generated"),
+            "{e:?}"
+        );
+        let e = errors(
+            "  consumers:\n    - {name: a, type: service-binding, secretName: cache-auth, namespace: other}\n",
+        );
+        assert!(e.is_empty(), "another namespace has no such Secret: {e:?}");
+        let e =
+            errors("  consumers:\n    - {name: a, type: 3scale}\n    - {name: b, type: 3scale}\n");
+        assert!(
+            has(
+                &e,
+                "spec.consumers[1].backendSecretName",
+                "already generated"
+            ),
+            "{e:?}"
+        );
+        let e =
+            errors("  consumers:\n    - {name: a, type: service-binding, rules: \">pw +@all\"}\n");
+        assert!(
+            has(&e, "spec.consumers[0].rules", "not allowed in rules"),
+            "{e:?}"
+        );
+        let e = errors("  consumers:\n    - {name: a, type: service-binding, namespace: Shop}\n");
+        assert!(has(&e, "spec.consumers[0].namespace", "lowercase"), "{e:?}");
+        let e = errors(
+            "  consumers:\n    - {name: a, type: service-binding, podLabels: {\"bad key!\": x}}\n",
+        );
+        assert!(
+            e.iter()
+                .any(|(f, _)| f.starts_with("spec.consumers[0].podLabels")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn master_names_with_capitals_are_refused_for_3scale_only() {
+        let e = errors(
+            "  sentinel:\n    masterName: MyMaster\n  consumers:\n    - {name: a, type: 3scale}\n",
+        );
+        assert!(has(&e, "spec.sentinel.masterName", "lower-case"), "{e:?}");
+        let e = errors(
+            "  sentinel:\n    masterName: MyMaster\n  consumers:\n    - {name: a, type: service-binding}\n",
+        );
+        assert!(e.is_empty(), "{e:?}");
+    }
+}

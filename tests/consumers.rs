@@ -1,0 +1,392 @@
+//! End-to-end: consumer Secrets (`spec.consumers`) used by real clients on a
+//! real topology (tests/harness: one network namespace per pod).
+//!
+//! Renders tests/fixtures/e2e-consumers.yaml (3 Redis, 3 Sentinels, TLS with
+//! client certificates, ACL users; a 3scale consumer and a Service Binding
+//! consumer), then from the client namespace:
+//! - runs the `redis-cli` block of docs/connecting.md;
+//! - mounts `backend-redis`, `system-redis` and the binding Secret as files
+//!   and connects with redis-py through the guide's own snippets
+//!   (`threescale.py` reads the 3scale Secrets as apisonator/porta do,
+//!   `binding.py` reads the binding as a binding library does): a write and
+//!   a read on storage, queues, system and the binding, each on its
+//!   database, as its own ACL user, administrative commands refused;
+//! - runs one writer per configuration (write, `WAIT 1`), kills the master,
+//!   and measures through each configuration the time from the kill to the
+//!   first acknowledged write, the longest gap between acknowledged writes,
+//!   and the acknowledged writes lost (must be 0).
+//!
+//! `CONSUMERS_RUNS=3` repeats the failover (the old master rejoins as a
+//! replica between rounds); CI runs one round.
+//!
+//! Needs root, the Redis packages and redis-py (.ci/install.d); fails, never
+//! skips, where it cannot run. Figures: `cargo nextest run --no-capture
+//! --test consumers`.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, ensure};
+use harness::{
+    Background, Cluster, POLL, READY, Render, SETTLE, Topo, extract_code_blocks, mount_secret,
+    python_with_redis, run, wait_for,
+};
+use serde_json::Value as Json;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn path(rel: &str) -> PathBuf {
+    Path::new(ROOT).join(rel)
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn text(render: &Render, secret: &str, key: &str) -> Result<String> {
+    render
+        .secret_text(secret, key)?
+        .with_context(|| format!("Secret {secret} has no {key}"))
+}
+
+/// The formats 3scale's parsers depend on, checked on the rendered Secret.
+fn check_threescale_formats(render: &Render) -> Result<()> {
+    let hosts = text(render, "backend-redis", "REDIS_STORAGE_SENTINEL_HOSTS")?;
+    ensure!(!hosts.contains(' '), "no spaces in the host list: {hosts}");
+    let want: Vec<String> = (0..3)
+        .map(|i| {
+            format!(
+                "rediss://cache-sentinel-{i}.cache-sentinel-headless.e2e.svc.cluster.local:26379"
+            )
+        })
+        .collect();
+    ensure!(hosts == want.join(","), "Sentinel hosts: {hosts}");
+    for (secret, key, url) in [
+        ("backend-redis", "REDIS_STORAGE_URL", "rediss://cache/0"),
+        ("backend-redis", "REDIS_QUEUES_URL", "rediss://cache/1"),
+        ("system-redis", "URL", "rediss://cache/2"),
+    ] {
+        ensure!(text(render, secret, key)? == url, "{secret} {key}");
+    }
+    ensure!(text(render, "system-redis", "NAMESPACE")? == "system");
+    ensure!(text(render, "backend-redis", "REDIS_STORAGE_SENTINEL_USERNAME")?.is_empty());
+    Ok(())
+}
+
+/// One configuration a client connects through.
+struct Use {
+    name: &'static str,
+    dir: PathBuf,
+    db: i64,
+    user: &'static str,
+    /// The rules refuse `KEYS` (3scale: `-@dangerous`).
+    keys_denied: bool,
+}
+
+fn python_cmd(c: &Cluster, py: &Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = c.client().command(&py.display().to_string());
+    cmd.arg(path("tests/fixtures/consumer-client.py"))
+        .args(args);
+    cmd
+}
+
+#[test]
+fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
+    harness::require_environment()?;
+    let py = python_with_redis()?;
+    let render = Render::spec(&path("tests/fixtures/e2e-consumers.yaml"))?;
+    check_threescale_formats(&render)?;
+    let (mut c, t) = harness::bring_up(&render)?;
+    let work = c.work.join("consumers");
+    let snippets = work.join("snippets");
+    let blocks = extract_code_blocks(&path("docs/connecting.md"), &snippets)?;
+    for b in ["redis-cli.sh", "connect.py", "binding.py", "threescale.py"] {
+        ensure!(
+            blocks.iter().any(|n| n == b),
+            "docs/connecting.md has no block {b}: {blocks:?}"
+        );
+    }
+
+    // ---- the guide's redis-cli commands, with the Secrets mounted as files
+    let auth = mount_secret(&render, "cache-auth", &work.join("auth"))?;
+    let tls = mount_secret(&render, "cache-client-tls", &work.join("tls"))?;
+    let mut cmd = c.client().command("sh");
+    cmd.arg("-eu")
+        .arg(snippets.join("redis-cli.sh"))
+        .env("TLS", &tls)
+        .env("AUTH", &auth)
+        .env("SENTINEL", &c.pod(&t.sentinels[1]).fqdn)
+        .env("MASTER_NAME", &t.master_name);
+    let out = run(&mut cmd, Duration::from_secs(30))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let master0 = t.current_master(&c)?;
+    ensure!(
+        out.status.success()
+            && stdout.contains(&format!("master: {}:6379", c.pod(&master0).fqdn))
+            && stdout.lines().last() == Some("OK"),
+        "redis-cli.sh: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!(
+        "consumers: docs/connecting.md redis-cli block: {}",
+        stdout.trim().replace('\n', " | ")
+    );
+
+    // ---- the consumer Secrets, mounted as files
+    let backend = mount_secret(&render, "backend-redis", &work.join("backend-redis"))?;
+    let system = mount_secret(&render, "system-redis", &work.join("system-redis"))?;
+    let bindings = work.join("bindings");
+    mount_secret(&render, "cache-orders-binding", &bindings.join("orders"))?;
+    let uses = [
+        Use {
+            name: "storage",
+            dir: backend.clone(),
+            db: 0,
+            user: "threescale",
+            keys_denied: true,
+        },
+        Use {
+            name: "queues",
+            dir: backend,
+            db: 1,
+            user: "threescale",
+            keys_denied: true,
+        },
+        Use {
+            name: "system",
+            dir: system,
+            db: 2,
+            user: "threescale",
+            keys_denied: true,
+        },
+        Use {
+            name: "binding",
+            dir: bindings,
+            db: 3,
+            user: "orders",
+            keys_denied: false,
+        },
+    ];
+    for u in &uses {
+        let out = run(
+            &mut python_cmd(
+                &c,
+                &py,
+                &[
+                    &snippets.display().to_string(),
+                    "check",
+                    u.name,
+                    &u.dir.display().to_string(),
+                ],
+            ),
+            Duration::from_secs(60),
+        )?;
+        ensure!(
+            out.status.success(),
+            "{} check failed: {}{}",
+            u.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: Json = serde_json::from_slice(&out.stdout)?;
+        println!("consumers: {} check: {j}", u.name);
+        ensure!(
+            j["db"] == u.db,
+            "{}: database {} (want {})",
+            u.name,
+            j["db"],
+            u.db
+        );
+        ensure!(j["user"] == u.user, "{}: user {}", u.name, j["user"]);
+        ensure!(
+            j["master"] == format!("{}:6379", c.pod(&master0).fqdn),
+            "{}: master {}",
+            u.name,
+            j["master"]
+        );
+        ensure!(j["tls"] == true, "{}: hostname verification on", u.name);
+        ensure!(
+            j["ip_refused"] == true,
+            "{}: the master by IP address (no certificate names it) must be refused: {}",
+            u.name,
+            j["ip_refused"]
+        );
+        ensure!(
+            j["denied"]["CONFIG"] == true,
+            "{}: CONFIG must be refused",
+            u.name
+        );
+        ensure!(
+            j["denied"]["KEYS"] == u.keys_denied,
+            "{}: KEYS refused: {}",
+            u.name,
+            j["denied"]["KEYS"]
+        );
+    }
+
+    // ---- failover seen through each configuration (CONSUMERS_RUNS rounds)
+    let rounds: usize = std::env::var("CONSUMERS_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    for round in 1..=rounds {
+        let killed = failover_round(
+            &mut c,
+            &py,
+            &snippets,
+            &work.join(format!("round-{round}")),
+            &uses,
+            &t,
+            round,
+        )?;
+        if round < rounds {
+            // The old master comes back as a replica before the next round.
+            c.start(&killed)?;
+            c.wait_ready(&killed, READY)?;
+            let master = t.current_master(&c)?;
+            t.wait_sentinels_agree(&c, &master, t.redis.len() - 1)?;
+        }
+    }
+    c.pass();
+    Ok(())
+}
+
+/// One round: a writer per configuration, the master killed, figures
+/// printed; every acknowledged write must survive. Returns the killed pod.
+#[allow(clippy::too_many_arguments)]
+fn failover_round(
+    c: &mut Cluster,
+    py: &Path,
+    snippets: &Path,
+    work: &Path,
+    uses: &[Use],
+    t: &Topo,
+    round: usize,
+) -> Result<String> {
+    std::fs::create_dir_all(work)?;
+    let master0 = t.current_master(c)?;
+    let mut writers = Vec::new();
+    for u in uses {
+        let f = |s: &str| work.join(format!("{}.{s}", u.name));
+        let mut cmd = python_cmd(
+            c,
+            py,
+            &[
+                &snippets.display().to_string(),
+                "writer",
+                u.name,
+                &u.dir.display().to_string(),
+                &f("progress").display().to_string(),
+                &f("stop").display().to_string(),
+                &f("result").display().to_string(),
+            ],
+        );
+        cmd.env("PYTHONUNBUFFERED", "1");
+        let bg = Background::spawn(cmd, &format!("{} writer", u.name), &f("log"))?;
+        writers.push((u.name, bg, f("progress"), f("stop"), f("result"), f("log")));
+    }
+    let progress = |p: &Path| -> Result<Json, String> {
+        let s = std::fs::read(p).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&s).map_err(|e| e.to_string())
+    };
+    let acked = |p: &Path| progress(p).map(|j| j["acked"].as_u64().unwrap_or(0));
+    wait_for(
+        "every writer to have 20 acknowledged writes",
+        SETTLE,
+        POLL,
+        || {
+            for (name, _, p, ..) in &writers {
+                let n = acked(p)?;
+                if n < 20 {
+                    return Err(format!("{name}: {n}"));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let before: BTreeMap<&str, u64> = writers
+        .iter()
+        .map(|(n, _, p, ..)| (*n, acked(p).unwrap_or(0)))
+        .collect();
+    let old = master0.clone();
+    let killed_at = unix_now();
+    let since = Instant::now();
+    c.kill(&old)?;
+    let (new, named_after, _) = t.wait_new_master(c, &t.sentinels, &old, since)?;
+    println!(
+        "consumers: round {round}: killed master {old}; a Sentinel names {new} after {}",
+        harness::secs(named_after)
+    );
+    wait_for(
+        "every writer to have 20 more acknowledged writes",
+        t.down_after + t.failover_timeout + SETTLE,
+        POLL,
+        || {
+            for (name, _, p, ..) in &writers {
+                let n = acked(p)?;
+                if n < before[name] + 20 {
+                    return Err(format!("{name}: {n} (had {})", before[name]));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    for (_, _, _, stop, ..) in &writers {
+        std::fs::write(stop, "")?;
+    }
+    let mut figures = Vec::new();
+    for (name, mut bg, _, _, result, log) in writers {
+        let st = bg.wait(Duration::from_secs(60))?;
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        ensure!(st.success(), "{name} writer: {st}\n{log}");
+        let j: Json = serde_json::from_slice(&std::fs::read(&result)?)?;
+        let floats = |k: &str| -> Vec<f64> {
+            j[k].as_array()
+                .map(|a| a.iter().filter_map(Json::as_f64).collect())
+                .unwrap_or_default()
+        };
+        let times = floats("acked_times");
+        // Writes fail from the kill until the client finds the new master:
+        // recovery is the first acknowledged write after the last failure.
+        let last_error = floats("error_times")
+            .into_iter()
+            .filter(|t| *t >= killed_at)
+            .fold(killed_at, f64::max);
+        let recovered = times
+            .iter()
+            .copied()
+            .find(|t| *t > last_error)
+            .context("no acknowledged write after the failover")?;
+        figures.push(format!(
+            "{name}: writes acknowledged again {:.3}s after the kill, longest gap between acknowledged writes {:.3}s, {} acknowledged / {} writes, {} errors ({}), lost {}, master now {}",
+            recovered - killed_at,
+            j["max_gap"].as_f64().unwrap_or(0.0),
+            j["acked"],
+            j["writes"],
+            j["errors"],
+            j["first_errors"],
+            j["lost"],
+            j["master"]
+        ));
+        ensure!(
+            j["lost"] == 0,
+            "{name}: acknowledged writes lost: {}",
+            j["lost"]
+        );
+        ensure!(
+            j["master"] == format!("{}:6379", c.pod(&new).fqdn),
+            "{name} writes to {} after the failover, not the new master {new}",
+            j["master"]
+        );
+    }
+    for f in figures {
+        println!("consumers: round {round}: failover through {f}");
+    }
+    Ok(old)
+}
