@@ -69,6 +69,10 @@ pub struct ClusterOptions {
     /// First three octets of the pod network (a /24 that exists only
     /// inside the harness' namespaces).
     pub subnet: [u8; 3],
+    /// Image binaries and the host commands that stand in for them (the
+    /// harness runs containers on the host's file system): a container
+    /// command starting with the first runs the second, found on PATH.
+    pub binaries: Vec<(String, String)>,
 }
 
 impl Default for ClusterOptions {
@@ -76,6 +80,11 @@ impl Default for ClusterOptions {
         ClusterOptions {
             cluster_domain: "cluster.local".into(),
             subnet: [10, 213, 0],
+            // The exporter image's entrypoint; Debian's package renames it.
+            binaries: vec![(
+                "/redis_exporter".to_string(),
+                "prometheus-redis-exporter".to_string(),
+            )],
         }
     }
 }
@@ -101,6 +110,8 @@ pub struct Pod {
     volumes_ready: bool,
     child: Option<Child>,
     last_exit: Option<String>,
+    /// Running sidecar containers, by container name.
+    sidecars: Vec<(String, Child)>,
 }
 
 impl Pod {
@@ -126,6 +137,19 @@ impl Pod {
     /// then `redis-server`/`redis-sentinel` after its `exec`).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// PID of a running sidecar container.
+    pub fn sidecar_pid(&self, container: &str) -> Option<u32> {
+        self.sidecars
+            .iter()
+            .find(|(n, _)| n == container)
+            .map(|(_, c)| c.id())
+    }
+
+    /// Log of a sidecar container (every start, appended).
+    pub fn sidecar_log_path(&self, container: &str) -> PathBuf {
+        self.dir.join(format!("{container}.log"))
     }
 }
 
@@ -167,12 +191,20 @@ fn netns_pids(ns: &str) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// Ends every process in namespace `ns` (all started by the harness),
-/// waiting (bounded) until none is left.
+/// Ends every process in namespace `ns` (all started by the harness)
+/// but those in `keep` (running sidecars), waiting (bounded) until none
+/// other is left.
 fn kill_netns_processes(ns: &str) {
+    kill_netns_processes_except(ns, &[]);
+}
+
+fn kill_netns_processes_except(ns: &str, keep: &[u32]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let pids = netns_pids(ns);
+        let pids: Vec<u32> = netns_pids(ns)
+            .into_iter()
+            .filter(|p| !keep.contains(p))
+            .collect();
         if pids.is_empty() || Instant::now() >= deadline {
             return;
         }
@@ -301,6 +333,7 @@ impl Cluster {
                     volumes_ready: false,
                     child: None,
                     last_exit: None,
+                    sidecars: Vec::new(),
                 });
             }
         }
@@ -451,7 +484,11 @@ impl Cluster {
                 .map(|d| d.as_nanos())
                 .unwrap_or_default()
         );
-        for m in &w.mounts {
+        let mut done = BTreeSet::new();
+        for m in w.all_mounts() {
+            if !done.insert(m.volume.clone()) {
+                continue;
+            }
             let dir = pod.volume_dir(&m.volume);
             match &m.source {
                 MountSource::Files { files, .. } => {
@@ -488,8 +525,7 @@ impl Cluster {
     /// deeper than one level (e.g. `/etc/redis/config`) gets a fresh tmpfs
     /// on that parent, so the host's own directory there (Debian's
     /// `/etc/redis`, mode 2770) is neither used nor touched.
-    fn mount_ops(&self, pod: &Pod) -> Result<Vec<String>> {
-        let w = &pod.workload;
+    fn mount_ops(&self, pod: &Pod, w: &Workload) -> Result<Vec<String>> {
         let mut tmpfs = BTreeSet::new();
         let mut mkdirs = Vec::new();
         let mut binds = Vec::new();
@@ -576,8 +612,8 @@ impl Cluster {
         v
     }
 
-    /// The container's environment.
-    fn env(pod: &Pod, namespace: &str) -> Vec<(String, String)> {
+    /// The container's environment (`w`: the container's view of the pod).
+    fn env(pod: &Pod, w: &Workload, namespace: &str) -> Vec<(String, String)> {
         let mut env = vec![
             (
                 "PATH".to_string(),
@@ -586,7 +622,7 @@ impl Cluster {
             ("HOSTNAME".into(), pod.name.clone()),
             ("HOME".into(), "/".into()),
         ];
-        for (k, v) in &pod.workload.env {
+        for (k, v) in &w.env {
             let value = match v {
                 EnvValue::Literal(s) => s.clone(),
                 EnvValue::Field(f) => match f.as_str() {
@@ -622,10 +658,12 @@ impl Cluster {
         Ok(())
     }
 
-    /// Starts the pod's container (creating the pod first if it does not
-    /// exist: DNS record, fresh volumes). A pod whose container was killed
-    /// or stopped keeps its address, DNS record and emptyDirs, like a
-    /// container restart. Spawn pods from the test's own thread.
+    /// Starts the pod's containers (creating the pod first if it does not
+    /// exist: DNS record, fresh volumes): the main container, and each
+    /// sidecar that is not running. A pod whose main container was killed
+    /// or stopped keeps its address, DNS record, emptyDirs and running
+    /// sidecars, like a container restart. Spawn pods from the test's own
+    /// thread.
     pub fn start(&mut self, name: &str) -> Result<()> {
         let idx = self
             .pods
@@ -638,8 +676,7 @@ impl Cluster {
         }
         self.create(name)?;
         let pod = &self.pods[idx];
-        let w = &pod.workload;
-        let ops = self.mount_ops(pod)?;
+        let w = pod.workload.clone();
         let log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -651,6 +688,52 @@ impl Cluster {
             pod.name,
             pod.ip
         )?;
+        let child = self.spawn_container(pod, &w, log)?;
+        let mut sidecars = Vec::new();
+        for sc in &w.sidecars {
+            if pod.sidecars.iter().any(|(n, _)| *n == sc.container) {
+                continue;
+            }
+            let log = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(pod.sidecar_log_path(&sc.container))?;
+            writeln!(&log, "{START_MARK} {} of {} ====", sc.container, pod.name)?;
+            sidecars.push((sc.container.clone(), self.spawn_container(pod, sc, log)?));
+        }
+        let pod = &mut self.pods[idx];
+        pod.child = Some(child);
+        pod.sidecars.extend(sidecars);
+        pod.starts += 1;
+        pod.last_exit = None;
+        Ok(())
+    }
+
+    /// The host command that runs a container command: an image binary
+    /// listed in [`ClusterOptions::binaries`] becomes its host stand-in.
+    fn host_command(&self, w: &Workload) -> Result<Vec<String>> {
+        let mut argv = w.command.clone();
+        if let Some((_, host)) = self.opts.binaries.iter().find(|(b, _)| *b == argv[0]) {
+            let path = super::which(host).ok_or_else(|| {
+                anyhow!(
+                    "{} container {}: {} stands in for the image's {} and is not installed",
+                    w.name,
+                    w.container,
+                    host,
+                    argv[0]
+                )
+            })?;
+            argv[0] = path.display().to_string();
+        }
+        Ok(argv)
+    }
+
+    /// Spawns one container of `pod` (`w`: that container's view of the
+    /// pod template) in the pod's network namespace, with its own UTS and
+    /// mount namespaces, its mounts, user, restrictions and environment.
+    fn spawn_container(&self, pod: &Pod, w: &Workload, log: std::fs::File) -> Result<Child> {
+        let ops = self.mount_ops(pod, w)?;
+        let argv = self.host_command(w)?;
         let mut cmd = Command::new("ip");
         cmd.args([
             "netns", "exec", &pod.netns, "unshare", "--uts", "sh", "-c", PRELUDE,
@@ -661,22 +744,24 @@ impl Cluster {
         .args(&ops)
         .arg("--")
         .args(Self::setpriv(w))
-        .args(&w.command)
+        .args(&argv)
         .env_clear()
-        .envs(Self::env(pod, &w.namespace))
+        .envs(Self::env(pod, w, &w.namespace))
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .process_group(0);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting pod {name}"))?;
-        let pod = &mut self.pods[idx];
-        pod.child = Some(child);
-        pod.starts += 1;
-        pod.last_exit = None;
-        Ok(())
+        cmd.spawn()
+            .with_context(|| format!("starting pod {} container {}", pod.name, w.container))
+    }
+
+    /// Ends the pod's sidecar containers (SIGKILL), waiting for each.
+    fn kill_sidecars(pod: &mut Pod) {
+        for (_, mut c) in pod.sidecars.drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     /// Collects the exit status of a pod whose container ended.
@@ -688,6 +773,49 @@ impl Cluster {
             pod.last_exit = Some(st.to_string());
             pod.child = None;
         }
+        pod.sidecars
+            .retain_mut(|(_, c)| matches!(c.try_wait(), Ok(None)));
+    }
+
+    /// Whether a sidecar container of the pod is running.
+    pub fn sidecar_running(&mut self, name: &str, container: &str) -> Result<bool> {
+        let idx = self
+            .pods
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))?;
+        self.reap(idx);
+        Ok(self.pods[idx].sidecar_pid(container).is_some())
+    }
+
+    /// `GET http://127.0.0.1:PORT/PATH` from inside the pod's network
+    /// namespace (curl), as a scraper beside the pod would; the body.
+    pub fn http_get(&self, name: &str, port: u16, path: &str) -> Result<String> {
+        if super::which("curl").is_none() {
+            bail!("curl is missing (install it with .ci/install.d/25-metrics.sh)");
+        }
+        run_ok(
+            Command::new("ip").args([
+                "netns",
+                "exec",
+                &self.pod(name).netns,
+                "curl",
+                "-sS",
+                "--fail",
+                "--max-time",
+                "5",
+                &format!("http://127.0.0.1:{port}{path}"),
+            ]),
+            Duration::from_secs(10),
+        )
+    }
+
+    /// The last `lines` lines of a sidecar's log.
+    pub fn sidecar_log_tail(&self, name: &str, container: &str, lines: usize) -> String {
+        let log =
+            fs::read_to_string(self.pod(name).sidecar_log_path(container)).unwrap_or_default();
+        let v: Vec<&str> = log.lines().collect();
+        v[v.len().saturating_sub(lines)..].join("\n")
     }
 
     /// Whether the pod's container is running; `Err` says how it ended.
@@ -720,8 +848,10 @@ impl Cluster {
                 thread::sleep(Duration::from_millis(5));
             }
         }
-        // Helpers the start script may have left (redis-cli under timeout).
-        kill_netns_processes(&pod.netns.clone());
+        // Helpers the start script may have left (redis-cli under timeout);
+        // the sidecars keep running, as when kubelet restarts one container.
+        let keep: Vec<u32> = pod.sidecars.iter().map(|(_, c)| c.id()).collect();
+        kill_netns_processes_except(&pod.netns.clone(), &keep);
         Ok(())
     }
 
@@ -753,9 +883,11 @@ impl Cluster {
     pub fn delete(&mut self, name: &str) -> Result<()> {
         self.stop(name)?;
         let pod = self.pod_mut(name)?;
+        Self::kill_sidecars(pod);
         pod.in_dns = false;
         pod.volumes_ready = false;
-        for m in pod.workload.mounts.clone() {
+        let mounts: Vec<_> = pod.workload.all_mounts().cloned().collect();
+        for m in mounts {
             if !matches!(m.source, MountSource::Dir { persistent: true }) {
                 let _ = fs::remove_dir_all(pod.volume_dir(&m.volume));
             }
@@ -818,7 +950,7 @@ impl Cluster {
                 .args(Self::setpriv(&pod.workload))
                 .args(argv)
                 .env_clear()
-                .envs(Self::env(pod, &pod.workload.namespace))
+                .envs(Self::env(pod, &pod.workload, &pod.workload.namespace))
                 .current_dir("/"),
             timeout,
         )
@@ -917,6 +1049,37 @@ impl Cluster {
                 ));
             }
         }
+        for sc in &w.sidecars {
+            let Some(spid) = pod.sidecar_pid(&sc.container) else {
+                continue;
+            };
+            let st = fs::read_to_string(format!("/proc/{spid}/status"))?;
+            let f = |k: &str| {
+                st.lines()
+                    .find_map(|l| l.strip_prefix(k))
+                    .map(|v| v.split_whitespace().collect::<Vec<_>>())
+                    .unwrap_or_default()
+            };
+            if let Some(want) = sc.run_as_user
+                && f("Uid:").iter().any(|u| *u != want.to_string())
+            {
+                bail!(
+                    "{name}/{}: runs as uid {:?}, not {want}",
+                    sc.container,
+                    f("Uid:")
+                );
+            }
+            if sc.no_new_privs && f("NoNewPrivs:") != ["1"] {
+                bail!("{name}/{}: no_new_privs is not set", sc.container);
+            }
+            if sc.drop_all_caps && f("CapEff:") != ["0000000000000000"] {
+                bail!(
+                    "{name}/{} has capabilities {:?}",
+                    sc.container,
+                    f("CapEff:")
+                );
+            }
+        }
         let out = self.exec(name, &["sh", "-c", &script], Duration::from_secs(10))?;
         let problems = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !problems.is_empty() || !out.status.success() {
@@ -978,6 +1141,7 @@ impl Cluster {
     /// cluster made. Also done on drop.
     pub fn teardown(&mut self) {
         for p in &mut self.pods {
+            Self::kill_sidecars(p);
             if let Some(mut c) = p.child.take() {
                 let _ = c.kill();
                 let deadline = Instant::now() + Duration::from_secs(10);
@@ -1006,6 +1170,14 @@ impl Drop for Cluster {
                         p.name,
                         self.log_tail(&p.name, 30)
                     );
+                    for sc in &p.workload.sidecars {
+                        eprintln!(
+                            "---- {} container {} (last 10 lines)\n{}",
+                            p.name,
+                            sc.container,
+                            self.sidecar_log_tail(&p.name, &sc.container, 10)
+                        );
+                    }
                 }
             }
         }

@@ -12,7 +12,16 @@
 //!   namespace in which the volumes of the pod template are bind-mounted onto
 //!   the real pod paths (ConfigMap and Secret files with their `defaultMode`,
 //!   emptyDirs, a read-only root file system). The container command runs as
-//!   the pod's user with the pod's environment. Controls for later tests:
+//!   the pod's user with the pod's environment. Every container of the pod
+//!   template runs: sidecars (e.g. the metrics exporter) share the pod's
+//!   network namespace and volumes, each in its own mount and UTS namespace
+//!   with its own command, arguments, environment, mounts and user; image
+//!   binaries run as their host stand-ins ([`ClusterOptions::binaries`]:
+//!   `/redis_exporter` is Debian's `prometheus-redis-exporter`). Killing or
+//!   stopping a pod's main container leaves its sidecars running (kubelet
+//!   restarts one container); [`Cluster::delete`] and teardown end them.
+//!   [`Cluster::http_get`] fetches a URL inside a pod's network namespace.
+//!   Controls for later tests:
 //!   [`Cluster::start`], [`Cluster::stop`], [`Cluster::kill`],
 //!   [`Cluster::delete`] (the pod goes away: DNS record and emptyDirs),
 //!   [`Cluster::set_ip`] (new address, every hosts file updated),

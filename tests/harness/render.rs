@@ -166,10 +166,17 @@ pub enum EnvValue {
     Field(String),
 }
 
-/// The pod template of a StatefulSet (first container), as the harness runs it.
+/// The pod template of a StatefulSet as the harness runs it: the fields
+/// below are those of the main (first) container; `sidecars` holds the
+/// same template as each further container sees it (its own command,
+/// environment, mounts, ports and security context).
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub name: String,
+    /// Name of the container these fields describe.
+    pub container: String,
+    /// The pod's other containers (each with no sidecars of its own).
+    pub sidecars: Vec<Workload>,
     pub namespace: String,
     pub component: String,
     pub service_name: String,
@@ -209,13 +216,30 @@ impl Workload {
             .as_str()
             .ok_or_else(|| anyhow!("StatefulSet without a name"))?
             .to_string();
-        let ctx = |what: &str| format!("StatefulSet {name}: {what}");
         let spec = &sts["spec"];
         let pod = &spec["template"]["spec"];
-        let c = &pod["containers"][0];
-        if c.is_null() {
-            bail!(ctx("no container"));
+        let containers = pod["containers"].as_array().cloned().unwrap_or_default();
+        if containers.is_empty() {
+            bail!("StatefulSet {name}: no container");
         }
+        let mut main = Workload::from_container(render, sts, &containers[0])?;
+        for c in &containers[1..] {
+            main.sidecars
+                .push(Workload::from_container(render, sts, c)?);
+        }
+        Ok(main)
+    }
+
+    /// The pod template of `sts` as one of its containers `c` sees it.
+    fn from_container(render: &Render, sts: &Value, c: &Value) -> Result<Workload> {
+        let name = sts["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| anyhow!("StatefulSet without a name"))?
+            .to_string();
+        let container = c["name"].as_str().unwrap_or_default().to_string();
+        let ctx = |what: &str| format!("StatefulSet {name} container {container}: {what}");
+        let spec = &sts["spec"];
+        let pod = &spec["template"]["spec"];
         let command: Vec<String> = strings(&c["command"])
             .into_iter()
             .chain(strings(&c["args"]))
@@ -346,7 +370,17 @@ impl Workload {
                 pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30),
             ),
             name,
+            container,
+            sidecars: Vec::new(),
         })
+    }
+
+    /// Every volume mount of the pod: the main container's, then each
+    /// sidecar's (a volume may appear more than once).
+    pub fn all_mounts(&self) -> impl Iterator<Item = &Mount> {
+        self.mounts
+            .iter()
+            .chain(self.sidecars.iter().flat_map(|s| s.mounts.iter()))
     }
 
     /// Pod `i` of this StatefulSet.
