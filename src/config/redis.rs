@@ -68,6 +68,7 @@ pub fn redis_conf(inst: &Instance) -> String {
     if let Some(p) = &r.maxmemory_policy {
         writeln!(out, "maxmemory-policy {p}").ok();
     }
+    crate::metrics::redis_conf_lines(&mut out, inst);
     out
 }
 

@@ -106,13 +106,13 @@ pub fn passwords(
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const PASSWORD_LEN: usize = 32;
 
-fn is_password(p: &str) -> bool {
+pub(crate) fn is_password(p: &str) -> bool {
     p.len() >= 16 && p.bytes().all(|b| ALPHABET.contains(&b))
 }
 
 /// A 32-character alphanumeric password for `purpose`; 64 bytes per round
 /// with rejection sampling keep it unbiased.
-fn derive(inst: &Instance, seed: &Seed, purpose: &str) -> String {
+pub(crate) fn derive(inst: &Instance, seed: &Seed, purpose: &str) -> String {
     let mut out = String::with_capacity(PASSWORD_LEN);
     let mut round = 0u32;
     let limit = 256 - 256 % ALPHABET.len();

@@ -32,6 +32,8 @@ pub struct Instance {
     pub pod_disruption_budget: bool,
     /// `None` when NetworkPolicies are off.
     pub network_policy: Option<NetworkPolicy>,
+    /// `None` when metrics are off.
+    pub metrics: Option<crate::metrics::Metrics>,
 }
 
 /// Authentication settings.

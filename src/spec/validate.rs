@@ -571,6 +571,19 @@ pub(super) fn resolve(
         None
     };
 
+    if let Some(r) = &spec.metrics.resources {
+        check_resources(&mut cx, "metrics.resources", r);
+    }
+    let metrics = match crate::metrics::resolve(&spec.metrics, &ports) {
+        Ok(m) => m,
+        Err(errs) => {
+            for (field, msg) in errs {
+                cx.err(&field, msg);
+            }
+            None
+        }
+    };
+
     // The longest pod DNS name must fit in 253 characters.
     let fqdn_len = format!(
         "{name}-sentinel-{}.{name}-sentinel{HEADLESS_SUFFIX}.{namespace}.svc.{cluster_domain}",
@@ -628,6 +641,7 @@ pub(super) fn resolve(
         generate_service_account,
         pod_disruption_budget: spec.pod_disruption_budget.unwrap_or(true),
         network_policy,
+        metrics,
     })
 }
 
