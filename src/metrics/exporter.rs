@@ -229,6 +229,47 @@ mod tests {
     }
 
     #[test]
+    fn network_policies_admit_only_scrapers_to_the_metrics_port() {
+        let inst =
+            test_spec("  metrics:\n    enabled: true\n    scraperNamespaceLabels: {team: obs}\n");
+        let p = inst.network_policy.clone().unwrap();
+        for np in crate::generate::network::network_policies(&inst, &p) {
+            let rules = np.spec.unwrap().ingress.unwrap();
+            assert_eq!(rules.len(), 2, "component ports, then the metrics port");
+            assert!(
+                !rules[0]
+                    .ports
+                    .iter()
+                    .flatten()
+                    .any(|p| p.port == Some(IntOrString::Int(9121)))
+            );
+            let m = &rules[1];
+            assert_eq!(
+                m.ports.clone().unwrap()[0].port,
+                Some(IntOrString::Int(9121))
+            );
+            let from = &m.from.clone().unwrap()[0];
+            assert_eq!(
+                from.pod_selector.clone().unwrap().match_labels.unwrap()["app.kubernetes.io/name"],
+                "prometheus"
+            );
+            assert_eq!(
+                from.namespace_selector
+                    .clone()
+                    .unwrap()
+                    .match_labels
+                    .unwrap()["team"],
+                "obs"
+            );
+        }
+        let off = test_spec("");
+        let p = off.network_policy.clone().unwrap();
+        for np in crate::generate::network::network_policies(&off, &p) {
+            assert_eq!(np.spec.unwrap().ingress.unwrap().len(), 1);
+        }
+    }
+
+    #[test]
     fn without_auth_or_tls_nothing_is_mounted_that_does_not_exist() {
         let inst = test_spec(
             "  metrics:\n    enabled: true\n  auth:\n    enabled: false\n  tls:\n    enabled: false\n",
