@@ -15,13 +15,13 @@
 
 mod harness;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use harness::{Cluster, ClusterOptions, Credentials, Render, Tls, run_ok, secs, wait_for};
+use harness::metrics::{self as series, Capture, Scrape, value};
+use harness::{Cluster, Credentials, READY, Render, Tls, Topo, secs, wait_for};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -32,120 +32,25 @@ const FIXTURE_PASSWORD: &str = concat!(
     "/tests/fixtures/e2e-metrics-password.yaml"
 );
 const CAPTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/metrics");
-const MASTER_NAME: &str = "cache";
 const POLL: Duration = Duration::from_millis(250);
-const READY: Duration = Duration::from_secs(60);
 const SETTLE: Duration = Duration::from_secs(40);
 
-/// The series the alert rules use (docs/metrics.md), as captured.
-const RULE_SERIES: &[&str] = &[
-    "redis_up",
-    "redis_instance_info",
-    "redis_connected_slaves",
-    "redis_master_link_up",
-    "redis_connected_slave_lag_seconds",
-    "redis_memory_used_bytes",
-    "redis_memory_max_bytes",
-    "redis_rejected_connections_total",
-    "redis_sentinel_master_status",
-    "redis_sentinel_master_ckquorum_status",
-    "redis_sentinel_master_ok_sentinels",
-    "redis_sentinel_master_ok_slaves",
-    "redis_sentinel_master_slaves",
-    "redis_sentinel_master_sentinels",
-];
-
-/// Labels of `redis_instance_info` that change every run (dropped).
-const VOLATILE_LABELS: &[&str] = &["os", "process_id", "run_id", "redis_build_id"];
-
-/// One scrape: series (`name{labels}`) to value.
-type Scrape = BTreeMap<String, f64>;
-
-/// Parses the Prometheus text format, keeping the rule series only.
-fn parse(text: &str) -> Scrape {
-    let mut out = Scrape::new();
-    for line in text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-    {
-        let Some((series, value)) = line.rsplit_once(' ') else {
-            continue;
-        };
-        let name = series.split('{').next().unwrap_or_default();
-        if !RULE_SERIES.contains(&name) {
-            continue;
-        }
-        let Ok(v) = value.parse::<f64>() else {
-            continue;
-        };
-        out.insert(strip_volatile(series), v);
-    }
-    out
-}
-
-fn strip_volatile(series: &str) -> String {
-    let Some((name, rest)) = series.split_once('{') else {
-        return series.to_string();
-    };
-    let labels = rest.trim_end_matches('}');
-    let kept: Vec<&str> = split_labels(labels)
-        .into_iter()
-        .filter(|l| {
-            !VOLATILE_LABELS
-                .iter()
-                .any(|v| l.starts_with(&format!("{v}=")))
-        })
-        .collect();
-    format!("{name}{{{}}}", kept.join(","))
-}
-
-/// Splits `a="x",b="y,z"` at the commas between labels.
-fn split_labels(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, ch) in s.char_indices() {
-        match ch {
-            '\\' if quoted => escaped = !escaped,
-            '"' if !escaped => quoted = !quoted,
-            ',' if !quoted => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => escaped = false,
-        }
-        if ch != '\\' {
-            escaped = false;
-        }
-    }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out
-}
-
-/// The value of the first series named `name` whose labels contain every
-/// `label="value"` of `with`.
-fn value(s: &Scrape, name: &str, with: &[&str]) -> Option<f64> {
-    s.iter()
-        .find(|(k, _)| k.split('{').next() == Some(name) && with.iter().all(|w| k.contains(w)))
-        .map(|(_, v)| *v)
-}
-
+/// The running topology and its exporters' port.
 struct Pods {
+    t: Topo,
     redis: Vec<String>,
     sentinels: Vec<String>,
     redis_port: u16,
-    sentinel_port: u16,
     metrics_port: u16,
 }
 
 impl Pods {
     fn scrape(&self, c: &Cluster, pod: &str) -> Result<Scrape> {
-        Ok(parse(&c.http_get(pod, self.metrics_port, "/metrics")?))
+        series::scrape(c, pod, self.metrics_port)
     }
 
     /// Scrapes every pod; `pod -> series`.
-    fn scrape_all(&self, c: &Cluster) -> Result<BTreeMap<String, Scrape>> {
+    fn scrape_all(&self, c: &Cluster) -> Result<Capture> {
         self.redis
             .iter()
             .chain(&self.sentinels)
@@ -160,7 +65,7 @@ impl Pods {
         c: &Cluster,
         master: &str,
         replicas: usize,
-    ) -> Result<(BTreeMap<String, Scrape>, Duration)> {
+    ) -> Result<(Capture, Duration)> {
         let addr = format!(
             "master_address=\"{}:{}\"",
             c.pod(master).fqdn,
@@ -221,19 +126,8 @@ impl Pods {
     }
 }
 
-/// Series of every pod, one line each: `pod<TAB>series value`.
-fn capture_text(all: &BTreeMap<String, Scrape>) -> String {
-    let mut out = String::new();
-    for (pod, s) in all {
-        for (k, v) in s {
-            out.push_str(&format!("{pod}\t{k} {v}\n"));
-        }
-    }
-    out
-}
-
-fn save_capture(c: &Cluster, name: &str, all: &BTreeMap<String, Scrape>) -> Result<()> {
-    let text = capture_text(all);
+fn save_capture(c: &Cluster, name: &str, all: &Capture) -> Result<()> {
+    let text = series::to_text(all);
     std::fs::write(c.work.join(format!("{name}.prom")), &text)?;
     if std::env::var_os("UPDATE_METRICS_CAPTURE").is_some() {
         std::fs::write(Path::new(CAPTURE_DIR).join(format!("{name}.prom")), &text)?;
@@ -241,7 +135,7 @@ fn save_capture(c: &Cluster, name: &str, all: &BTreeMap<String, Scrape>) -> Resu
     Ok(())
 }
 
-fn print_summary(label: &str, pods: &Pods, all: &BTreeMap<String, Scrape>) {
+fn print_summary(label: &str, pods: &Pods, all: &Capture) {
     for p in &pods.redis {
         let s = &all[p];
         let role = if value(s, "redis_instance_info", &["role=\"master\""]).is_some() {
@@ -344,9 +238,9 @@ fn exporter_acl_log(c: &Cluster, render: &Render, host: &str, port: u16) -> Resu
     Ok(out)
 }
 
-/// Renders `fixture`, brings every pod up as after `kubectl apply` (see
-/// tests/e2e_topology.rs) and checks each exporter sidecar runs as its
-/// template says.
+/// Renders `fixture`, brings it up with the shared harness (Sentinels
+/// first, then Redis in order; every container of each pod) and checks
+/// that each exporter sidecar runs as its template says.
 fn bring_up(fixture: &str) -> Result<(Render, Cluster, Pods)> {
     let t0 = Instant::now();
     let render = Render::spec(Path::new(fixture))?;
@@ -356,27 +250,15 @@ fn bring_up(fixture: &str) -> Result<(Render, Cluster, Pods)> {
         redis_w.sidecars.len() == 1 && sentinel_w.sidecars.len() == 1,
         "one exporter sidecar per pod"
     );
-    let exporter = &redis_w.sidecars[0];
-    let mut c = Cluster::new(&render, ClusterOptions::default())?;
+    let exporter = redis_w.sidecars[0].clone();
+    let (mut c, t) = harness::bring_up(&render)?;
     let p = Pods {
-        redis: c.pods_of(&redis_w.name),
-        sentinels: c.pods_of(&sentinel_w.name),
-        redis_port: redis_w.port("redis")?,
+        redis: t.redis.clone(),
+        sentinels: t.sentinels.clone(),
+        redis_port: t.redis_port,
         metrics_port: exporter.port("metrics")?,
-        sentinel_port: sentinel_w.port("sentinel")?,
+        t,
     };
-    c.create(&p.redis[0])?;
-    for s in &p.sentinels {
-        c.create(s)?;
-        c.start(s)?;
-    }
-    for s in &p.sentinels {
-        c.wait_ready(s, READY)?;
-    }
-    for r in &p.redis {
-        c.start(r)?;
-        c.wait_ready(r, READY)?;
-    }
     for pod in p.redis.iter().chain(&p.sentinels) {
         ensure!(
             c.sidecar_running(pod, "exporter")?,
@@ -419,19 +301,16 @@ fn exporters_in_password_mode() -> Result<()> {
 fn exporters_as_sidecars_through_a_failover() -> Result<()> {
     harness::require_environment()?;
     let t0 = Instant::now();
-    let version = run_ok(
+    // 1.45 prints its version on stderr.
+    let v = harness::run(
         Command::new("prometheus-redis-exporter").arg("--version"),
         Duration::from_secs(10),
-    )
-    .or_else(|_| {
-        // 1.45 prints its version on stderr.
-        let o = harness::run(
-            Command::new("prometheus-redis-exporter").arg("--version"),
-            Duration::from_secs(10),
-        )?;
-        Ok::<_, anyhow::Error>(String::from_utf8_lossy(&o.stderr).into_owned())
-    })?;
-    println!("e2e metrics: exporter: {}", version.trim());
+    )?;
+    println!(
+        "e2e metrics: exporter: {}{}",
+        String::from_utf8_lossy(&v.stdout).trim(),
+        String::from_utf8_lossy(&v.stderr).trim()
+    );
     let (render, mut c, p) = bring_up(FIXTURE)?;
     // ---- before: one master, two linked replicas, Sentinels agree
     let master = p.redis[0].clone();
@@ -443,25 +322,12 @@ fn exporters_as_sidecars_through_a_failover() -> Result<()> {
     check_exporter_acl(&c, &render, &master_fqdn, p.redis_port)?;
 
     // Acknowledged writes survive the failover.
-    let mut mset = String::from("MSET");
-    for i in 0..100 {
-        mset.push_str(&format!(" e2e:metrics:{i} v{i}"));
-    }
-    let r = c.client().redis_pipe(
-        &master_fqdn,
-        p.redis_port,
-        &format!("{mset}\nWAIT 2 5000\n"),
-    )?;
-    ensure!(
-        r.lines() == ["OK", "2"],
-        "writes not acknowledged: {}",
-        r.summary()
-    );
+    p.t.acked_writes(&c, &master, "e2e:metrics", 100)?;
 
     // ---- during: SIGKILL of the master's Redis (its exporter keeps running)
     let killed = Instant::now();
     c.kill(&master)?;
-    let mut during = BTreeMap::new();
+    let mut during = Capture::new();
     for pod in p.redis.iter().chain(&p.sentinels) {
         during.insert(pod.clone(), p.scrape(&c, pod)?);
     }
@@ -487,27 +353,12 @@ fn exporters_as_sidecars_through_a_failover() -> Result<()> {
     save_capture(&c, "master-down", &during)?;
 
     // ---- failover: the Sentinels promote a replica
-    let old = master_fqdn.clone();
-    let (new_master, _) = wait_for("a new master named by Sentinel", SETTLE, POLL, || {
-        let s = &p.sentinels[0];
-        let r = c
-            .client()
-            .sentinel(
-                &c.pod(s).fqdn,
-                p.sentinel_port,
-                &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-            )
-            .map_err(|e| e.to_string())?;
-        let host = r.lines().first().map(|h| h.to_string()).unwrap_or_default();
-        if host.is_empty() || host == old {
-            return Err(format!("{s} names {host:?}"));
-        }
-        p.redis
-            .iter()
-            .find(|x| c.pod(x).fqdn == host)
-            .cloned()
-            .ok_or(format!("unknown host {host}"))
-    })?;
+    let (new_master, named, writable) = p.t.wait_new_master(&c, &p.sentinels, &master, killed)?;
+    println!(
+        "e2e metrics: Sentinel names {new_master} {} after the kill, writable after {}",
+        secs(named),
+        secs(writable)
+    );
     let failover = killed.elapsed();
     let (mid, took) = p.wait_healthy_without(&c, &new_master, &master)?;
     println!(
@@ -527,17 +378,8 @@ fn exporters_as_sidecars_through_a_failover() -> Result<()> {
         secs(took)
     );
     save_capture(&c, "after-failover", &after)?;
-    let new_fqdn = c.pod(&new_master).fqdn.clone();
-    let got = c.client().redis(
-        &new_fqdn,
-        p.redis_port,
-        &["MGET", "e2e:metrics:0", "e2e:metrics:99"],
-    )?;
-    ensure!(
-        got.lines() == ["v0", "v99"],
-        "acknowledged writes missing on {new_master}: {}",
-        got.summary()
-    );
+    p.t.ensure_keys(&c, &new_master, "e2e:metrics", 100)?;
+    p.t.ensure_keys(&c, &master, "e2e:metrics", 100)?;
 
     // The exporters asked for nothing beyond their rules but SLOWLOG GET
     // (1.45 and 1.73 call it every scrape; refused on purpose).
@@ -565,7 +407,7 @@ impl Pods {
         c: &Cluster,
         master: &str,
         down: &str,
-    ) -> Result<(BTreeMap<String, Scrape>, Duration)> {
+    ) -> Result<(Capture, Duration)> {
         let addr = format!(
             "master_address=\"{}:{}\"",
             c.pod(master).fqdn,

@@ -396,23 +396,13 @@ fn unit_cases(a: &BTreeMap<String, Value>) -> Vec<Value> {
     v
 }
 
-/// `pod<TAB>series value` lines written by tests/e2e_metrics.rs.
+/// `(pod, series, value)` of a capture written by tests/e2e_metrics.rs.
 fn captured(name: &str) -> Result<Vec<(String, String, f64)>> {
-    let path = Path::new(CAPTURE_DIR).join(format!("{name}.prom"));
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "{} is missing: run UPDATE_METRICS_CAPTURE=1 cargo nextest run --test e2e_metrics",
-            path.display()
-        )
-    })?;
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let (pod, rest) = line.split_once('\t').context("pod<TAB>series value")?;
-        let (s, v) = rest.rsplit_once(' ').context("series value")?;
-        out.push((pod.to_string(), s.to_string(), v.parse()?));
-    }
-    ensure!(!out.is_empty(), "{} is empty", path.display());
-    Ok(out)
+    let cap = harness::metrics::read(&Path::new(CAPTURE_DIR).join(format!("{name}.prom")))?;
+    Ok(cap
+        .into_iter()
+        .flat_map(|(pod, s)| s.into_iter().map(move |(k, v)| (pod.clone(), k, v)))
+        .collect())
 }
 
 /// The captured series as promtool input, each constant for 10 minutes,
@@ -433,19 +423,9 @@ fn captured_input(lines: &[(String, String, f64)]) -> Vec<Value> {
         .collect()
 }
 
-/// Labels of a captured series (`name{a="b",...}`), plus namespace and pod.
+/// Labels of a captured series, plus namespace and pod.
 fn labels_of(pod: &str, s: &str) -> Vec<(String, String)> {
-    let inner = s
-        .split_once('{')
-        .map_or("", |(_, l)| l.trim_end_matches('}'));
-    let mut out: Vec<(String, String)> = inner
-        .split("\",")
-        .filter(|kv| !kv.is_empty())
-        .filter_map(|kv| {
-            let (k, v) = kv.split_once("=\"")?;
-            Some((k.to_string(), v.trim_end_matches('"').to_string()))
-        })
-        .collect();
+    let mut out = harness::metrics::labels(s);
     out.push(("namespace".into(), NS.into()));
     out.push(("pod".into(), pod.into()));
     out

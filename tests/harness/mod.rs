@@ -79,6 +79,7 @@
 
 mod client;
 mod cluster;
+pub mod metrics;
 mod render;
 mod rollout;
 mod topo;
