@@ -121,6 +121,8 @@ fn unit_cases(a: &BTreeMap<String, Value>) -> Vec<Value> {
             series("redis_up", &l("cache-redis-1"), "0x20"),
             series("redis_up", &l("cache-redis-0"), "1x20"),
             series("redis_up", &l("cache-sentinel-0"), "1x20"),
+            series("up", &l("cache-sentinel-1"), "0x20"),
+            series("up", &l("cache-sentinel-2"), "1x20"),
             series(
                 "redis_up",
                 &[("namespace", "other"), ("pod", "cache-redis-2")],
@@ -132,10 +134,10 @@ fn unit_cases(a: &BTreeMap<String, Value>) -> Vec<Value> {
             (
                 "3m",
                 "RedisSentinelExporterDown",
-                vec![expected(
-                    r("RedisSentinelExporterDown"),
-                    &l("cache-redis-1"),
-                )],
+                vec![
+                    expected(r("RedisSentinelExporterDown"), &l("cache-redis-1")),
+                    expected(r("RedisSentinelExporterDown"), &l("cache-sentinel-1")),
+                ],
             ),
         ],
     ));

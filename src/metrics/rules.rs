@@ -130,11 +130,13 @@ pub fn rules(inst: &Instance, m: &Metrics, bundle: Option<&Bundle>) -> Vec<Rule>
     let mut v = vec![
         Rule::alert(
             "RedisSentinelExporterDown",
-            format!("redis_up{{{r}}} == 0 or redis_up{{{s}}} == 0"),
+            format!(
+                "redis_up{{{r}}} == 0 or redis_up{{{s}}} == 0 or up{{{r}}} == 0 or up{{{s}}} == 0"
+            ),
             "2m",
             "warning",
             format!("{who}: {{{{ $labels.pod }}}} cannot be scraped"),
-            "The exporter sidecar cannot reach its Redis or Sentinel: the process is down or refuses the exporter (TLS, password). Every other alert of this pod is blind meanwhile.",
+            "Prometheus cannot scrape the exporter sidecar (up 0), or the exporter cannot reach its Redis or Sentinel (redis_up 0): the process is down or refuses the exporter (TLS, password). Every other alert of this pod is blind meanwhile.",
         ),
         Rule::alert(
             "RedisSentinelNotExactlyOneMaster",
