@@ -397,6 +397,46 @@ mod tests {
         );
     }
 
+    /// Pod-template hashes of the Redis and Sentinel StatefulSets.
+    fn hashes(items: &[Value]) -> Vec<String> {
+        items
+            .iter()
+            .filter(|i| i["kind"] == "StatefulSet")
+            .map(|i| {
+                i["spec"]["template"]["metadata"]["annotations"]
+                    [crate::ownership::CONFIG_HASH_ANNOTATION]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_new_exporter_password_rolls_the_redis_pods_only_and_is_kept() {
+        let inst = test_spec("  metrics:\n    enabled: true\n");
+        let now = 1_767_225_600;
+        let first = crate::generate::render(&inst, None, &[], now).unwrap();
+        let kept = crate::generate::render(&inst, None, &first.items, now).unwrap();
+        assert_eq!(hashes(&first.items), hashes(&kept.items));
+        assert!(
+            !kept.results.iter().any(|r| r.message.contains("exporter")),
+            "the exporter password was kept: {:?}",
+            kept.results
+        );
+        let without: Vec<Value> = first
+            .items
+            .iter()
+            .filter(|i| i["metadata"]["name"] != secret_name(&inst).as_str())
+            .cloned()
+            .collect();
+        let fresh = crate::generate::render(&inst, None, &without, now).unwrap();
+        let (a, b) = (hashes(&first.items), hashes(&fresh.items));
+        assert_ne!(a[0], b[0], "Redis pods read exporter-user.conf");
+        assert_eq!(a[1], b[1], "Sentinel pods do not");
+        assert!(fresh.results.iter().any(|r| r.message.contains("exporter")));
+    }
+
     #[test]
     fn password_files_name_the_dialled_address_with_and_without_user() {
         let inst = test_spec("  metrics:\n    enabled: true\n");
