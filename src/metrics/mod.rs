@@ -6,6 +6,7 @@
 //!   rule for the metrics port.
 //! - [`monitor`]: the PodMonitor.
 //! - [`rules`]: the PrometheusRule (alerts and certificate expiry).
+//! - [`dashboard`]: an optional Grafana dashboard ConfigMap.
 //!
 //! Why these choices (see docs/metrics.md):
 //! - Off by default: a sidecar costs memory in every pod and an image every
@@ -20,6 +21,7 @@
 //!   labelled scraper pods. Nothing secret is exported (no key names or
 //!   values, no configuration).
 
+pub mod dashboard;
 pub mod exporter;
 pub mod monitor;
 pub mod rules;
@@ -84,6 +86,7 @@ pub struct Metrics {
     pub monitor_labels: BTreeMap<String, String>,
     pub pod_monitor: bool,
     pub prometheus_rule: bool,
+    pub grafana_dashboard: bool,
     pub replica_link_down_seconds: u32,
     pub memory_ratio: f64,
 }
@@ -111,6 +114,7 @@ pub fn resolve(
         let set = [
             ("podMonitor", m.pod_monitor),
             ("prometheusRule", m.prometheus_rule),
+            ("grafanaDashboard", m.grafana_dashboard),
         ];
         for (f, on) in set {
             if on {
@@ -190,6 +194,7 @@ pub fn resolve(
         monitor_labels: m.monitor_labels.clone(),
         pod_monitor: m.pod_monitor,
         prometheus_rule: m.prometheus_rule,
+        grafana_dashboard: m.grafana_dashboard,
         replica_link_down_seconds: link,
         memory_ratio: ratio,
     }))
@@ -359,6 +364,9 @@ pub fn objects(
     }
     if m.prometheus_rule {
         v.push(rules::prometheus_rule(inst, m, bundle));
+    }
+    if m.grafana_dashboard {
+        v.push(serde_norway::to_value(dashboard::configmap(inst))?);
     }
     Ok(v)
 }

@@ -422,6 +422,8 @@ pub struct MetricsSpec {
     pub pod_monitor: bool,
     /// Emit a `monitoring.coreos.com/v1` PrometheusRule with the alerts.
     pub prometheus_rule: bool,
+    /// Emit a Grafana dashboard ConfigMap (label `grafana_dashboard: "1"`).
+    pub grafana_dashboard: bool,
     /// Seconds a replica's link to its master may be down before the alert.
     pub replica_link_down_seconds: Option<u32>,
     /// Used memory / maxmemory above which the memory alert fires (0-1).
