@@ -12,6 +12,7 @@
 //! - [`ownership`]: marks on generated items, replacing earlier output
 //! - [`function`]: the whole function: ResourceList in, ResourceList out
 //! - [`check`]: consistency check of rendered (and transformed) output
+//! - [`metrics`]: exporter sidecars, PodMonitor, PrometheusRule
 
 pub mod certs;
 pub mod check;
@@ -21,5 +22,6 @@ pub mod function;
 pub mod generate;
 pub mod hash;
 pub mod krm;
+pub mod metrics;
 pub mod ownership;
 pub mod spec;

@@ -82,6 +82,7 @@ pub fn redis_conf(inst: &Instance) -> String {
         )
         .ok();
     }
+    crate::metrics::redis_conf_lines(&mut out, inst);
     out
 }
 

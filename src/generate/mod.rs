@@ -83,6 +83,22 @@ pub fn render(
             .with_field("spec.consumers"),
         );
     }
+    let exporter_password = if crate::metrics::has_exporter_user(inst) {
+        let (p, fresh) = crate::metrics::exporter_password(inst, seed, previous)?;
+        if fresh {
+            results.push(
+                KrmResult::warning(format!(
+                    "the metrics exporter's password for {} was newly generated; set a seed or keep the rendered Secret {} to keep it stable",
+                    ownership::instance_key(inst),
+                    crate::metrics::secret_name(inst)
+                ))
+                .with_field("metrics"),
+            );
+        }
+        Some(p)
+    } else {
+        None
+    };
     if inst.sentinel.replicas < 3 {
         results.push(
             KrmResult::warning(format!(
@@ -108,6 +124,11 @@ pub fn render(
     }
     if let (Some(p), Some(auth)) = (&passwords, &inst.auth) {
         secret_objs.push(secrets::auth_secret(inst, auth, p));
+        secret_objs.extend(crate::metrics::metrics_secret(
+            inst,
+            p,
+            exporter_password.as_deref(),
+        ));
     }
     secret_objs.extend(crate::consumers::users_secret(inst, &consumer_passwords));
     let materials = crate::consumers::Materials::from_secrets(
@@ -152,7 +173,8 @@ pub fn render(
         for (k, v) in &files[c.as_str()] {
             inputs.add(format!("ConfigMap/{cm}/{k}"), v);
         }
-        let mounted = workloads::mounted_secrets(inst, c);
+        let mut mounted = workloads::mounted_secrets(inst, c);
+        mounted.extend(crate::metrics::mounted_secrets(inst, c));
         for s in &secret_objs {
             let name = s.metadata.name.clone().unwrap_or_default();
             let Some(m) = mounted.iter().find(|m| m.secret == name) else {
@@ -179,6 +201,7 @@ pub fn render(
             push(to_value(&np))?;
         }
     }
+    items.extend(crate::metrics::objects(inst, bundle.as_ref())?);
     Ok(Rendered { items, results })
 }
 

@@ -66,10 +66,18 @@ pub fn network_policies(inst: &Instance, p: &Policy) -> Vec<NetworkPolicy> {
                         ..Default::default()
                     }),
                     policy_types: Some(vec!["Ingress".into()]),
-                    ingress: Some(vec![NetworkPolicyIngressRule {
-                        from: Some(from),
-                        ports: Some(ports),
-                    }]),
+                    ingress: Some(
+                        std::iter::once(NetworkPolicyIngressRule {
+                            from: Some(from),
+                            ports: Some(ports),
+                        })
+                        .chain(
+                            inst.metrics
+                                .as_ref()
+                                .map(crate::metrics::exporter::ingress_rule),
+                        )
+                        .collect(),
+                    ),
                     ..Default::default()
                 }),
             }

@@ -24,7 +24,7 @@ use crate::ownership;
 use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
 
 /// Secret file mode: owner and group (fsGroup) may read.
-const SECRET_MODE: i32 = 0o440;
+pub const SECRET_MODE: i32 = 0o440;
 const CONFIG_MODE: i32 = 0o444;
 
 /// A Secret the pods of a component mount.
@@ -84,7 +84,7 @@ fn quantities(m: &BTreeMap<String, String>) -> Option<BTreeMap<String, Quantity>
     })
 }
 
-fn resources(r: &Resources) -> ResourceRequirements {
+pub fn resources(r: &Resources) -> ResourceRequirements {
     ResourceRequirements {
         requests: quantities(&r.requests),
         limits: quantities(&r.limits),
@@ -137,7 +137,7 @@ fn secret_volume(name: &str, secret: String) -> Volume {
     }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.into(),
         mount_path: path.into(),
@@ -215,6 +215,27 @@ fn tolerations(inst: &Instance) -> Option<Vec<Toleration>> {
             })
             .collect()
     })
+}
+
+/// The restricted security context of every container.
+pub fn container_security_context(inst: &Instance) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        run_as_user: inst.security.run_as_user,
+        run_as_group: inst.security.run_as_group,
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// The StatefulSet of a component; `config_hash` goes on its pod template.
@@ -351,23 +372,7 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         liveness_probe: Some(liveness),
         startup_probe: Some(startup),
         resources: Some(resources(res)),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Default::default()
-            }),
-            privileged: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            run_as_user: inst.security.run_as_user,
-            run_as_group: inst.security.run_as_group,
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(container_security_context(inst)),
         volume_mounts: Some(mounts),
         ..Default::default()
     };
@@ -377,7 +382,7 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         ownership::CONFIG_HASH_ANNOTATION.to_string(),
         config_hash.to_string(),
     );
-    let pod_spec = PodSpec {
+    let mut pod_spec = PodSpec {
         containers: vec![container],
         volumes: Some(volumes),
         service_account_name: Some(inst.service_account.clone()),
@@ -403,6 +408,7 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         }),
         ..Default::default()
     };
+    crate::metrics::exporter::add_to_pod(inst, c, &mut pod_spec);
     StatefulSet {
         metadata: meta(inst, name.clone(), Some(c)),
         spec: Some(StatefulSetSpec {

@@ -34,6 +34,8 @@ pub struct Instance {
     pub network_policy: Option<NetworkPolicy>,
     /// `spec.consumers`, validated.
     pub consumers: Vec<super::consumers::Consumer>,
+    /// `None` when metrics are off.
+    pub metrics: Option<crate::metrics::Metrics>,
 }
 
 /// Authentication settings.

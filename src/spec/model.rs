@@ -101,6 +101,7 @@ pub struct Spec {
     pub network_policy: NetworkPolicySpec,
     /// Applications that get a connection Secret in their namespace.
     pub consumers: Vec<super::consumers::ConsumerSpec>,
+    pub metrics: MetricsSpec,
 }
 
 /// NetworkPolicies that admit Redis and Sentinel traffic only from the
@@ -397,4 +398,36 @@ pub struct SecuritySpec {
     pub run_as_user: Option<i64>,
     pub run_as_group: Option<i64>,
     pub fs_group: Option<i64>,
+}
+
+/// Metrics: a `redis_exporter` sidecar in every Redis and Sentinel pod, and
+/// optionally a PodMonitor and a PrometheusRule (see `crate::metrics`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct MetricsSpec {
+    /// Exporter sidecars (default false: each costs memory in every pod).
+    pub enabled: bool,
+    /// Exporter image (default: `redis_exporter`, pinned by digest).
+    pub image: Option<String>,
+    /// Port of the exporter's plain-HTTP `/metrics` (default 9121).
+    pub port: Option<u16>,
+    pub resources: Option<Resources>,
+    /// Labels of the scraper pods the NetworkPolicies admit to the metrics
+    /// port (default `app.kubernetes.io/name: prometheus`).
+    pub scraper_pod_labels: Option<BTreeMap<String, String>>,
+    /// Labels of the namespaces those scrapers run in (default: any namespace).
+    pub scraper_namespace_labels: Option<BTreeMap<String, String>>,
+    /// Labels added to the PodMonitor and PrometheusRule (e.g. the
+    /// `release` label a Prometheus Operator selects them by).
+    pub monitor_labels: BTreeMap<String, String>,
+    /// Emit a `monitoring.coreos.com/v1` PodMonitor (needs the CRD).
+    pub pod_monitor: bool,
+    /// Emit a `monitoring.coreos.com/v1` PrometheusRule with the alerts.
+    pub prometheus_rule: bool,
+    /// Emit a Grafana dashboard ConfigMap (label `grafana_dashboard: "1"`).
+    pub grafana_dashboard: bool,
+    /// Seconds a replica's link to its master may be down before the alert.
+    pub replica_link_down_seconds: Option<u32>,
+    /// Used memory / maxmemory above which the memory alert fires (0-1).
+    pub memory_ratio: Option<f64>,
 }

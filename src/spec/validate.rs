@@ -571,6 +571,19 @@ pub(super) fn resolve(
         None
     };
 
+    if let Some(r) = &spec.metrics.resources {
+        check_resources(&mut cx, "metrics.resources", r);
+    }
+    let metrics = match crate::metrics::resolve(&spec.metrics, &ports) {
+        Ok(m) => m,
+        Err(errs) => {
+            for (field, msg) in errs {
+                cx.err(&field, msg);
+            }
+            None
+        }
+    };
+
     // The longest pod DNS name must fit in 253 characters.
     let fqdn_len = format!(
         "{name}-sentinel-{}.{name}-sentinel{HEADLESS_SUFFIX}.{namespace}.svc.{cluster_domain}",
@@ -638,6 +651,7 @@ pub(super) fn resolve(
         pod_disruption_budget: spec.pod_disruption_budget.unwrap_or(true),
         network_policy,
         consumers,
+        metrics,
     })
 }
 
@@ -663,6 +677,7 @@ fn resolve_consumers(
         "client-tls",
         "ca-key",
         "consumer-users",
+        "metrics-auth",
     ]
     .iter()
     .map(|s| format!("{name}-{s}"))

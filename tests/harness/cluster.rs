@@ -69,6 +69,10 @@ pub struct ClusterOptions {
     /// First three octets of the pod network (a /24 that exists only
     /// inside the harness' namespaces).
     pub subnet: [u8; 3],
+    /// Image binaries and the host commands that stand in for them (the
+    /// harness runs containers on the host's file system): a container
+    /// command starting with the first runs the second, found on PATH.
+    pub binaries: Vec<(String, String)>,
 }
 
 impl Default for ClusterOptions {
@@ -76,6 +80,11 @@ impl Default for ClusterOptions {
         ClusterOptions {
             cluster_domain: "cluster.local".into(),
             subnet: [10, 213, 0],
+            // The exporter image's entrypoint; Debian's package renames it.
+            binaries: vec![(
+                "/redis_exporter".to_string(),
+                "prometheus-redis-exporter".to_string(),
+            )],
         }
     }
 }
@@ -101,6 +110,8 @@ pub struct Pod {
     volumes_ready: bool,
     child: Option<Child>,
     last_exit: Option<String>,
+    /// Running sidecar containers, by container name.
+    sidecars: Vec<(String, Child)>,
 }
 
 impl Pod {
@@ -126,6 +137,19 @@ impl Pod {
     /// then `redis-server`/`redis-sentinel` after its `exec`).
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// PID of a running sidecar container.
+    pub fn sidecar_pid(&self, container: &str) -> Option<u32> {
+        self.sidecars
+            .iter()
+            .find(|(n, _)| n == container)
+            .map(|(_, c)| c.id())
+    }
+
+    /// Log of a sidecar container (every start, appended).
+    pub fn sidecar_log_path(&self, container: &str) -> PathBuf {
+        self.dir.join(format!("{container}.log"))
     }
 }
 
@@ -167,12 +191,20 @@ fn netns_pids(ns: &str) -> Vec<u32> {
         .unwrap_or_default()
 }
 
-/// Ends every process in namespace `ns` (all started by the harness),
-/// waiting (bounded) until none is left.
+/// Ends every process in namespace `ns` (all started by the harness)
+/// but those in `keep` (running sidecars), waiting (bounded) until none
+/// other is left.
 fn kill_netns_processes(ns: &str) {
+    kill_netns_processes_except(ns, &[]);
+}
+
+fn kill_netns_processes_except(ns: &str, keep: &[u32]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let pids = netns_pids(ns);
+        let pids: Vec<u32> = netns_pids(ns)
+            .into_iter()
+            .filter(|p| !keep.contains(p))
+            .collect();
         if pids.is_empty() || Instant::now() >= deadline {
             return;
         }
@@ -278,30 +310,7 @@ impl Cluster {
 
         for w in render.workloads()? {
             for i in 0..w.replicas {
-                let name = w.pod_name(i);
-                let netns = format!("{}-{name}", cluster.id);
-                let ipaddr = cluster.fresh_ip()?;
-                let link = format!("p{}", cluster.pods.len());
-                cluster.add_netns(&netns)?;
-                cluster.plug(&netns, &link, ipaddr)?;
-                cluster.pods.push(Pod {
-                    fqdn: format!(
-                        "{name}.{}.{}.svc.{}",
-                        w.service_name, w.namespace, cluster.opts.cluster_domain
-                    ),
-                    dir: cluster.work.join("pods").join(&name),
-                    name,
-                    workload: w.clone(),
-                    netns,
-                    ip: ipaddr,
-                    starts: 0,
-                    in_dns: false,
-                    linked: true,
-                    link,
-                    volumes_ready: false,
-                    child: None,
-                    last_exit: None,
-                });
+                cluster.add_pod(&w, i)?;
             }
         }
         cluster.write_hosts()?;
@@ -317,6 +326,122 @@ impl Cluster {
             &cluster.work.join("client"),
         )?);
         Ok(cluster)
+    }
+
+    /// Adds pod `i` of `w` (a StatefulSet scaled up): its network
+    /// namespace and address; like the pods of [`Cluster::new`] it does
+    /// not exist until [`Cluster::create`] / [`Cluster::start`]. A pod of
+    /// that name the cluster already has only gets `w` as its template
+    /// (see [`Cluster::set_workload`]).
+    pub fn add_pod(&mut self, w: &Workload, i: u32) -> Result<()> {
+        let name = w.pod_name(i);
+        if self.pods.iter().any(|p| p.name == name) {
+            return self.set_workload(&name, w.clone());
+        }
+        let netns = format!("{}-{name}", self.id);
+        let ipaddr = self.fresh_ip()?;
+        let link = format!("p{}", self.pods.len());
+        self.add_netns(&netns)?;
+        self.plug(&netns, &link, ipaddr)?;
+        self.pods.push(Pod {
+            fqdn: format!(
+                "{name}.{}.{}.svc.{}",
+                w.service_name, w.namespace, self.opts.cluster_domain
+            ),
+            dir: self.work.join("pods").join(&name),
+            name,
+            workload: w.clone(),
+            netns,
+            ip: ipaddr,
+            starts: 0,
+            in_dns: false,
+            linked: true,
+            link,
+            volumes_ready: false,
+            child: None,
+            last_exit: None,
+            sidecars: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// The pod template the pod is (re)created from at its next
+    /// [`Cluster::start`] after a [`Cluster::delete`]: what the StatefulSet
+    /// controller does with an updated template. The pod must not run.
+    pub fn set_workload(&mut self, name: &str, w: Workload) -> Result<()> {
+        let pod = self.pod_mut(name)?;
+        if pod.child.is_some() {
+            bail!("pod {name} runs: delete it before giving it a new template");
+        }
+        pod.workload = w;
+        pod.volumes_ready = false;
+        Ok(())
+    }
+
+    /// Updates the ConfigMap/Secret files of an existing pod as kubelet
+    /// does when the objects change: the new files go to a new
+    /// timestamped directory, the `..data` symlink is switched to it in
+    /// one `rename` (a process sees the old set or the new one, never a
+    /// mix), new keys get their symlink, removed keys lose theirs, the old
+    /// directory goes. `w` is the pod's template with the new data
+    /// ([`Workload::with_data_from`]); it becomes the pod's template.
+    pub fn sync_volumes(&mut self, name: &str, w: Workload) -> Result<()> {
+        let idx = self
+            .pods
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))?;
+        if self.pods[idx].volumes_ready {
+            let pod = &self.pods[idx];
+            let stamp = format!(
+                "..{}",
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default()
+            );
+            let mut done = BTreeSet::new();
+            for m in w.all_mounts() {
+                let MountSource::Files { files, .. } = &m.source else {
+                    continue;
+                };
+                if !done.insert(m.volume.clone()) {
+                    continue;
+                }
+                let dir = pod.volume_dir(&m.volume);
+                let data = dir.join(&stamp);
+                fs::create_dir_all(&data)?;
+                fs::set_permissions(&data, fs::Permissions::from_mode(0o755))?;
+                for (fname, (content, mode)) in files {
+                    let f = data.join(fname);
+                    fs::write(&f, content)?;
+                    std::os::unix::fs::chown(&f, Some(0), Some(w.fs_group.unwrap_or(0)))?;
+                    fs::set_permissions(&f, fs::Permissions::from_mode(*mode))?;
+                }
+                let old = fs::read_link(dir.join("..data")).ok();
+                let tmp = dir.join("..data_tmp");
+                let _ = fs::remove_file(&tmp);
+                symlink(&stamp, &tmp)?;
+                fs::rename(&tmp, dir.join("..data"))?;
+                for e in fs::read_dir(&dir)?.flatten() {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    if !n.starts_with("..") && !files.contains_key(&n) {
+                        fs::remove_file(e.path())?;
+                    }
+                }
+                for fname in files.keys() {
+                    let link = dir.join(fname);
+                    if fs::symlink_metadata(&link).is_err() {
+                        symlink(Path::new("..data").join(fname), link)?;
+                    }
+                }
+                if let Some(old) = old.filter(|o| o.as_os_str() != stamp.as_str()) {
+                    let _ = fs::remove_dir_all(dir.join(old));
+                }
+            }
+        }
+        self.pods[idx].workload = w;
+        Ok(())
     }
 
     fn add_netns(&mut self, ns: &str) -> Result<()> {
@@ -451,7 +576,11 @@ impl Cluster {
                 .map(|d| d.as_nanos())
                 .unwrap_or_default()
         );
-        for m in &w.mounts {
+        let mut done = BTreeSet::new();
+        for m in w.all_mounts() {
+            if !done.insert(m.volume.clone()) {
+                continue;
+            }
             let dir = pod.volume_dir(&m.volume);
             match &m.source {
                 MountSource::Files { files, .. } => {
@@ -488,8 +617,7 @@ impl Cluster {
     /// deeper than one level (e.g. `/etc/redis/config`) gets a fresh tmpfs
     /// on that parent, so the host's own directory there (Debian's
     /// `/etc/redis`, mode 2770) is neither used nor touched.
-    fn mount_ops(&self, pod: &Pod) -> Result<Vec<String>> {
-        let w = &pod.workload;
+    fn mount_ops(&self, pod: &Pod, w: &Workload) -> Result<Vec<String>> {
         let mut tmpfs = BTreeSet::new();
         let mut mkdirs = Vec::new();
         let mut binds = Vec::new();
@@ -576,8 +704,8 @@ impl Cluster {
         v
     }
 
-    /// The container's environment.
-    fn env(pod: &Pod, namespace: &str) -> Vec<(String, String)> {
+    /// The container's environment (`w`: the container's view of the pod).
+    fn env(pod: &Pod, w: &Workload, namespace: &str) -> Vec<(String, String)> {
         let mut env = vec![
             (
                 "PATH".to_string(),
@@ -586,7 +714,7 @@ impl Cluster {
             ("HOSTNAME".into(), pod.name.clone()),
             ("HOME".into(), "/".into()),
         ];
-        for (k, v) in &pod.workload.env {
+        for (k, v) in &w.env {
             let value = match v {
                 EnvValue::Literal(s) => s.clone(),
                 EnvValue::Field(f) => match f.as_str() {
@@ -622,10 +750,12 @@ impl Cluster {
         Ok(())
     }
 
-    /// Starts the pod's container (creating the pod first if it does not
-    /// exist: DNS record, fresh volumes). A pod whose container was killed
-    /// or stopped keeps its address, DNS record and emptyDirs, like a
-    /// container restart. Spawn pods from the test's own thread.
+    /// Starts the pod's containers (creating the pod first if it does not
+    /// exist: DNS record, fresh volumes): the main container, and each
+    /// sidecar that is not running. A pod whose main container was killed
+    /// or stopped keeps its address, DNS record, emptyDirs and running
+    /// sidecars, like a container restart. Spawn pods from the test's own
+    /// thread.
     pub fn start(&mut self, name: &str) -> Result<()> {
         let idx = self
             .pods
@@ -638,8 +768,7 @@ impl Cluster {
         }
         self.create(name)?;
         let pod = &self.pods[idx];
-        let w = &pod.workload;
-        let ops = self.mount_ops(pod)?;
+        let w = pod.workload.clone();
         let log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -651,6 +780,52 @@ impl Cluster {
             pod.name,
             pod.ip
         )?;
+        let child = self.spawn_container(pod, &w, log)?;
+        let mut sidecars = Vec::new();
+        for sc in &w.sidecars {
+            if pod.sidecars.iter().any(|(n, _)| *n == sc.container) {
+                continue;
+            }
+            let log = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(pod.sidecar_log_path(&sc.container))?;
+            writeln!(&log, "{START_MARK} {} of {} ====", sc.container, pod.name)?;
+            sidecars.push((sc.container.clone(), self.spawn_container(pod, sc, log)?));
+        }
+        let pod = &mut self.pods[idx];
+        pod.child = Some(child);
+        pod.sidecars.extend(sidecars);
+        pod.starts += 1;
+        pod.last_exit = None;
+        Ok(())
+    }
+
+    /// The host command that runs a container command: an image binary
+    /// listed in [`ClusterOptions::binaries`] becomes its host stand-in.
+    fn host_command(&self, w: &Workload) -> Result<Vec<String>> {
+        let mut argv = w.command.clone();
+        if let Some((_, host)) = self.opts.binaries.iter().find(|(b, _)| *b == argv[0]) {
+            let path = super::which(host).ok_or_else(|| {
+                anyhow!(
+                    "{} container {}: {} stands in for the image's {} and is not installed",
+                    w.name,
+                    w.container,
+                    host,
+                    argv[0]
+                )
+            })?;
+            argv[0] = path.display().to_string();
+        }
+        Ok(argv)
+    }
+
+    /// Spawns one container of `pod` (`w`: that container's view of the
+    /// pod template) in the pod's network namespace, with its own UTS and
+    /// mount namespaces, its mounts, user, restrictions and environment.
+    fn spawn_container(&self, pod: &Pod, w: &Workload, log: std::fs::File) -> Result<Child> {
+        let ops = self.mount_ops(pod, w)?;
+        let argv = self.host_command(w)?;
         let mut cmd = Command::new("ip");
         cmd.args([
             "netns", "exec", &pod.netns, "unshare", "--uts", "sh", "-c", PRELUDE,
@@ -661,22 +836,24 @@ impl Cluster {
         .args(&ops)
         .arg("--")
         .args(Self::setpriv(w))
-        .args(&w.command)
+        .args(&argv)
         .env_clear()
-        .envs(Self::env(pod, &w.namespace))
+        .envs(Self::env(pod, w, &w.namespace))
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .process_group(0);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("starting pod {name}"))?;
-        let pod = &mut self.pods[idx];
-        pod.child = Some(child);
-        pod.starts += 1;
-        pod.last_exit = None;
-        Ok(())
+        cmd.spawn()
+            .with_context(|| format!("starting pod {} container {}", pod.name, w.container))
+    }
+
+    /// Ends the pod's sidecar containers (SIGKILL), waiting for each.
+    fn kill_sidecars(pod: &mut Pod) {
+        for (_, mut c) in pod.sidecars.drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     /// Collects the exit status of a pod whose container ended.
@@ -688,6 +865,49 @@ impl Cluster {
             pod.last_exit = Some(st.to_string());
             pod.child = None;
         }
+        pod.sidecars
+            .retain_mut(|(_, c)| matches!(c.try_wait(), Ok(None)));
+    }
+
+    /// Whether a sidecar container of the pod is running.
+    pub fn sidecar_running(&mut self, name: &str, container: &str) -> Result<bool> {
+        let idx = self
+            .pods
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))?;
+        self.reap(idx);
+        Ok(self.pods[idx].sidecar_pid(container).is_some())
+    }
+
+    /// `GET http://127.0.0.1:PORT/PATH` from inside the pod's network
+    /// namespace (curl), as a scraper beside the pod would; the body.
+    pub fn http_get(&self, name: &str, port: u16, path: &str) -> Result<String> {
+        if super::which("curl").is_none() {
+            bail!("curl is missing (install it with .ci/install.d/25-metrics.sh)");
+        }
+        run_ok(
+            Command::new("ip").args([
+                "netns",
+                "exec",
+                &self.pod(name).netns,
+                "curl",
+                "-sS",
+                "--fail",
+                "--max-time",
+                "5",
+                &format!("http://127.0.0.1:{port}{path}"),
+            ]),
+            Duration::from_secs(10),
+        )
+    }
+
+    /// The last `lines` lines of a sidecar's log.
+    pub fn sidecar_log_tail(&self, name: &str, container: &str, lines: usize) -> String {
+        let log =
+            fs::read_to_string(self.pod(name).sidecar_log_path(container)).unwrap_or_default();
+        let v: Vec<&str> = log.lines().collect();
+        v[v.len().saturating_sub(lines)..].join("\n")
     }
 
     /// Whether the pod's container is running; `Err` says how it ended.
@@ -720,8 +940,10 @@ impl Cluster {
                 thread::sleep(Duration::from_millis(5));
             }
         }
-        // Helpers the start script may have left (redis-cli under timeout).
-        kill_netns_processes(&pod.netns.clone());
+        // Helpers the start script may have left (redis-cli under timeout);
+        // the sidecars keep running, as when kubelet restarts one container.
+        let keep: Vec<u32> = pod.sidecars.iter().map(|(_, c)| c.id()).collect();
+        kill_netns_processes_except(&pod.netns.clone(), &keep);
         Ok(())
     }
 
@@ -753,9 +975,11 @@ impl Cluster {
     pub fn delete(&mut self, name: &str) -> Result<()> {
         self.stop(name)?;
         let pod = self.pod_mut(name)?;
+        Self::kill_sidecars(pod);
         pod.in_dns = false;
         pod.volumes_ready = false;
-        for m in pod.workload.mounts.clone() {
+        let mounts: Vec<_> = pod.workload.all_mounts().cloned().collect();
+        for m in mounts {
             if !matches!(m.source, MountSource::Dir { persistent: true }) {
                 let _ = fs::remove_dir_all(pod.volume_dir(&m.volume));
             }
@@ -818,10 +1042,50 @@ impl Cluster {
                 .args(Self::setpriv(&pod.workload))
                 .args(argv)
                 .env_clear()
-                .envs(Self::env(pod, &pod.workload.namespace))
+                .envs(Self::env(pod, &pod.workload, &pod.workload.namespace))
                 .current_dir("/"),
             timeout,
         )
+    }
+
+    /// Starts `argv` inside the running pod (as [`Cluster::exec`]) without
+    /// waiting: a lifecycle hook. Its output is appended to the pod's log
+    /// after a line naming `what`. Poll the child; it is in its own
+    /// process group.
+    pub fn exec_spawn(&self, name: &str, what: &str, argv: &[&str]) -> Result<Child> {
+        let pod = self.pod(name);
+        let pid = pod
+            .pid()
+            .ok_or_else(|| anyhow!("pod {name} is not running"))?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(pod.log_path())?;
+        writeln!(&log, "==== e2e harness: {what} of {name} ====")?;
+        Command::new("nsenter")
+            .arg(format!("--target={pid}"))
+            .args(["--mount", "--net", "--uts", "--"])
+            .args(Self::setpriv(&pod.workload))
+            .args(argv)
+            .env_clear()
+            .envs(Self::env(pod, &pod.workload, &pod.workload.namespace))
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {what} in {name}"))
+    }
+
+    /// Sends SIGTERM to the pod's container and returns at once (see
+    /// [`Cluster::stop`] for the whole grace period).
+    pub fn term(&mut self, name: &str) -> Result<()> {
+        let pod = self.pod_mut(name)?;
+        if let Some(c) = pod.child.as_ref() {
+            signal(c.id(), "TERM");
+        }
+        Ok(())
     }
 
     /// Runs the rendered readiness probe once.
@@ -917,6 +1181,37 @@ impl Cluster {
                 ));
             }
         }
+        for sc in &w.sidecars {
+            let Some(spid) = pod.sidecar_pid(&sc.container) else {
+                continue;
+            };
+            let st = fs::read_to_string(format!("/proc/{spid}/status"))?;
+            let f = |k: &str| {
+                st.lines()
+                    .find_map(|l| l.strip_prefix(k))
+                    .map(|v| v.split_whitespace().collect::<Vec<_>>())
+                    .unwrap_or_default()
+            };
+            if let Some(want) = sc.run_as_user
+                && f("Uid:").iter().any(|u| *u != want.to_string())
+            {
+                bail!(
+                    "{name}/{}: runs as uid {:?}, not {want}",
+                    sc.container,
+                    f("Uid:")
+                );
+            }
+            if sc.no_new_privs && f("NoNewPrivs:") != ["1"] {
+                bail!("{name}/{}: no_new_privs is not set", sc.container);
+            }
+            if sc.drop_all_caps && f("CapEff:") != ["0000000000000000"] {
+                bail!(
+                    "{name}/{} has capabilities {:?}",
+                    sc.container,
+                    f("CapEff:")
+                );
+            }
+        }
         let out = self.exec(name, &["sh", "-c", &script], Duration::from_secs(10))?;
         let problems = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !problems.is_empty() || !out.status.success() {
@@ -978,6 +1273,7 @@ impl Cluster {
     /// cluster made. Also done on drop.
     pub fn teardown(&mut self) {
         for p in &mut self.pods {
+            Self::kill_sidecars(p);
             if let Some(mut c) = p.child.take() {
                 let _ = c.kill();
                 let deadline = Instant::now() + Duration::from_secs(10);
@@ -1006,6 +1302,14 @@ impl Drop for Cluster {
                         p.name,
                         self.log_tail(&p.name, 30)
                     );
+                    for sc in &p.workload.sidecars {
+                        eprintln!(
+                            "---- {} container {} (last 10 lines)\n{}",
+                            p.name,
+                            sc.container,
+                            self.sidecar_log_tail(&p.name, &sc.container, 10)
+                        );
+                    }
                 }
             }
         }

@@ -12,7 +12,16 @@
 //!   namespace in which the volumes of the pod template are bind-mounted onto
 //!   the real pod paths (ConfigMap and Secret files with their `defaultMode`,
 //!   emptyDirs, a read-only root file system). The container command runs as
-//!   the pod's user with the pod's environment. Controls for later tests:
+//!   the pod's user with the pod's environment. Every container of the pod
+//!   template runs: sidecars (e.g. the metrics exporter) share the pod's
+//!   network namespace and volumes, each in its own mount and UTS namespace
+//!   with its own command, arguments, environment, mounts and user; image
+//!   binaries run as their host stand-ins ([`ClusterOptions::binaries`]:
+//!   `/redis_exporter` is Debian's `prometheus-redis-exporter`). Killing or
+//!   stopping a pod's main container leaves its sidecars running (kubelet
+//!   restarts one container); [`Cluster::delete`] and teardown end them.
+//!   [`Cluster::http_get`] fetches a URL inside a pod's network namespace.
+//!   Controls for later tests:
 //!   [`Cluster::start`], [`Cluster::stop`], [`Cluster::kill`],
 //!   [`Cluster::delete`] (the pod goes away: DNS record and emptyDirs),
 //!   [`Cluster::set_ip`] (new address, every hosts file updated),
@@ -31,6 +40,12 @@
 //!   acknowledged / refused counts, the write outage
 //!   ([`Writes::longest_gap`], [`Writes::first_ack_after`]) and the
 //!   acknowledged writes lost ([`Writes::lost`]).
+//! - [`Rollout`] (`rollout.rs`): `kubectl apply` of another render on a
+//!   running cluster: kubelet's atomic update of mounted ConfigMaps and
+//!   Secrets, then the StatefulSet controller (scale up/down, RollingUpdate
+//!   from the highest ordinal, preStop and terminationGracePeriodSeconds
+//!   honoured, both StatefulSets at once); [`Rollout::apply`] returns a
+//!   [`RolloutReport`] with every pod's timings.
 //!
 //! Everything the harness starts is ended by PID when the [`Cluster`] is
 //! dropped (also on panic), and every namespace and hosts file it made is
@@ -65,7 +80,9 @@
 mod client;
 mod cluster;
 mod consumer;
+pub mod metrics;
 mod render;
+mod rollout;
 mod topo;
 mod writer;
 
@@ -77,6 +94,8 @@ pub use cluster::{Cluster, ClusterOptions, Pod};
 pub use consumer::{Background, extract_code_blocks, mount_secret, python_with_redis};
 #[allow(unused_imports)]
 pub use render::{Mount, MountSource, Render, Workload};
+#[allow(unused_imports)]
+pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
 #[allow(unused_imports)]
 pub use topo::{
     FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, error_code, expect_decision,

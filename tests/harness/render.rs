@@ -20,11 +20,21 @@ pub struct Render {
 impl Render {
     /// Runs `redis-sentinel-fn render -f SPEC` (the binary of this package).
     pub fn spec(spec: &Path) -> Result<Render> {
+        Render::spec_with_seed(spec, None)
+    }
+
+    /// Like [`Render::spec`] with `REDIS_SENTINEL_FN_SEED` set: two
+    /// renders of specs that differ in a setting keep the same keys,
+    /// certificates and passwords (a re-render as GitOps does it).
+    pub fn spec_with_seed(spec: &Path, seed: Option<&str>) -> Result<Render> {
         let bin = env!("CARGO_BIN_EXE_redis-sentinel-fn");
-        let out = run(
-            Command::new(bin).arg("render").arg("-f").arg(spec),
-            Duration::from_secs(60),
-        )?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("render").arg("-f").arg(spec);
+        if let Some(s) = seed {
+            cmd.env_remove("REDIS_SENTINEL_FN_SEED_FILE")
+                .env("REDIS_SENTINEL_FN_SEED", s);
+        }
+        let out = run(&mut cmd, Duration::from_secs(60))?;
         if !out.status.success() {
             bail!(
                 "render of {} failed ({}): {}",
@@ -166,10 +176,17 @@ pub enum EnvValue {
     Field(String),
 }
 
-/// The pod template of a StatefulSet (first container), as the harness runs it.
+/// The pod template of a StatefulSet as the harness runs it: the fields
+/// below are those of the main (first) container; `sidecars` holds the
+/// same template as each further container sees it (its own command,
+/// environment, mounts, ports and security context).
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub name: String,
+    /// Name of the container these fields describe.
+    pub container: String,
+    /// The pod's other containers (each with no sidecars of its own).
+    pub sidecars: Vec<Workload>,
     pub namespace: String,
     pub component: String,
     pub service_name: String,
@@ -182,6 +199,11 @@ pub struct Workload {
     pub ports: BTreeMap<String, u16>,
     pub mounts: Vec<Mount>,
     pub readiness: Option<Vec<String>>,
+    /// `lifecycle.preStop.exec.command` of the container.
+    pub pre_stop: Option<Vec<String>>,
+    /// The StatefulSet as rendered (its `spec.template` is what a rollout
+    /// compares; [`Workload::with_data_from`] re-reads its volumes).
+    pub statefulset: Value,
     pub run_as_user: Option<u32>,
     pub run_as_group: Option<u32>,
     pub fs_group: Option<u32>,
@@ -209,13 +231,30 @@ impl Workload {
             .as_str()
             .ok_or_else(|| anyhow!("StatefulSet without a name"))?
             .to_string();
-        let ctx = |what: &str| format!("StatefulSet {name}: {what}");
         let spec = &sts["spec"];
         let pod = &spec["template"]["spec"];
-        let c = &pod["containers"][0];
-        if c.is_null() {
-            bail!(ctx("no container"));
+        let containers = pod["containers"].as_array().cloned().unwrap_or_default();
+        if containers.is_empty() {
+            bail!("StatefulSet {name}: no container");
         }
+        let mut main = Workload::from_container(render, sts, &containers[0])?;
+        for c in &containers[1..] {
+            main.sidecars
+                .push(Workload::from_container(render, sts, c)?);
+        }
+        Ok(main)
+    }
+
+    /// The pod template of `sts` as one of its containers `c` sees it.
+    fn from_container(render: &Render, sts: &Value, c: &Value) -> Result<Workload> {
+        let name = sts["metadata"]["name"]
+            .as_str()
+            .ok_or_else(|| anyhow!("StatefulSet without a name"))?
+            .to_string();
+        let container = c["name"].as_str().unwrap_or_default().to_string();
+        let ctx = |what: &str| format!("StatefulSet {name} container {container}: {what}");
+        let spec = &sts["spec"];
+        let pod = &spec["template"]["spec"];
         let command: Vec<String> = strings(&c["command"])
             .into_iter()
             .chain(strings(&c["args"]))
@@ -310,6 +349,9 @@ impl Workload {
         let readiness = c["readinessProbe"]["exec"]["command"]
             .as_array()
             .map(|_| strings(&c["readinessProbe"]["exec"]["command"]));
+        let pre_stop = c["lifecycle"]["preStop"]["exec"]["command"]
+            .as_array()
+            .map(|_| strings(&c["lifecycle"]["preStop"]["exec"]["command"]));
         let psc = &pod["securityContext"];
         let csc = &c["securityContext"];
         let pick = |k: &str| id(&csc[k]).or_else(|| id(&psc[k]));
@@ -334,6 +376,8 @@ impl Workload {
             ports,
             mounts,
             readiness,
+            pre_stop,
+            statefulset: sts.clone(),
             run_as_user: pick("runAsUser"),
             run_as_group: pick("runAsGroup"),
             fs_group,
@@ -346,7 +390,30 @@ impl Workload {
                 pod["terminationGracePeriodSeconds"].as_u64().unwrap_or(30),
             ),
             name,
+            container,
+            sidecars: Vec::new(),
         })
+    }
+
+    /// Every volume mount of the pod: the main container's, then each
+    /// sidecar's (a volume may appear more than once).
+    pub fn all_mounts(&self) -> impl Iterator<Item = &Mount> {
+        self.mounts
+            .iter()
+            .chain(self.sidecars.iter().flat_map(|s| s.mounts.iter()))
+    }
+
+    /// The same pod template with its ConfigMap/Secret volumes read from
+    /// `render`: what kubelet shows a running pod once the objects it
+    /// mounts were updated (the template itself does not change).
+    pub fn with_data_from(&self, render: &Render) -> Result<Workload> {
+        Workload::from_statefulset(render, &self.statefulset)
+    }
+
+    /// The pod template (`spec.template`): a StatefulSet rolls a pod whose
+    /// template differs from the current one.
+    pub fn template(&self) -> &Value {
+        &self.statefulset["spec"]["template"]
     }
 
     /// Pod `i` of this StatefulSet.
