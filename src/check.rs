@@ -150,6 +150,7 @@ pub fn check(items: &[Value]) -> Vec<KrmResult> {
         let mut c = Checker {
             key,
             objs,
+            all: items,
             results: Vec::new(),
             seen: BTreeSet::new(),
         };
@@ -312,6 +313,9 @@ struct Checker<'a> {
     /// `<namespace>/<name>` the instance was rendered as.
     key: &'a str,
     objs: &'a [&'a Value],
+    /// Every input item: Secrets made outside the function (cert-manager,
+    /// the service CA, the user) do not carry the instance annotation.
+    all: &'a [Value],
     results: Vec<KrmResult>,
     /// Script settings already reported (both scripts hold the same ones).
     seen: BTreeSet<String>,
@@ -504,6 +508,8 @@ impl<'a> Checker<'a> {
                         config = Some(obj);
                     }
                 }
+                // Made outside the function (sources::EXTERNAL_SECRETS_ANNOTATION).
+                None if k == "Secret" && external_secrets(sts).contains(&n) => {}
                 None => self.error(
                     sts,
                     &format!("spec.template.spec.volumes[{i}].{field}"),
@@ -870,8 +876,22 @@ impl<'a> Checker<'a> {
         else {
             return; // TLS disabled
         };
-        let Some(secret) = self.resolve("Secret", secret_name, namespace(sts)) else {
-            return; // reported by check_mounts
+        let external = external_secrets(sts).contains(&secret_name);
+        let secret = if external {
+            // Made outside the function: checked when it is among the items.
+            let found = self.all.iter().find(|o| {
+                kind(o) == "Secret" && name(o) == secret_name && namespace(o) == namespace(sts)
+            });
+            let Some(found) = found else {
+                return;
+            };
+            self.check_external_secret(found);
+            found
+        } else {
+            let Some(secret) = self.resolve("Secret", secret_name, namespace(sts)) else {
+                return; // reported by check_mounts
+            };
+            secret
         };
         let Some(pem) = secret_data(secret, "tls.crt") else {
             self.error(
@@ -950,6 +970,41 @@ impl<'a> Checker<'a> {
             ),
         );
     }
+}
+
+impl Checker<'_> {
+    /// EKUs, chain and validity of a certificate Secret made outside the
+    /// function (its SANs are checked with the rendered ones).
+    fn check_external_secret(&mut self, secret: &Value) {
+        let client_auth = self.objs.iter().any(|o| {
+            kind(o) == "ConfigMap"
+                && o.get("data").and_then(Value::as_mapping).is_some_and(|d| {
+                    d.values().filter_map(Value::as_str).any(|t| {
+                        t.lines().any(|l| {
+                            l == "tls-auth-clients yes" || l == "tls-auth-clients optional"
+                        })
+                    })
+                })
+        });
+        let now = crate::function::now();
+        for (is_error, field, msg) in crate::sources::secret::verify(secret, client_auth, now) {
+            let message = format!("Secret {}: {msg}", name(secret));
+            let r = if is_error {
+                KrmResult::error(message)
+            } else {
+                KrmResult::warning(message)
+            };
+            self.results
+                .push(r.with_ref(resource_ref(secret)).with_field(field));
+        }
+    }
+}
+
+/// Secrets a StatefulSet's pods mount that the function does not emit.
+fn external_secrets(sts: &Value) -> Vec<&str> {
+    annotation(sts, crate::sources::EXTERNAL_SECRETS_ANNOTATION)
+        .map(|a| a.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 /// Named container ports of a StatefulSet's pods, as strings.

@@ -5,6 +5,8 @@
 //! - [`krm`]: ResourceList I/O and results
 //! - [`spec`]: the spec model, defaults and validation
 //! - [`certs`]: CA and certificates (rcgen), seeds, keeping earlier ones
+//! - [`sources`]: where certificates come from (generated, cert-manager,
+//!   OpenShift service CA, existing Secrets)
 //! - [`config`]: redis.conf, sentinel.conf and the start scripts
 //! - [`generate`]: Secrets, ConfigMaps, Services, StatefulSets, PDBs
 //! - [`hash`]: the pod-template hash
@@ -20,4 +22,5 @@ pub mod generate;
 pub mod hash;
 pub mod krm;
 pub mod ownership;
+pub mod sources;
 pub mod spec;

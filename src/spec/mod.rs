@@ -6,6 +6,7 @@
 mod configmap;
 mod instance;
 pub mod model;
+pub mod source;
 pub mod validate;
 
 pub use instance::*;
