@@ -55,12 +55,15 @@
 
 mod client;
 mod cluster;
+mod issuer;
 mod render;
 
 #[allow(unused_imports)]
 pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 #[allow(unused_imports)]
 pub use cluster::{Cluster, ClusterOptions, Pod};
+#[allow(unused_imports)]
+pub use issuer::{KeyType, Leaf, TestCa};
 #[allow(unused_imports)]
 pub use render::{Mount, MountSource, Render, Workload};
 
