@@ -1,0 +1,632 @@
+//! End-to-end, on real Redis: certificates from cert-manager and from the
+//! OpenShift service CA, renewed outside the function while clients write.
+//!
+//! The test plays the issuer. For `cert-manager` it issues what each
+//! rendered `Certificate` asks for (its DNS names, IP addresses and usages,
+//! a new key each time) into the Secret the Certificate names, with
+//! `ca.crt`; for the service CA it issues a serverAuth-only certificate for
+//! each Service carrying `service.beta.openshift.io/serving-cert-secret-name`
+//! (the Service's names, plus the wildcards for a headless Service) into
+//! that Secret (`tls.crt`/`tls.key`, no `ca.crt`) and injects the CA into the
+//! ConfigMap annotated `inject-cabundle`. It brings the topology up, runs a
+//! failover, then renews every certificate by swapping the mounted files as
+//! the kubelet does (a new directory, then one rename of `..data`) while a
+//! writer counts `WAIT`-acknowledged writes, and measures:
+//! - how long until every Redis and Sentinel serves the new certificate
+//!   (`openssl s_client` from the client namespace, verifying the chain and
+//!   the pod's DNS name, reading the serial);
+//! - fresh TLS handshakes to every pod during the renewal that fail (must
+//!   be none; a Sentinel restarting refuses connections for a moment, which
+//!   is counted apart);
+//! - the writer's longest gap between acknowledged writes, and acknowledged
+//!   writes lost (must be none).
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use harness::{Cluster, ClusterOptions, KeyType, Render, TestCa, TlsFiles, secs, wait_for};
+
+const READY: Duration = Duration::from_secs(90);
+/// Every pod must serve the renewed certificate within this time: the
+/// watch interval (10 s) plus one slot per Sentinel (10 s each) and margin.
+const RENEWED_WITHIN: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Source {
+    CertManager,
+    ServiceCa,
+}
+
+/// The test as the issuer of one source.
+struct Issuer {
+    source: Source,
+    ca: TestCa,
+    key: KeyType,
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect()
+}
+
+fn put(render: &mut Render, obj: Value) {
+    let (k, n) = (obj["kind"].clone(), obj["metadata"]["name"].clone());
+    render
+        .items
+        .retain(|i| !(i["kind"] == k && i["metadata"]["name"] == n));
+    render.items.push(obj);
+}
+
+impl Issuer {
+    fn new(source: Source, dir: &Path) -> Result<Issuer> {
+        // The service CA signs with RSA-2048 keys; cert-manager with the
+        // key the Certificate asks for (the fixture's default ECDSA P-256).
+        let key = match source {
+            Source::CertManager => KeyType::EcP256,
+            Source::ServiceCa => KeyType::Rsa2048,
+        };
+        let ca = TestCa::new(dir, &format!("{source:?}-ca"), key)?;
+        Ok(Issuer { source, ca, key })
+    }
+
+    /// Issues (or renews) every certificate Secret the source would write;
+    /// returns the serial per Secret.
+    fn issue_all(&self, render: &mut Render) -> Result<BTreeMap<String, String>> {
+        let mut serials = BTreeMap::new();
+        let mut secrets = Vec::new();
+        for item in &render.items {
+            let ns = item["metadata"]["namespace"].as_str().unwrap_or("default");
+            match (self.source, item["kind"].as_str()) {
+                (Source::CertManager, Some("Certificate")) if item["spec"]["isCA"] != true => {
+                    let spec = &item["spec"];
+                    if spec["privateKey"]["algorithm"] != "ECDSA" {
+                        bail!("the fixture asks for ECDSA keys");
+                    }
+                    let usages = strings(&spec["usages"]);
+                    let ekus: Vec<&str> = usages
+                        .iter()
+                        .filter_map(|u| match u.as_str() {
+                            "server auth" => Some("serverAuth"),
+                            "client auth" => Some("clientAuth"),
+                            _ => None,
+                        })
+                        .collect();
+                    let ips = strings(&spec["ipAddresses"]);
+                    let ips: Vec<&str> = ips.iter().map(String::as_str).collect();
+                    let leaf = self.ca.issue(
+                        spec["commonName"].as_str().unwrap_or("leaf"),
+                        &strings(&spec["dnsNames"]),
+                        &ips,
+                        &ekus,
+                        self.key,
+                        90,
+                    )?;
+                    let name = spec["secretName"].as_str().context("secretName")?;
+                    serials.insert(name.to_string(), leaf.serial.clone());
+                    secrets.push(json!({
+                        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                        "metadata": {"name": name, "namespace": ns,
+                                     "labels": spec["secretTemplate"]["labels"]},
+                        "data": {"tls.crt": b64(&leaf.cert), "tls.key": b64(&leaf.key),
+                                 "ca.crt": b64(&self.ca.pem)},
+                    }));
+                }
+                (Source::ServiceCa, Some("Service")) => {
+                    let ann = &item["metadata"]["annotations"];
+                    let Some(name) =
+                        ann["service.beta.openshift.io/serving-cert-secret-name"].as_str()
+                    else {
+                        continue;
+                    };
+                    let svc = item["metadata"]["name"].as_str().context("service name")?;
+                    let mut dns = vec![
+                        format!("{svc}.{ns}.svc"),
+                        format!("{svc}.{ns}.svc.cluster.local"),
+                    ];
+                    if item["spec"]["clusterIP"] == "None" {
+                        dns.push(format!("*.{svc}.{ns}.svc"));
+                        dns.push(format!("*.{svc}.{ns}.svc.cluster.local"));
+                    }
+                    let leaf = self
+                        .ca
+                        .issue(&dns[0], &dns, &[], &["serverAuth"], self.key, 730)?;
+                    serials.insert(name.to_string(), leaf.serial.clone());
+                    secrets.push(json!({
+                        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                        "metadata": {"name": name, "namespace": ns},
+                        "data": {"tls.crt": b64(&leaf.cert), "tls.key": b64(&leaf.key)},
+                    }));
+                }
+                _ => {}
+            }
+        }
+        ensure!(
+            !secrets.is_empty(),
+            "nothing to issue for {:?}",
+            self.source
+        );
+        for s in secrets {
+            put(render, s);
+        }
+        if self.source == Source::ServiceCa {
+            let cm = render
+                .items
+                .iter_mut()
+                .find(|i| {
+                    i["kind"] == "ConfigMap"
+                        && i["metadata"]["annotations"]["service.beta.openshift.io/inject-cabundle"]
+                            == "true"
+                })
+                .ok_or_else(|| anyhow!("no ConfigMap to inject the CA bundle into"))?;
+            cm["data"] = json!({"service-ca.crt": self.ca.pem});
+        }
+        Ok(serials)
+    }
+}
+
+/// Names and ports of the running topology.
+struct Topo {
+    redis: Vec<String>,
+    sentinels: Vec<String>,
+    redis_port: u16,
+    sentinel_port: u16,
+    master_name: String,
+}
+
+impl Topo {
+    fn fqdn(&self, c: &Cluster, pod: &str) -> String {
+        c.pod(pod).fqdn.clone()
+    }
+
+    fn pods(&self) -> impl Iterator<Item = (&String, u16)> {
+        self.redis
+            .iter()
+            .map(|p| (p, self.redis_port))
+            .chain(self.sentinels.iter().map(|p| (p, self.sentinel_port)))
+    }
+
+    /// The master every Sentinel names (its pod), or what they said.
+    fn agreed_master(&self, c: &Cluster) -> std::result::Result<String, String> {
+        let mut seen = Vec::new();
+        for s in &self.sentinels {
+            let r = c
+                .client()
+                .sentinel(
+                    &self.fqdn(c, s),
+                    self.sentinel_port,
+                    &["SENTINEL", "get-master-addr-by-name", &self.master_name],
+                )
+                .map_err(|e| e.to_string())?;
+            seen.push(r.lines().first().map(|l| l.to_string()).unwrap_or_default());
+        }
+        let first = seen[0].clone();
+        if first.is_empty() || seen.iter().any(|s| *s != first) {
+            return Err(format!("Sentinels name {seen:?}"));
+        }
+        self.redis
+            .iter()
+            .find(|p| c.pod(p).fqdn == first)
+            .cloned()
+            .ok_or_else(|| format!("{first} is no Redis pod"))
+    }
+}
+
+fn bring_up(c: &mut Cluster, t: &Topo) -> Result<()> {
+    c.create(&t.redis[0])?;
+    for s in &t.sentinels {
+        c.create(s)?;
+        c.start(s)?;
+    }
+    for s in &t.sentinels {
+        c.wait_ready(s, READY)?;
+    }
+    for r in &t.redis {
+        c.start(r)?;
+        c.wait_ready(r, READY)?;
+    }
+    wait_for(
+        "Sentinels agree on redis-0",
+        READY,
+        Duration::from_millis(300),
+        || {
+            t.agreed_master(c)
+                .and_then(|m| if m == t.redis[0] { Ok(()) } else { Err(m) })
+        },
+    )?;
+    Ok(())
+}
+
+/// Kills the master; the Sentinels must elect another; the old one rejoins.
+fn failover_check(c: &mut Cluster, t: &Topo) -> Result<String> {
+    let old = t.agreed_master(c).map_err(|e| anyhow!(e))?;
+    let start = Instant::now();
+    c.kill(&old)?;
+    let (new, took) = wait_for("a new master", READY, Duration::from_millis(200), || {
+        t.agreed_master(c).and_then(|m| {
+            if m != old {
+                Ok(m)
+            } else {
+                Err(format!("still {m}"))
+            }
+        })
+    })?;
+    c.start(&old)?;
+    c.wait_ready(&old, READY)?;
+    println!(
+        "e2e-sources: failover: {old} killed, {new} master after {} (total {})",
+        secs(took),
+        secs(start.elapsed())
+    );
+    Ok(new)
+}
+
+/// What an `openssl s_client` handshake with a pod got.
+#[derive(Debug, PartialEq)]
+enum Served {
+    Serial(String),
+    /// Nothing listening (a Sentinel restarting).
+    Refused,
+    /// The handshake failed (verification, alert, ...).
+    Failed(String),
+}
+
+/// The serial of the certificate a pod serves on `port`, verified against
+/// `ca` for the pod's DNS name; with `client`, presenting that certificate.
+fn served(
+    c: &Cluster,
+    host: &str,
+    port: u16,
+    ca: &Path,
+    client: Option<&TlsFiles>,
+) -> Result<Served> {
+    let mut args = vec![
+        "s_client".to_string(),
+        "-connect".into(),
+        format!("{host}:{port}"),
+        "-servername".into(),
+        host.into(),
+        "-verify_hostname".into(),
+        host.into(),
+        "-CAfile".into(),
+        ca.display().to_string(),
+        "-verify_return_error".into(),
+    ];
+    if let Some(f) = client {
+        args.extend([
+            "-cert".into(),
+            f.cert.display().to_string(),
+            "-key".into(),
+            f.key.display().to_string(),
+        ]);
+    }
+    let out = harness::run(
+        c.client()
+            .command("openssl")
+            .args(&args)
+            .stdin(std::process::Stdio::null()),
+        Duration::from_secs(10),
+    )?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("Connection refused") || stderr.contains("connect:errno") {
+        return Ok(Served::Refused);
+    }
+    if !out.status.success() || !stdout.contains("Verify return code: 0 (ok)") {
+        return Ok(Served::Failed(format!(
+            "{} {}",
+            stderr.lines().take(3).collect::<Vec<_>>().join(" | "),
+            stdout
+                .lines()
+                .find(|l| l.contains("Verify return code"))
+                .unwrap_or("")
+        )));
+    }
+    let begin = stdout
+        .find("-----BEGIN CERTIFICATE-----")
+        .context("no certificate")?;
+    let end = stdout
+        .find("-----END CERTIFICATE-----")
+        .context("no certificate end")?
+        + 25;
+    let pem = &stdout[begin..end];
+    let mut x = Command::new("openssl");
+    x.args(["x509", "-noout", "-serial"]);
+    let o = harness::run_with_input(&mut x, Some(pem.as_bytes()), Duration::from_secs(10))?;
+    Ok(Served::Serial(
+        String::from_utf8_lossy(&o.stdout)
+            .trim()
+            .trim_start_matches("serial=")
+            .to_string(),
+    ))
+}
+
+/// The pod's `tls` volume files as the render now has them.
+fn tls_files(render: &Render, component: &str) -> Result<BTreeMap<String, (Vec<u8>, u32)>> {
+    let w = render.workload_of(component)?;
+    let m = w
+        .mounts
+        .iter()
+        .find(|m| m.volume == "tls")
+        .ok_or_else(|| anyhow!("no tls volume"))?;
+    match &m.source {
+        harness::MountSource::Files { files, .. } => Ok(files.clone()),
+        _ => bail!("tls is not a file volume"),
+    }
+}
+
+/// Swaps a pod's `tls` files as the kubelet does: a new timestamped
+/// directory, a `..data_tmp` symlink to it renamed over `..data` (one
+/// atomic step), then the old directory goes.
+fn kubelet_swap(
+    c: &Cluster,
+    pod: &str,
+    files: &BTreeMap<String, (Vec<u8>, u32)>,
+    group: Option<u32>,
+) -> Result<()> {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = c.work.join("pods").join(pod).join("volumes").join("tls");
+    let old = std::fs::read_link(dir.join("..data"))?;
+    let stamp = format!(
+        "..{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos()
+    );
+    let data = dir.join(&stamp);
+    std::fs::create_dir(&data)?;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))?;
+    for (name, (content, mode)) in files {
+        let f = data.join(name);
+        std::fs::write(&f, content)?;
+        std::os::unix::fs::chown(&f, Some(0), Some(group.unwrap_or(0)))?;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(*mode))?;
+    }
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    symlink(&stamp, &tmp)?;
+    std::fs::rename(&tmp, dir.join("..data"))?;
+    std::fs::remove_dir_all(dir.join(old))?;
+    Ok(())
+}
+
+/// Writes `SET renew:<n>` + `WAIT 1 1000` on one connection each, to the
+/// master the Sentinels name, until told to stop. Returns (n, sent, acked).
+fn writer(
+    render: Render,
+    netns: String,
+    dir: PathBuf,
+    t: (Vec<String>, u16, u16, String, BTreeMap<String, String>),
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<(usize, Instant, bool)>> {
+    std::thread::spawn(move || {
+        let (sentinels, rport, sport, master_name, fqdns) = t;
+        let client = harness::Client::from_render(&render, "cache", &netns, &dir).expect("client");
+        let mut out = Vec::new();
+        let mut master = String::new();
+        let mut n = 0;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if master.is_empty() {
+                for s in &sentinels {
+                    if let Ok(r) = client.sentinel(
+                        &fqdns[s],
+                        sport,
+                        &["SENTINEL", "get-master-addr-by-name", &master_name],
+                    ) && let Some(m) = r.lines().first()
+                    {
+                        master = m.to_string();
+                        break;
+                    }
+                }
+            }
+            let sent = Instant::now();
+            let r = client.redis_pipe(
+                &master,
+                rport,
+                &format!("SET renew:{n} v{n}\nWAIT 1 1000\n"),
+            );
+            let acked = r.as_ref().is_ok_and(|r| {
+                let l = r.lines();
+                l.len() == 2 && l[0] == "OK" && l[1].parse::<u32>().unwrap_or(0) >= 1
+            });
+            if !acked {
+                master.clear();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            out.push((n, sent, acked));
+            n += 1;
+        }
+        out
+    })
+}
+
+fn scenario(source: Source, fixture: &str) -> Result<()> {
+    harness::require_environment()?;
+    let work = harness::scratch_root().join(format!("sources-{source:?}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let mut render = Render::spec(Path::new(fixture))?;
+    let issuer = Issuer::new(source, &work.join("issuer"))?;
+    let first = issuer.issue_all(&mut render)?;
+    let redis_w = render.workload_of("redis")?;
+    let sentinel_w = render.workload_of("sentinel")?;
+    let mut c = Cluster::new(&render, ClusterOptions::default())?;
+    let t = Topo {
+        redis: c.pods_of(&redis_w.name),
+        sentinels: c.pods_of(&sentinel_w.name),
+        redis_port: redis_w.port("redis")?,
+        sentinel_port: sentinel_w.port("sentinel")?,
+        master_name: "cache".into(),
+    };
+    bring_up(&mut c, &t)?;
+    let ca = work.join("issuer").join("ca.crt");
+    let client_cert = c.client().tls.clone();
+    let secret_of = |pod: &str| -> &str {
+        if t.redis.iter().any(|p| p == pod) {
+            "cache-redis-tls"
+        } else {
+            "cache-sentinel-tls"
+        }
+    };
+    // Every pod serves the first certificate, verified for its own name.
+    for (p, port) in t.pods() {
+        let got = served(&c, &t.fqdn(&c, p), port, &ca, client_cert.as_ref())?;
+        ensure!(
+            got == Served::Serial(first[secret_of(p)].clone()),
+            "{p} serves {got:?}"
+        );
+    }
+    println!(
+        "e2e-sources: {source:?}: every pod serves the issued certificate (chain and DNS name verified)"
+    );
+    failover_check(&mut c, &t)?;
+
+    // ---- renewal while a writer runs
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fqdns: BTreeMap<String, String> = t
+        .sentinels
+        .iter()
+        .map(|s| (s.clone(), t.fqdn(&c, s)))
+        .collect();
+    let w = writer(
+        Render {
+            items: render.items.clone(),
+        },
+        c.client().netns.clone(),
+        work.join("writer"),
+        (
+            t.sentinels.clone(),
+            t.redis_port,
+            t.sentinel_port,
+            t.master_name.clone(),
+            fqdns,
+        ),
+        stop.clone(),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let renewed = issuer.issue_all(&mut render)?;
+    let swap = Instant::now();
+    let redis_files = tls_files(&render, "redis")?;
+    let sentinel_files = tls_files(&render, "sentinel")?;
+    for p in &t.redis {
+        kubelet_swap(&c, p, &redis_files, redis_w.fs_group)?;
+    }
+    for p in &t.sentinels {
+        kubelet_swap(&c, p, &sentinel_files, sentinel_w.fs_group)?;
+    }
+    let mut when: BTreeMap<String, Duration> = BTreeMap::new();
+    let mut failed: Vec<String> = Vec::new();
+    let mut refused = 0usize;
+    let mut handshakes = 0usize;
+    while when.len() < t.redis.len() + t.sentinels.len() && swap.elapsed() < RENEWED_WITHIN {
+        for (p, port) in t.pods() {
+            if when.contains_key(p.as_str()) {
+                // Still a fresh handshake each round: it must keep working.
+            }
+            handshakes += 1;
+            match served(&c, &t.fqdn(&c, p), port, &ca, client_cert.as_ref())? {
+                Served::Serial(s) if s == renewed[secret_of(p)] => {
+                    when.entry(p.clone()).or_insert_with(|| swap.elapsed());
+                }
+                Served::Serial(s) if s == first[secret_of(p)] => {}
+                Served::Serial(s) => failed.push(format!("{p}: unknown serial {s}")),
+                Served::Refused => refused += 1,
+                Served::Failed(e) => failed.push(format!("{p} at {}: {e}", secs(swap.elapsed()))),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let writes = w.join().map_err(|_| anyhow!("writer panicked"))?;
+    for (p, d) in &when {
+        println!(
+            "e2e-sources: {source:?}: {p} serves the renewed certificate {} after the swap",
+            secs(*d)
+        );
+    }
+    ensure!(
+        when.len() == t.redis.len() + t.sentinels.len(),
+        "not every pod serves the renewed certificate within {RENEWED_WITHIN:?}: {when:?}"
+    );
+    ensure!(failed.is_empty(), "TLS handshakes failed: {failed:?}");
+    let acked: Vec<usize> = writes.iter().filter(|w| w.2).map(|w| w.0).collect();
+    let unacked: Vec<String> = writes
+        .iter()
+        .filter(|w| !w.2)
+        .map(|w| {
+            if w.1 >= swap {
+                format!("+{}", secs(w.1 - swap))
+            } else {
+                format!("-{}", secs(swap - w.1))
+            }
+        })
+        .collect();
+    println!(
+        "e2e-sources: {source:?}: writes not acknowledged (relative to the swap): {unacked:?}"
+    );
+    // Longest time without an acknowledged write from the swap on.
+    let mut longest = Duration::ZERO;
+    let mut last = swap;
+    for w in writes.iter().filter(|w| w.2 && w.1 >= swap) {
+        longest = longest.max(w.1.duration_since(last));
+        last = w.1;
+    }
+    let master = t.agreed_master(&c).map_err(|e| anyhow!(e))?;
+    let mut missing = 0;
+    for k in &acked {
+        let r = c.client().redis(
+            &t.fqdn(&c, &master),
+            t.redis_port,
+            &["EXISTS", &format!("renew:{k}")],
+        )?;
+        if r.text() != "1" {
+            missing += 1;
+        }
+    }
+    let all = *when.values().max().unwrap_or(&Duration::ZERO);
+    println!(
+        "e2e-sources: {source:?}: RENEWAL every pod serves the new certificate {} after the swap; {} fresh handshakes, {} failed, {} refused (Sentinel restarting); writes {} sent, {} acknowledged, longest gap between acknowledged writes {}, acknowledged lost {}",
+        secs(all),
+        handshakes,
+        failed.len(),
+        refused,
+        writes.len(),
+        acked.len(),
+        secs(longest),
+        missing
+    );
+    ensure!(missing == 0, "{missing} acknowledged writes lost");
+    for s in &t.sentinels {
+        let r = c.client().sentinel(
+            &t.fqdn(&c, s),
+            t.sentinel_port,
+            &["SENTINEL", "CKQUORUM", "cache"],
+        )?;
+        ensure!(r.text().starts_with("OK"), "{s}: {}", r.summary());
+    }
+    c.pass();
+    Ok(())
+}
+
+#[test]
+fn cert_manager_certificates_renewed_without_an_outage() -> Result<()> {
+    scenario(Source::CertManager, "tests/fixtures/e2e-cert-manager.yaml")
+}
+
+#[test]
+fn service_ca_certificates_renewed_without_an_outage() -> Result<()> {
+    scenario(Source::ServiceCa, "tests/fixtures/e2e-service-ca.yaml")
+}
