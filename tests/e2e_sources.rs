@@ -24,7 +24,7 @@
 mod harness;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -32,9 +32,11 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use harness::{Cluster, ClusterOptions, KeyType, Render, TestCa, TlsFiles, secs, wait_for};
+use harness::{
+    Cluster, KeyType, Outcome, READY, Render, TestCa, TlsFiles, Topo, Writer, WriterOptions,
+    bring_up, secs,
+};
 
-const READY: Duration = Duration::from_secs(90);
 /// Every pod must serve the renewed certificate within this time: the
 /// watch interval (10 s) plus one slot per Sentinel (10 s each) and margin.
 const RENEWED_WITHIN: Duration = Duration::from_secs(120);
@@ -179,152 +181,32 @@ impl Issuer {
     }
 }
 
-/// Names and ports of the running topology.
-struct Topo {
-    redis: Vec<String>,
-    sentinels: Vec<String>,
-    redis_port: u16,
-    sentinel_port: u16,
-    master_name: String,
-}
-
-impl Topo {
-    fn fqdn(&self, c: &Cluster, pod: &str) -> String {
-        c.pod(pod).fqdn.clone()
-    }
-
-    fn pods(&self) -> impl Iterator<Item = (&String, u16)> {
-        self.redis
-            .iter()
-            .map(|p| (p, self.redis_port))
-            .chain(self.sentinels.iter().map(|p| (p, self.sentinel_port)))
-    }
-
-    /// The master every Sentinel names (its pod), or what they said.
-    fn agreed_master(&self, c: &Cluster) -> std::result::Result<String, String> {
-        let mut seen = Vec::new();
-        for s in &self.sentinels {
-            let r = c
-                .client()
-                .sentinel(
-                    &self.fqdn(c, s),
-                    self.sentinel_port,
-                    &["SENTINEL", "get-master-addr-by-name", &self.master_name],
-                )
-                .map_err(|e| e.to_string())?;
-            seen.push(r.lines().first().map(|l| l.to_string()).unwrap_or_default());
-        }
-        let first = seen[0].clone();
-        if first.is_empty() || seen.iter().any(|s| *s != first) {
-            return Err(format!("Sentinels name {seen:?}"));
-        }
-        self.redis
-            .iter()
-            .find(|p| c.pod(p).fqdn == first)
-            .cloned()
-            .ok_or_else(|| format!("{first} is no Redis pod"))
-    }
-}
-
-fn bring_up(c: &mut Cluster, t: &Topo) -> Result<()> {
-    c.create(&t.redis[0])?;
-    for s in &t.sentinels {
-        c.create(s)?;
-        c.start(s)?;
-    }
-    for s in &t.sentinels {
-        c.wait_ready(s, READY)?;
-    }
-    for r in &t.redis {
-        c.start(r)?;
-        c.wait_ready(r, READY)?;
-    }
-    wait_for(
-        "Sentinels agree on redis-0",
-        READY,
-        Duration::from_millis(300),
-        || {
-            t.agreed_master(c)
-                .and_then(|m| if m == t.redis[0] { Ok(()) } else { Err(m) })
-        },
-    )?;
-    t.wait_sentinels_know_everyone(c)?;
-    Ok(())
-}
-
-impl Topo {
-    /// Every Sentinel knows every replica (flag `slave` only, i.e. not down
-    /// or disconnected) and every other Sentinel: a failover can pick a
-    /// replica.
-    fn wait_sentinels_know_everyone(&self, c: &Cluster) -> Result<()> {
-        let replicas = self.redis.len() - 1;
-        wait_for(
-            "Sentinels to know every replica and peer",
-            READY,
-            Duration::from_millis(300),
-            || {
-                for s in &self.sentinels {
-                    let host = self.fqdn(c, s);
-                    let m = c
-                        .client()
-                        .sentinel(
-                            &host,
-                            self.sentinel_port,
-                            &["SENTINEL", "master", &self.master_name],
-                        )
-                        .map_err(|e| e.to_string())?
-                        .pairs();
-                    let peers = m.get("num-other-sentinels").cloned().unwrap_or_default();
-                    if peers != (self.sentinels.len() - 1).to_string() {
-                        return Err(format!("{s}: {peers} other Sentinels"));
-                    }
-                    let r = c
-                        .client()
-                        .sentinel(
-                            &host,
-                            self.sentinel_port,
-                            &["SENTINEL", "replicas", &self.master_name],
-                        )
-                        .map_err(|e| e.to_string())?;
-                    let good = r
-                        .lines()
-                        .windows(2)
-                        .filter(|w| w[0] == "flags" && w[1] == "slave")
-                        .count();
-                    if good != replicas {
-                        return Err(format!("{s}: {good} good replicas"));
-                    }
-                }
-                Ok(())
-            },
-        )?;
-        Ok(())
-    }
-}
-
-/// Kills the master; the Sentinels must elect another; the old one rejoins.
+/// Kills the master; the Sentinels must elect another; the old one rejoins
+/// as a replica and every Sentinel sees it again.
 fn failover_check(c: &mut Cluster, t: &Topo) -> Result<String> {
-    let old = t.agreed_master(c).map_err(|e| anyhow!(e))?;
-    let start = Instant::now();
+    let old = t.current_master(c)?;
+    let killed = Instant::now();
     c.kill(&old)?;
-    let (new, took) = wait_for("a new master", READY, Duration::from_millis(200), || {
-        t.agreed_master(c).and_then(|m| {
-            if m != old {
-                Ok(m)
-            } else {
-                Err(format!("still {m}"))
-            }
-        })
-    })?;
+    let (new, named, writable) = t.wait_new_master(c, &t.sentinels, &old, killed)?;
     c.start(&old)?;
     c.wait_ready(&old, READY)?;
-    t.wait_sentinels_know_everyone(c)?;
+    t.wait_replica_of(c, &old, &new)?;
+    t.wait_sentinels_agree(c, &new, t.redis.len() - 1)?;
     println!(
-        "e2e-sources: failover: {old} killed, {new} master after {} (total {})",
-        secs(took),
-        secs(start.elapsed())
+        "e2e-sources: failover: {old} killed, {new} named master after {} and writable after {}",
+        secs(named),
+        secs(writable)
     );
     Ok(new)
+}
+
+/// Every pod with the port it serves TLS on.
+fn pods(t: &Topo) -> Vec<(String, u16)> {
+    t.redis
+        .iter()
+        .map(|p| (p.clone(), t.redis_port))
+        .chain(t.sentinels.iter().map(|p| (p.clone(), t.sentinel_port)))
+        .collect()
 }
 
 /// What an `openssl s_client` handshake with a pod got.
@@ -460,62 +342,6 @@ fn kubelet_swap(
     Ok(())
 }
 
-/// Writes `SET renew:<n>` + `WAIT 1 1000` on one connection each, to the
-/// master the Sentinels name, until told to stop. Returns (n, sent, acked).
-fn writer(
-    render: Render,
-    netns: String,
-    dir: PathBuf,
-    t: (Vec<String>, u16, u16, String, BTreeMap<String, String>),
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<Vec<(usize, Instant, bool)>> {
-    std::thread::spawn(move || {
-        let (sentinels, rport, sport, master_name, fqdns) = t;
-        let client = harness::Client::from_render(&render, "cache", &netns, &dir).expect("client");
-        let mut out = Vec::new();
-        let mut master = String::new();
-        let mut n = 0;
-        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-            if master.is_empty() {
-                for s in &sentinels {
-                    if let Ok(r) = client.sentinel(
-                        &fqdns[s],
-                        sport,
-                        &["SENTINEL", "get-master-addr-by-name", &master_name],
-                    ) && let Some(m) = r.lines().first()
-                    {
-                        master = m.to_string();
-                        break;
-                    }
-                }
-            }
-            let sent = Instant::now();
-            let r = client.redis_pipe(
-                &master,
-                rport,
-                &format!("SET renew:{n} v{n}\nWAIT 1 1000\n"),
-            );
-            let acked = r.as_ref().is_ok_and(|r| {
-                let l = r.lines();
-                l.len() == 2 && l[0] == "OK" && l[1].parse::<u32>().unwrap_or(0) >= 1
-            });
-            if !acked {
-                master.clear();
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if !acked {
-                eprintln!(
-                    "e2e-sources: write {n} not acknowledged: {}",
-                    r.map(|r| r.summary()).unwrap_or_else(|e| e.to_string())
-                );
-            }
-            out.push((n, sent, acked));
-            n += 1;
-        }
-        out
-    })
-}
-
 fn scenario(source: Source, fixture: &str) -> Result<()> {
     harness::require_environment()?;
     let work = harness::scratch_root().join(format!("sources-{source:?}-{}", std::process::id()));
@@ -523,17 +349,9 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
     let mut render = Render::spec(Path::new(fixture))?;
     let issuer = Issuer::new(source, &work.join("issuer"))?;
     let first = issuer.issue_all(&mut render)?;
-    let redis_w = render.workload_of("redis")?;
-    let sentinel_w = render.workload_of("sentinel")?;
-    let mut c = Cluster::new(&render, ClusterOptions::default())?;
-    let t = Topo {
-        redis: c.pods_of(&redis_w.name),
-        sentinels: c.pods_of(&sentinel_w.name),
-        redis_port: redis_w.port("redis")?,
-        sentinel_port: sentinel_w.port("sentinel")?,
-        master_name: "cache".into(),
-    };
-    bring_up(&mut c, &t)?;
+    let (mut c, t) = bring_up(&render)?;
+    let fs_group = |component: &str| render.workload_of(component).map(|w| w.fs_group);
+    let (redis_group, sentinel_group) = (fs_group("redis")?, fs_group("sentinel")?);
     let ca = work.join("issuer").join("ca.crt");
     let client_cert = c.client().tls.clone();
     let secret_of = |pod: &str| -> &str {
@@ -543,11 +361,11 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
             "cache-sentinel-tls"
         }
     };
-    // Every pod serves the first certificate, verified for its own name.
-    for (p, port) in t.pods() {
-        let got = served(&c, &t.fqdn(&c, p), port, &ca, client_cert.as_ref())?;
+    // Every pod serves the issued certificate, verified for its own name.
+    for (p, port) in pods(&t) {
+        let got = served(&c, &t.fqdn(&c, &p), port, &ca, client_cert.as_ref())?;
         ensure!(
-            got == Served::Serial(first[secret_of(p)].clone()),
+            got == Served::Serial(first[secret_of(&p)].clone()),
             "{p} serves {got:?}"
         );
     }
@@ -556,50 +374,29 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
     );
     failover_check(&mut c, &t)?;
 
-    // ---- renewal while a writer runs
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let fqdns: BTreeMap<String, String> = t
-        .sentinels
-        .iter()
-        .map(|s| (s.clone(), t.fqdn(&c, s)))
-        .collect();
-    let w = writer(
-        Render {
-            items: render.items.clone(),
-        },
-        c.client().netns.clone(),
-        work.join("writer"),
-        (
-            t.sentinels.clone(),
-            t.redis_port,
-            t.sentinel_port,
-            t.master_name.clone(),
-            fqdns,
-        ),
-        stop.clone(),
-    );
-    std::thread::sleep(Duration::from_secs(2));
+    // ---- renewal while the writer runs
+    let w = Writer::start(&c, &render, &t, WriterOptions::new("renew"))?;
+    w.wait_acked(10, Duration::from_secs(30))?;
     let renewed = issuer.issue_all(&mut render)?;
     let swap = Instant::now();
     let redis_files = tls_files(&render, "redis")?;
     let sentinel_files = tls_files(&render, "sentinel")?;
     for p in &t.redis {
-        kubelet_swap(&c, p, &redis_files, redis_w.fs_group)?;
+        kubelet_swap(&c, p, &redis_files, redis_group)?;
     }
     for p in &t.sentinels {
-        kubelet_swap(&c, p, &sentinel_files, sentinel_w.fs_group)?;
+        kubelet_swap(&c, p, &sentinel_files, sentinel_group)?;
     }
+    let all_pods = pods(&t);
     let mut when: BTreeMap<String, Duration> = BTreeMap::new();
     let mut failed: Vec<String> = Vec::new();
     let mut refused = 0usize;
     let mut handshakes = 0usize;
-    while when.len() < t.redis.len() + t.sentinels.len() && swap.elapsed() < RENEWED_WITHIN {
-        for (p, port) in t.pods() {
-            if when.contains_key(p.as_str()) {
-                // Still a fresh handshake each round: it must keep working.
-            }
+    while when.len() < all_pods.len() && swap.elapsed() < RENEWED_WITHIN {
+        // A fresh handshake with every pod each round, renewed or not.
+        for (p, port) in &all_pods {
             handshakes += 1;
-            match served(&c, &t.fqdn(&c, p), port, &ca, client_cert.as_ref())? {
+            match served(&c, &t.fqdn(&c, p), *port, &ca, client_cert.as_ref())? {
                 Served::Serial(s) if s == renewed[secret_of(p)] => {
                     when.entry(p.clone()).or_insert_with(|| swap.elapsed());
                 }
@@ -611,8 +408,9 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let writes = w.join().map_err(|_| anyhow!("writer panicked"))?;
+    // Writes keep flowing a little after the last pod renewed.
+    std::thread::sleep(Duration::from_secs(2));
+    let writes = w.stop()?;
     for (p, d) in &when {
         println!(
             "e2e-sources: {source:?}: {p} serves the renewed certificate {} after the swap",
@@ -620,63 +418,30 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
         );
     }
     ensure!(
-        when.len() == t.redis.len() + t.sentinels.len(),
+        when.len() == all_pods.len(),
         "not every pod serves the renewed certificate within {RENEWED_WITHIN:?}: {when:?}"
     );
     ensure!(failed.is_empty(), "TLS handshakes failed: {failed:?}");
-    let acked: Vec<usize> = writes.iter().filter(|w| w.2).map(|w| w.0).collect();
-    let unacked: Vec<String> = writes
-        .iter()
-        .filter(|w| !w.2)
-        .map(|w| {
-            if w.1 >= swap {
-                format!("+{}", secs(w.1 - swap))
-            } else {
-                format!("-{}", secs(swap - w.1))
-            }
-        })
-        .collect();
-    println!(
-        "e2e-sources: {source:?}: writes not acknowledged (relative to the swap): {unacked:?}"
-    );
-    // Longest time without an acknowledged write from the swap on.
-    let mut longest = Duration::ZERO;
-    let mut last = swap;
-    for w in writes.iter().filter(|w| w.2 && w.1 >= swap) {
-        longest = longest.max(w.1.duration_since(last));
-        last = w.1;
-    }
-    let master = t.agreed_master(&c).map_err(|e| anyhow!(e))?;
-    let mut missing = 0;
-    for k in &acked {
-        let r = c.client().redis(
-            &t.fqdn(&c, &master),
-            t.redis_port,
-            &["EXISTS", &format!("renew:{k}")],
-        )?;
-        if r.text() != "1" {
-            missing += 1;
-        }
-    }
+    let master = t.current_master(&c)?;
+    let lost = writes.lost(&c, &t, &master)?;
+    let outage = writes.longest_gap(swap, writes.end);
     let all = *when.values().max().unwrap_or(&Duration::ZERO);
+    println!("e2e-sources: {source:?}: writer: {}", writes.summary());
     println!(
-        "e2e-sources: {source:?}: RENEWAL every pod serves the new certificate {} after the swap; {} fresh handshakes, {} failed, {} refused (Sentinel restarting); writes {} sent, {} acknowledged, longest gap between acknowledged writes {}, acknowledged lost {}",
+        "e2e-sources: {source:?}: RENEWAL every pod serves the new certificate {} after the swap; {handshakes} fresh handshakes, {} failed, {refused} refused (Sentinel restarting); longest time without an acknowledged write {}; acknowledged writes lost {}",
         secs(all),
-        handshakes,
         failed.len(),
-        refused,
-        writes.len(),
-        acked.len(),
-        secs(longest),
-        missing
+        secs(outage),
+        lost.len()
     );
-    ensure!(missing == 0, "{missing} acknowledged writes lost");
+    ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    ensure!(
+        writes.count(&Outcome::NoAnswer) == 0,
+        "writes without an answer (a failed connection or handshake): {}",
+        writes.summary()
+    );
     for s in &t.sentinels {
-        let r = c.client().sentinel(
-            &t.fqdn(&c, s),
-            t.sentinel_port,
-            &["SENTINEL", "CKQUORUM", "cache"],
-        )?;
+        let r = t.sentinel(&c, s, &["SENTINEL", "CKQUORUM", &t.master_name])?;
         ensure!(r.text().starts_with("OK"), "{s}: {}", r.summary());
     }
     c.pass();
