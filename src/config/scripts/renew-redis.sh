@@ -7,6 +7,7 @@
 # CONFIG SET (Redis >= 7.0.1), over the unix socket (no TLS: it works
 # whatever the files hold). Open connections and replication links stay up.
 # It ends with Redis.
+SCRIPT=start-redis # log() names it; the watcher starts before the body sets it
 tls_sum() { cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum; }
 reload_tls() {
     _user=${RELOAD_CRED%%:*}; _pw=${RELOAD_CRED#*:}
