@@ -293,52 +293,13 @@ fn served(
     ))
 }
 
-/// The pod's `tls` volume files as the render now has them.
-fn tls_files(render: &Render, component: &str) -> Result<BTreeMap<String, (Vec<u8>, u32)>> {
-    let w = render.workload_of(component)?;
-    let m = w
-        .mounts
-        .iter()
-        .find(|m| m.volume == "tls")
-        .ok_or_else(|| anyhow!("no tls volume"))?;
-    match &m.source {
-        harness::MountSource::Files { files, .. } => Ok(files.clone()),
-        _ => bail!("tls is not a file volume"),
+/// The kubelet's part of a renewal: every pod gets the Secrets' new files
+/// through an atomic `..data` switch ([`Cluster::sync_volumes`]).
+fn kubelet_sync(c: &mut Cluster, render: &Render, pods: &[String]) -> Result<()> {
+    for p in pods {
+        let w = c.pod(p).workload.with_data_from(render)?;
+        c.sync_volumes(p, w)?;
     }
-}
-
-/// Swaps a pod's `tls` files as the kubelet does: a new timestamped
-/// directory, a `..data_tmp` symlink to it renamed over `..data` (one
-/// atomic step), then the old directory goes.
-fn kubelet_swap(
-    c: &Cluster,
-    pod: &str,
-    files: &BTreeMap<String, (Vec<u8>, u32)>,
-    group: Option<u32>,
-) -> Result<()> {
-    use std::os::unix::fs::{PermissionsExt, symlink};
-    let dir = c.work.join("pods").join(pod).join("volumes").join("tls");
-    let old = std::fs::read_link(dir.join("..data"))?;
-    let stamp = format!(
-        "..{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos()
-    );
-    let data = dir.join(&stamp);
-    std::fs::create_dir(&data)?;
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755))?;
-    for (name, (content, mode)) in files {
-        let f = data.join(name);
-        std::fs::write(&f, content)?;
-        std::os::unix::fs::chown(&f, Some(0), Some(group.unwrap_or(0)))?;
-        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(*mode))?;
-    }
-    let tmp = dir.join("..data_tmp");
-    let _ = std::fs::remove_file(&tmp);
-    symlink(&stamp, &tmp)?;
-    std::fs::rename(&tmp, dir.join("..data"))?;
-    std::fs::remove_dir_all(dir.join(old))?;
     Ok(())
 }
 
@@ -350,8 +311,6 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
     let issuer = Issuer::new(source, &work.join("issuer"))?;
     let first = issuer.issue_all(&mut render)?;
     let (mut c, t) = bring_up(&render)?;
-    let fs_group = |component: &str| render.workload_of(component).map(|w| w.fs_group);
-    let (redis_group, sentinel_group) = (fs_group("redis")?, fs_group("sentinel")?);
     let ca = work.join("issuer").join("ca.crt");
     let client_cert = c.client().tls.clone();
     let secret_of = |pod: &str| -> &str {
@@ -379,14 +338,8 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
     w.wait_acked(10, Duration::from_secs(30))?;
     let renewed = issuer.issue_all(&mut render)?;
     let swap = Instant::now();
-    let redis_files = tls_files(&render, "redis")?;
-    let sentinel_files = tls_files(&render, "sentinel")?;
-    for p in &t.redis {
-        kubelet_swap(&c, p, &redis_files, redis_group)?;
-    }
-    for p in &t.sentinels {
-        kubelet_swap(&c, p, &sentinel_files, sentinel_group)?;
-    }
+    kubelet_sync(&mut c, &render, &t.redis)?;
+    kubelet_sync(&mut c, &render, &t.sentinels)?;
     let all_pods = pods(&t);
     let mut when: BTreeMap<String, Duration> = BTreeMap::new();
     let mut failed: Vec<String> = Vec::new();
@@ -470,14 +423,8 @@ fn never_below_quorum(
     let marks: Vec<usize> = up.iter().map(|s| c.log(s).len()).collect();
     let renewed = issuer.issue_all(render)?;
     let swap = Instant::now();
-    let redis_group = render.workload_of("redis")?.fs_group;
-    let sentinel_group = render.workload_of("sentinel")?.fs_group;
-    for p in &t.redis {
-        kubelet_swap(c, p, &tls_files(render, "redis")?, redis_group)?;
-    }
-    for p in &t.sentinels {
-        kubelet_swap(c, p, &tls_files(render, "sentinel")?, sentinel_group)?;
-    }
+    kubelet_sync(c, render, &t.redis)?;
+    kubelet_sync(c, render, &t.sentinels)?;
     // Both running Sentinels reach their slot and decline.
     for (s, mark) in up.iter().zip(&marks) {
         harness::wait_for(
