@@ -333,69 +333,83 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
     );
     failover_check(&mut c, &t)?;
 
-    // ---- renewal while the writer runs
-    let w = Writer::start(&c, &render, &t, WriterOptions::new("renew"))?;
-    w.wait_acked(10, Duration::from_secs(30))?;
-    let renewed = issuer.issue_all(&mut render)?;
-    let swap = Instant::now();
-    kubelet_sync(&mut c, &render, &t.redis)?;
-    kubelet_sync(&mut c, &render, &t.sentinels)?;
-    let all_pods = pods(&t);
-    let mut when: BTreeMap<String, Duration> = BTreeMap::new();
-    let mut failed: Vec<String> = Vec::new();
-    let mut refused = 0usize;
-    let mut handshakes = 0usize;
-    while when.len() < all_pods.len() && swap.elapsed() < RENEWED_WITHIN {
-        // A fresh handshake with every pod each round, renewed or not.
-        for (p, port) in &all_pods {
-            handshakes += 1;
-            match served(&c, &t.fqdn(&c, p), *port, &ca, client_cert.as_ref())? {
-                Served::Serial(s) if s == renewed[secret_of(p)] => {
-                    when.entry(p.clone()).or_insert_with(|| swap.elapsed());
+    // ---- renewal while the writer runs; SOURCES_RUNS=n repeats it (CI: once)
+    let runs: usize = std::env::var("SOURCES_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut first = first;
+    let mut renewed = first.clone();
+    for run in 1..=runs {
+        println!("e2e-sources: {source:?}: renewal run {run} of {runs}");
+        // ---- renewal while the writer runs
+        let w = Writer::start(&c, &render, &t, WriterOptions::new(&format!("renew{run}")))?;
+        w.wait_acked(10, Duration::from_secs(30))?;
+        renewed = issuer.issue_all(&mut render)?;
+        let swap = Instant::now();
+        kubelet_sync(&mut c, &render, &t.redis)?;
+        kubelet_sync(&mut c, &render, &t.sentinels)?;
+        let all_pods = pods(&t);
+        let mut when: BTreeMap<String, Duration> = BTreeMap::new();
+        let mut failed: Vec<String> = Vec::new();
+        let mut refused = 0usize;
+        let mut handshakes = 0usize;
+        while when.len() < all_pods.len() && swap.elapsed() < RENEWED_WITHIN {
+            // A fresh handshake with every pod each round, renewed or not.
+            for (p, port) in &all_pods {
+                handshakes += 1;
+                match served(&c, &t.fqdn(&c, p), *port, &ca, client_cert.as_ref())? {
+                    Served::Serial(s) if s == renewed[secret_of(p)] => {
+                        when.entry(p.clone()).or_insert_with(|| swap.elapsed());
+                    }
+                    Served::Serial(s) if s == first[secret_of(p)] => {}
+                    Served::Serial(s) => failed.push(format!("{p}: unknown serial {s}")),
+                    Served::Refused => refused += 1,
+                    Served::Failed(e) => {
+                        failed.push(format!("{p} at {}: {e}", secs(swap.elapsed())))
+                    }
                 }
-                Served::Serial(s) if s == first[secret_of(p)] => {}
-                Served::Serial(s) => failed.push(format!("{p}: unknown serial {s}")),
-                Served::Refused => refused += 1,
-                Served::Failed(e) => failed.push(format!("{p} at {}: {e}", secs(swap.elapsed()))),
             }
+            std::thread::sleep(Duration::from_millis(200));
         }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    // Writes keep flowing a little after the last pod renewed.
-    std::thread::sleep(Duration::from_secs(2));
-    let writes = w.stop()?;
-    for (p, d) in &when {
-        println!(
-            "e2e-sources: {source:?}: {p} serves the renewed certificate {} after the swap",
-            secs(*d)
+        // Writes keep flowing a little after the last pod renewed.
+        std::thread::sleep(Duration::from_secs(2));
+        let writes = w.stop()?;
+        for (p, d) in &when {
+            println!(
+                "e2e-sources: {source:?}: {p} serves the renewed certificate {} after the swap",
+                secs(*d)
+            );
+        }
+        ensure!(
+            when.len() == all_pods.len(),
+            "not every pod serves the renewed certificate within {RENEWED_WITHIN:?}: {when:?}"
         );
-    }
-    ensure!(
-        when.len() == all_pods.len(),
-        "not every pod serves the renewed certificate within {RENEWED_WITHIN:?}: {when:?}"
-    );
-    ensure!(failed.is_empty(), "TLS handshakes failed: {failed:?}");
-    let master = t.current_master(&c)?;
-    let lost = writes.lost(&c, &t, &master)?;
-    let outage = writes.longest_gap(swap, writes.end);
-    let all = *when.values().max().unwrap_or(&Duration::ZERO);
-    println!("e2e-sources: {source:?}: writer: {}", writes.summary());
-    println!(
-        "e2e-sources: {source:?}: RENEWAL every pod serves the new certificate {} after the swap; {handshakes} fresh handshakes, {} failed, {refused} refused (Sentinel restarting); longest time without an acknowledged write {}; acknowledged writes lost {}",
-        secs(all),
-        failed.len(),
-        secs(outage),
-        lost.len()
-    );
-    ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
-    ensure!(
-        writes.count(&Outcome::NoAnswer) == 0,
-        "writes without an answer (a failed connection or handshake): {}",
-        writes.summary()
-    );
-    for s in &t.sentinels {
-        let r = t.sentinel(&c, s, &["SENTINEL", "CKQUORUM", &t.master_name])?;
-        ensure!(r.text().starts_with("OK"), "{s}: {}", r.summary());
+        ensure!(failed.is_empty(), "TLS handshakes failed: {failed:?}");
+        let master = t.current_master(&c)?;
+        let lost = writes.lost(&c, &t, &master)?;
+        let outage = writes.longest_gap(swap, writes.end);
+        let all = *when.values().max().unwrap_or(&Duration::ZERO);
+        println!("e2e-sources: {source:?}: writer: {}", writes.summary());
+        println!(
+            "e2e-sources: {source:?}: RENEWAL every pod serves the new certificate {} after the swap; {handshakes} fresh handshakes, {} failed, {refused} refused (Sentinel restarting); longest time without an acknowledged write {}; acknowledged writes lost {}",
+            secs(all),
+            failed.len(),
+            secs(outage),
+            lost.len()
+        );
+        ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+        ensure!(
+            writes.count(&Outcome::NoAnswer) == 0,
+            "writes without an answer (a failed connection or handshake): {}",
+            writes.summary()
+        );
+        for s in &t.sentinels {
+            let r = t.sentinel(&c, s, &["SENTINEL", "CKQUORUM", &t.master_name])?;
+            ensure!(r.text().starts_with("OK"), "{s}: {}", r.summary());
+        }
+        first = renewed.clone();
     }
     if source == Source::CertManager {
         never_below_quorum(&mut c, &t, &mut render, &issuer, &ca, &renewed)?;
