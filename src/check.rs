@@ -508,8 +508,11 @@ impl<'a> Checker<'a> {
                         config = Some(obj);
                     }
                 }
-                // Made outside the function (sources::EXTERNAL_SECRETS_ANNOTATION).
-                None if k == "Secret" && external_secrets(sts).contains(&n) => {}
+                // Made outside the function (sources::EXTERNAL_SECRETS_ANNOTATION):
+                // checked when it is among the items.
+                None if k == "Secret" && external_secrets(sts).contains(&n) => {
+                    self.check_external_keys(sts, v, n);
+                }
                 None => self.error(
                     sts,
                     &format!("spec.template.spec.volumes[{i}].{field}"),
@@ -996,6 +999,41 @@ impl Checker<'_> {
             };
             self.results
                 .push(r.with_ref(resource_ref(secret)).with_field(field));
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// An external Secret among the items has every key the volume
+    /// projects (e.g. the passwords of `auth.existingSecret`): the kubelet
+    /// cannot start a pod whose projected key is missing.
+    fn check_external_keys(&mut self, sts: &Value, volume: &Value, secret_name: &str) {
+        let Some(secret) = self.all.iter().find(|o| {
+            kind(o) == "Secret" && name(o) == secret_name && namespace(o) == namespace(sts)
+        }) else {
+            return;
+        };
+        let missing: Vec<String> = volume
+            .get("secret")
+            .and_then(|s| s.get("items"))
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.str_at(&["key"]))
+            .filter(|k| secret_data(secret, k).is_none())
+            .map(str::to_string)
+            .collect();
+        if !missing.is_empty() {
+            let message = format!(
+                "Secret {secret_name} has no {} but StatefulSet {} mounts it: its pods cannot start",
+                missing.join(", "),
+                name(sts)
+            );
+            self.results.push(
+                KrmResult::error(message)
+                    .with_ref(resource_ref(secret))
+                    .with_field("data"),
+            );
         }
     }
 }

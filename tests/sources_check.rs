@@ -156,3 +156,25 @@ fn user_secrets_are_verified_when_present() {
     assert!(ok, "{report}");
     assert!(report.contains("expires in"), "{report}");
 }
+
+#[test]
+fn an_existing_auth_secret_among_the_items_needs_every_key_of_the_mode() {
+    let out = render(&root().join("examples/existing-secrets/spec.yaml"), &[]);
+    assert!(out.status.success());
+    let b = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let auth = |keys: &[&str]| {
+        let mut y = format!(
+            "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: billing-redis-passwords\n  namespace: {NS}\ndata:\n"
+        );
+        for k in keys {
+            y.push_str(&format!("  {k}: {}\n", b("0123456789abcdef0123")));
+        }
+        y
+    };
+    // Password mode: redis-password and sentinel-password.
+    let (ok, report) = check(&out.stdout, &auth(&["redis-password", "sentinel-password"]));
+    assert!(ok, "{report}");
+    let (ok, report) = check(&out.stdout, &auth(&["redis-password"]));
+    assert!(!ok, "accepted a Secret without sentinel-password");
+    assert!(report.contains("has no sentinel-password"), "{report}");
+}
