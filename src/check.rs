@@ -150,6 +150,7 @@ pub fn check(items: &[Value]) -> Vec<KrmResult> {
         let mut c = Checker {
             key,
             objs,
+            all: items,
             results: Vec::new(),
             seen: BTreeSet::new(),
         };
@@ -312,6 +313,9 @@ struct Checker<'a> {
     /// `<namespace>/<name>` the instance was rendered as.
     key: &'a str,
     objs: &'a [&'a Value],
+    /// Every input item: Secrets made outside the function (cert-manager,
+    /// the service CA, the user) do not carry the instance annotation.
+    all: &'a [Value],
     results: Vec<KrmResult>,
     /// Script settings already reported (both scripts hold the same ones).
     seen: BTreeSet<String>,
@@ -506,6 +510,11 @@ impl<'a> Checker<'a> {
                     if v.str_at(&["name"]) == Some("config") {
                         config = Some(obj);
                     }
+                }
+                // Made outside the function (sources::EXTERNAL_SECRETS_ANNOTATION):
+                // checked when it is among the items.
+                None if k == "Secret" && external_secrets(sts).contains(&n) => {
+                    self.check_external_keys(sts, v, n);
                 }
                 None => self.error(
                     sts,
@@ -873,8 +882,22 @@ impl<'a> Checker<'a> {
         else {
             return; // TLS disabled
         };
-        let Some(secret) = self.resolve("Secret", secret_name, namespace(sts)) else {
-            return; // reported by check_mounts
+        let external = external_secrets(sts).contains(&secret_name);
+        let secret = if external {
+            // Made outside the function: checked when it is among the items.
+            let found = self.all.iter().find(|o| {
+                kind(o) == "Secret" && name(o) == secret_name && namespace(o) == namespace(sts)
+            });
+            let Some(found) = found else {
+                return;
+            };
+            self.check_external_secret(found);
+            found
+        } else {
+            let Some(secret) = self.resolve("Secret", secret_name, namespace(sts)) else {
+                return; // reported by check_mounts
+            };
+            secret
         };
         let Some(pem) = secret_data(secret, "tls.crt") else {
             self.error(
@@ -953,6 +976,76 @@ impl<'a> Checker<'a> {
             ),
         );
     }
+}
+
+impl Checker<'_> {
+    /// EKUs, chain and validity of a certificate Secret made outside the
+    /// function (its SANs are checked with the rendered ones).
+    fn check_external_secret(&mut self, secret: &Value) {
+        let client_auth = self.objs.iter().any(|o| {
+            kind(o) == "ConfigMap"
+                && o.get("data").and_then(Value::as_mapping).is_some_and(|d| {
+                    d.values().filter_map(Value::as_str).any(|t| {
+                        t.lines().any(|l| {
+                            l == "tls-auth-clients yes" || l == "tls-auth-clients optional"
+                        })
+                    })
+                })
+        });
+        let now = crate::function::now();
+        for (is_error, field, msg) in crate::sources::secret::verify(secret, client_auth, now) {
+            let message = format!("Secret {}: {msg}", name(secret));
+            let r = if is_error {
+                KrmResult::error(message)
+            } else {
+                KrmResult::warning(message)
+            };
+            self.results
+                .push(r.with_ref(resource_ref(secret)).with_field(field));
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// An external Secret among the items has every key the volume
+    /// projects (e.g. the passwords of `auth.existingSecret`): the kubelet
+    /// cannot start a pod whose projected key is missing.
+    fn check_external_keys(&mut self, sts: &Value, volume: &Value, secret_name: &str) {
+        let Some(secret) = self.all.iter().find(|o| {
+            kind(o) == "Secret" && name(o) == secret_name && namespace(o) == namespace(sts)
+        }) else {
+            return;
+        };
+        let missing: Vec<String> = volume
+            .get("secret")
+            .and_then(|s| s.get("items"))
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.str_at(&["key"]))
+            .filter(|k| secret_data(secret, k).is_none())
+            .map(str::to_string)
+            .collect();
+        if !missing.is_empty() {
+            let message = format!(
+                "Secret {secret_name} has no {} but StatefulSet {} mounts it: its pods cannot start",
+                missing.join(", "),
+                name(sts)
+            );
+            self.results.push(
+                KrmResult::error(message)
+                    .with_ref(resource_ref(secret))
+                    .with_field("data"),
+            );
+        }
+    }
+}
+
+/// Secrets a StatefulSet's pods mount that the function does not emit.
+fn external_secrets(sts: &Value) -> Vec<&str> {
+    annotation(sts, crate::sources::EXTERNAL_SECRETS_ANNOTATION)
+        .map(|a| a.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 /// Named container ports of a StatefulSet's pods, as strings.

@@ -5,6 +5,8 @@
 //! - [`krm`]: ResourceList I/O and results
 //! - [`spec`]: the spec model, defaults and validation
 //! - [`certs`]: CA and certificates (rcgen), seeds, keeping earlier ones
+//! - [`sources`]: where certificates come from (generated, cert-manager,
+//!   OpenShift service CA, existing Secrets)
 //! - [`config`]: redis.conf, sentinel.conf and the start scripts
 //! - [`generate`]: Secrets, ConfigMaps, Services, StatefulSets, PDBs
 //! - [`consumers`]: connection Secrets for applications (3scale, Service Binding)
@@ -24,4 +26,5 @@ pub mod hash;
 pub mod krm;
 pub mod metrics;
 pub mod ownership;
+pub mod sources;
 pub mod spec;

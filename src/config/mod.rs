@@ -8,6 +8,7 @@
 //! secrets) to a writable copy at start.
 
 pub mod redis;
+pub mod renewal;
 pub mod sentinel;
 pub mod users;
 

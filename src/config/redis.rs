@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{paths, script_header, tls_directives, users};
+use super::{paths, renewal, script_header, tls_directives, users};
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
 
@@ -29,6 +29,20 @@ pub fn redis_conf(inst: &Instance) -> String {
     writeln!(out, "bind * -::*").ok();
     writeln!(out, "protected-mode no").ok();
     tls_directives(&mut out, inst, Component::Redis, paths::REDIS_TLS);
+    if renewal::watched(inst) {
+        writeln!(
+            out,
+            "# for the renewal watcher of {START_SCRIPT} (CONFIG SET of renewed certificates)"
+        )
+        .ok();
+        writeln!(
+            out,
+            "unixsocket {}",
+            renewal::redis_socket(paths::REDIS_RUN)
+        )
+        .ok();
+        writeln!(out, "unixsocketperm 700").ok();
+    }
     writeln!(out, "dir {}", paths::REDIS_DATA).ok();
     writeln!(
         out,
@@ -100,7 +114,15 @@ pub fn start_script(inst: &Instance) -> String {
             ("APP_USER_RULES", a.app_user_rules.clone()),
         ]);
     }
+    let watched = renewal::watched(inst);
+    if watched {
+        extra.extend(renewal::settings(inst, Component::Redis));
+    }
     let mut s = script_header(inst, Component::Redis, &extra);
+    if watched {
+        s.push_str(renewal::redis_watcher());
+        s.push('\n');
+    }
     s.push_str(BODY);
     s
 }

@@ -58,7 +58,15 @@ pub fn start_script(inst: &Instance) -> String {
     {
         extra.push(("SENTINEL_USER", super::users::SENTINEL_USER.to_string()));
     }
+    let watched = super::renewal::watched(inst);
+    if watched {
+        extra.extend(super::renewal::settings(inst, Component::Sentinel));
+    }
     let mut script = script_header(inst, Component::Sentinel, &extra);
-    script.push_str(BODY);
+    if watched {
+        script.push_str(&super::renewal::sentinel_body(BODY));
+    } else {
+        script.push_str(BODY);
+    }
     script
 }

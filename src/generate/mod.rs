@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_norway::Value;
 
-use crate::certs::{self, Origin, seed::Seed};
+use crate::certs::seed::Seed;
 use crate::hash::PodInputs;
 use crate::krm::KrmResult;
 use crate::ownership;
+use crate::sources;
 use crate::spec::{Component, Instance};
 
 /// The generated objects (in a fixed order) and what the render reports.
@@ -37,27 +38,13 @@ pub fn render(
     now: i64,
 ) -> anyhow::Result<Rendered> {
     let mut results = Vec::new();
-    let bundle = match &inst.tls {
-        Some(tls) => {
-            let (bundle, origin) = certs::obtain(inst, tls, seed, previous, now)?;
-            match origin {
-                Origin::Seeded | Origin::Kept => {}
-                Origin::Generated(reason) => results.push(
-                    KrmResult::warning(format!(
-                        "certificates for {} were newly generated ({reason}); without a seed they change on every render. Set {} (or {}) to a secret seed of at least {} bytes, or keep the rendered Secrets (kpt does) so later renders keep them",
-                        ownership::instance_key(inst),
-                        certs::seed::SEED_FILE_ENV,
-                        certs::seed::SEED_ENV,
-                        certs::seed::MIN_SEED_BYTES
-                    ))
-                    .with_field("tls"),
-                ),
-            }
-            Some(bundle)
-        }
-        None => None,
+    // The certificate source, chosen in one place (src/sources/).
+    let produced = match &inst.tls {
+        Some(tls) => sources::produce(inst, tls, seed, previous, now)?,
+        None => sources::Produced::default(),
     };
-    let passwords = if let Some(auth) = &inst.auth {
+    results.extend(produced.results);
+    let passwords = if let Some(auth) = inst.auth.as_ref().filter(|a| a.existing_secret.is_none()) {
         let (p, fresh) = secrets::passwords(inst, auth, seed, previous)?;
         if fresh {
             results.push(
@@ -118,10 +105,7 @@ pub fn render(
     if inst.generate_service_account {
         push(to_value(&workloads::service_account(inst)))?;
     }
-    let mut secret_objs = Vec::new();
-    if let (Some(b), Some(tls)) = (&bundle, &inst.tls) {
-        secret_objs.extend(secrets::tls_secrets(inst, tls, b));
-    }
+    let mut secret_objs = produced.secrets;
     if let (Some(p), Some(auth)) = (&passwords, &inst.auth) {
         secret_objs.push(secrets::auth_secret(inst, auth, p));
         secret_objs.extend(crate::metrics::metrics_secret(
@@ -131,12 +115,12 @@ pub fn render(
         ));
     }
     secret_objs.extend(crate::consumers::users_secret(inst, &consumer_passwords));
-    let materials = crate::consumers::Materials::from_secrets(
+    let mut materials = crate::consumers::Materials::from_secrets(
         inst,
         &secret_objs,
         inst.tls
             .as_ref()
-            .map(|_| crate::certs::Role::Client.secret_name(inst))
+            .and_then(|tls| sources::secret_name(inst, tls, crate::certs::Role::Client))
             .as_deref(),
         inst.auth
             .as_ref()
@@ -144,13 +128,24 @@ pub fn render(
             .as_deref(),
         &consumer_passwords,
     );
+    if let Some((cm, key)) = inst
+        .tls
+        .as_ref()
+        .and_then(|tls| sources::ca_from_configmap(inst, tls))
+    {
+        // The service CA's bundle: only in the cluster, in this ConfigMap.
+        materials.ca = crate::consumers::Material::Elsewhere(format!("ConfigMap {cm} key {key}"));
+    }
     let consumer = crate::consumers::render(inst, &materials);
     results.extend(consumer.results);
     for s in secret_objs.iter().chain(&consumer.secrets) {
         push(to_value(s))?;
     }
-    if let Some(b) = &bundle {
-        push(to_value(&configmaps::ca_configmap(inst, b)))?;
+    for o in produced.objects {
+        push(Ok(o))?;
+    }
+    if let Some(cm) = &produced.ca_configmap {
+        push(to_value(cm))?;
     }
     let files: BTreeMap<&str, BTreeMap<String, String>> = Component::ALL
         .iter()
@@ -175,6 +170,15 @@ pub fn render(
         }
         let mut mounted = workloads::mounted_secrets(inst, c);
         mounted.extend(crate::metrics::mounted_secrets(inst, c));
+        let external: Vec<&str> = mounted
+            .iter()
+            .map(|m| m.secret.as_str())
+            .filter(|n| {
+                !secret_objs
+                    .iter()
+                    .any(|s| s.metadata.name.as_deref() == Some(*n))
+            })
+            .collect();
         for s in &secret_objs {
             let name = s.metadata.name.clone().unwrap_or_default();
             let Some(m) = mounted.iter().find(|m| m.secret == name) else {
@@ -189,7 +193,17 @@ pub fn render(
                 }
             }
         }
-        push(to_value(&workloads::statefulset(inst, c, &inputs.digest())))?;
+        let mut sts = workloads::statefulset(inst, c, &inputs.digest());
+        if !external.is_empty() {
+            sts.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(
+                    sources::EXTERNAL_SECRETS_ANNOTATION.into(),
+                    external.join(","),
+                );
+        }
+        push(to_value(&sts))?;
     }
     if inst.pod_disruption_budget {
         for c in Component::ALL {
@@ -201,7 +215,7 @@ pub fn render(
             push(to_value(&np))?;
         }
     }
-    items.extend(crate::metrics::objects(inst, bundle.as_ref())?);
+    items.extend(crate::metrics::objects(inst, produced.bundle.as_ref())?);
     Ok(Rendered { items, results })
 }
 

@@ -61,8 +61,13 @@ pub fn tls_secrets(inst: &Instance, tls: &Tls, b: &Bundle) -> Vec<Secret> {
     out
 }
 
+/// The auth Secret the pods mount: `auth.existingSecret`, else the
+/// generated `<name>-auth`.
 pub fn auth_secret_name(inst: &Instance) -> String {
-    format!("{}-auth", inst.name)
+    inst.auth
+        .as_ref()
+        .and_then(|a| a.existing_secret.clone())
+        .unwrap_or_else(|| format!("{}-auth", inst.name))
 }
 
 /// Passwords of an instance, by auth Secret key (see [`users`]).

@@ -34,8 +34,16 @@ pub fn services(inst: &Instance) -> Vec<Service> {
                 ..Default::default()
             })
             .collect();
+        let mut headless_meta = meta(inst, inst.headless_service(c), Some(c));
+        let extra = crate::sources::service_annotations(inst, c, true);
+        if !extra.is_empty() {
+            headless_meta
+                .annotations
+                .get_or_insert_with(Default::default)
+                .extend(extra);
+        }
         out.push(Service {
-            metadata: meta(inst, inst.headless_service(c), Some(c)),
+            metadata: headless_meta,
             spec: Some(ServiceSpec {
                 cluster_ip: Some("None".into()),
                 publish_not_ready_addresses: Some(true),

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, ExecAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
-    SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount, VolumeResourceRequirements,
+    Affinity, Capabilities, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, KeyToPath, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
+    ResourceRequirements, SeccompProfile, SecretProjection, SecretVolumeSource, SecurityContext,
+    ServiceAccount, Toleration, Volume, VolumeMount, VolumeProjection, VolumeResourceRequirements,
     WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
@@ -21,6 +22,7 @@ use super::{labels, meta, secrets, services};
 use crate::certs::Role;
 use crate::config::{self, paths, redis, sentinel, users};
 use crate::ownership;
+use crate::sources;
 use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
 
 /// Secret file mode: owner and group (fsGroup) may read.
@@ -34,21 +36,26 @@ pub struct MountedSecret {
     pub secret: String,
     /// The keys projected (`None`: every key).
     pub keys: Option<Vec<&'static str>>,
+    /// A ConfigMap key shown as `ca.crt` beside the Secret's files (the
+    /// service CA's bundle; see [`crate::sources`]).
+    pub ca_from: Option<(String, &'static str)>,
 }
 
 /// The Secrets the pods of `c` mount: both the pod's volumes and its
 /// config hash are made from this list.
 pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
     let mut v = Vec::new();
-    if inst.tls_enabled() {
+    if let Some(tls) = &inst.tls {
         let role = match c {
             Component::Redis => Role::Redis,
             Component::Sentinel => Role::Sentinel,
         };
+        let ca_from = sources::ca_from_configmap(inst, tls);
         v.push(MountedSecret {
             volume: "tls",
-            secret: role.secret_name(inst),
-            keys: None,
+            secret: sources::secret_name(inst, tls, role).unwrap_or_else(|| role.secret_name(inst)),
+            keys: ca_from.as_ref().map(|_| vec!["tls.crt", "tls.key"]),
+            ca_from,
         });
     }
     if let Some(a) = &inst.auth {
@@ -56,6 +63,7 @@ pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
             volume: "auth",
             secret: secrets::auth_secret_name(inst),
             keys: Some(users::mounted_keys(a, c)),
+            ca_from: None,
         });
     }
     if c == Component::Redis && crate::consumers::has_users(inst) {
@@ -63,6 +71,7 @@ pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
             volume: "consumers",
             secret: crate::consumers::users_secret_name(inst),
             keys: Some(vec![crate::consumers::USERS_KEY]),
+            ca_from: None,
         });
     }
     v
@@ -132,6 +141,46 @@ fn secret_volume(name: &str, secret: String) -> Volume {
             secret_name: Some(secret),
             default_mode: Some(SECRET_MODE),
             ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// A Secret's files and a ConfigMap key as `ca.crt`, in one directory
+/// (updated atomically by the kubelet, like a Secret volume).
+fn projected_tls_volume(
+    name: &str,
+    secret: String,
+    items: Option<Vec<KeyToPath>>,
+    configmap: String,
+    ca_key: &str,
+) -> Volume {
+    Volume {
+        name: name.into(),
+        projected: Some(ProjectedVolumeSource {
+            default_mode: Some(SECRET_MODE),
+            sources: Some(vec![
+                VolumeProjection {
+                    secret: Some(SecretProjection {
+                        name: secret,
+                        items,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                VolumeProjection {
+                    config_map: Some(ConfigMapProjection {
+                        name: configmap,
+                        items: Some(vec![KeyToPath {
+                            key: ca_key.to_string(),
+                            path: "ca.crt".into(),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            ]),
         }),
         ..Default::default()
     }
@@ -268,18 +317,25 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
     }];
     let mut mounts = vec![mount("config", config_dir, true)];
     for m in mounted_secrets(inst, c) {
-        let mut v = secret_volume(m.volume, m.secret);
-        if let (Some(src), Some(keys)) = (v.secret.as_mut(), m.keys) {
-            src.items = Some(
-                keys.into_iter()
-                    .map(|k| KeyToPath {
-                        key: k.to_string(),
-                        path: k.to_string(),
-                        ..Default::default()
-                    })
-                    .collect(),
-            );
-        }
+        let items = m.keys.map(|keys| {
+            keys.into_iter()
+                .map(|k| KeyToPath {
+                    key: k.to_string(),
+                    path: k.to_string(),
+                    ..Default::default()
+                })
+                .collect()
+        });
+        let v = match m.ca_from {
+            Some((cm, key)) => projected_tls_volume(m.volume, m.secret, items, cm, key),
+            None => {
+                let mut v = secret_volume(m.volume, m.secret);
+                if let Some(src) = v.secret.as_mut() {
+                    src.items = items;
+                }
+                v
+            }
+        };
         volumes.push(v);
         mounts.push(mount(
             m.volume,

@@ -335,6 +335,7 @@ pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
         volume: exporter::AUTH_VOLUME,
         secret: secret_name(inst),
         keys: Some(keys),
+        ca_from: None,
     }]
 }
 

@@ -44,6 +44,8 @@ pub struct Auth {
     pub mode: super::model::AuthMode,
     pub app_user: String,
     pub app_user_rules: String,
+    /// `auth.existingSecret`: passwords from a Secret the user creates.
+    pub existing_secret: Option<String>,
 }
 
 /// Default ACL rules of the application user: every key and channel, every
@@ -103,6 +105,33 @@ pub struct Tls {
     /// Unix seconds; start of validity of seed-derived certificates.
     pub not_before: i64,
     pub extra_dns_names: Vec<String>,
+    /// Where the certificates come from.
+    pub source: TlsSource,
+}
+
+/// The resolved `tls.source` with its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    Generated,
+    /// `None`: the function emits its own self-signed CA chain.
+    CertManager {
+        issuer: Option<IssuerRef>,
+    },
+    OpenshiftServiceCa,
+    /// Existing Secrets, per role.
+    Secret {
+        redis: String,
+        sentinel: String,
+        client: String,
+    },
+}
+
+/// A cert-manager `issuerRef`, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerRef {
+    pub name: String,
+    pub kind: String,
+    pub group: String,
 }
 
 #[derive(Debug, Clone, Copy)]

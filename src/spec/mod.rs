@@ -7,6 +7,7 @@ mod configmap;
 pub mod consumers;
 mod instance;
 pub mod model;
+pub mod source;
 pub mod validate;
 
 pub use instance::*;

@@ -290,13 +290,56 @@ impl KeyAlgorithm {
     }
 }
 
-/// Where certificates come from. Only `generated` exists today; the enum
-/// leaves room for `existing` Secrets, cert-manager and OpenShift service CA.
+/// Where certificates come from (see `src/sources/`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub enum CertificateSource {
+    /// The function issues the CA and certificates itself (seeded or kept).
     #[default]
+    #[serde(rename = "generated")]
     Generated,
+    /// cert-manager `Certificate`s (and, without an issuerRef, a
+    /// self-contained self-signed CA chain).
+    #[serde(rename = "cert-manager")]
+    CertManager,
+    /// OpenShift's service CA: serving certificates through Service
+    /// annotations, the CA through an injected ConfigMap.
+    #[serde(rename = "openshift-service-ca")]
+    OpenshiftServiceCa,
+    /// Secrets the user creates and names.
+    #[serde(rename = "secret")]
+    Secret,
+}
+
+/// `tls.certManager`: settings of the `cert-manager` source.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct CertManagerSpec {
+    /// An existing Issuer or ClusterIssuer; unset: the function emits a
+    /// self-signed Issuer, a CA Certificate and a CA Issuer.
+    pub issuer_ref: Option<IssuerRefSpec>,
+}
+
+/// A cert-manager `issuerRef`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct IssuerRefSpec {
+    pub name: String,
+    /// `Issuer` (default) or `ClusterIssuer` (any kind for external issuers).
+    pub kind: Option<String>,
+    /// Default `cert-manager.io`.
+    pub group: Option<String>,
+}
+
+/// `tls.secrets`: names of existing Secrets (`source: secret`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct TlsSecretsSpec {
+    /// Default `<name>-redis-tls`.
+    pub redis: Option<String>,
+    /// Default `<name>-sentinel-tls`.
+    pub sentinel: Option<String>,
+    /// Default `<name>-client-tls` (for applications; no pod mounts it).
+    pub client: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -304,7 +347,12 @@ pub enum CertificateSource {
 pub struct TlsSpec {
     /// TLS on every link (default true).
     pub enabled: Option<bool>,
+    /// `generated` (default), `cert-manager`, `openshift-service-ca`, `secret`.
     pub source: CertificateSource,
+    /// Settings of `source: cert-manager`.
+    pub cert_manager: Option<CertManagerSpec>,
+    /// Secret names of `source: secret`.
+    pub secrets: Option<TlsSecretsSpec>,
     /// Extra plaintext ports beside the TLS ones (default off).
     pub plaintext: Plaintext,
     /// `tls-auth-clients`: yes | optional | no (default yes).
@@ -350,6 +398,9 @@ pub struct AuthSpec {
     pub app_user: Option<String>,
     /// ACL rules of the application user (default `~* &* +@all -@admin +role`).
     pub app_user_rules: Option<String>,
+    /// An existing Secret with the passwords (keys per mode, see README);
+    /// the function then emits no auth Secret.
+    pub existing_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

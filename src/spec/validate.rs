@@ -287,6 +287,13 @@ pub(super) fn resolve(
             cx.err(field, format!("port {port} is already used by {other}"));
         }
     }
+    if !tls_enabled && t.source != model::CertificateSource::Generated {
+        let mut problems = Vec::new();
+        super::source::resolve(spec, &name, &cluster_domain, &mut problems);
+        for (f, m) in problems {
+            cx.err(&f, m);
+        }
+    }
     let tls = if tls_enabled {
         let ca_validity_days = t.ca_validity_days.unwrap_or(defaults::CA_VALIDITY_DAYS);
         let validity_days = t.validity_days.unwrap_or(defaults::VALIDITY_DAYS);
@@ -329,7 +336,13 @@ pub(super) fn resolve(
                 cx.err(&format!("tls.extraDnsNames[{i}]"), format!("{n:?} {e}"));
             }
         }
+        let mut problems = Vec::new();
+        let source = super::source::resolve(spec, &name, &cluster_domain, &mut problems);
+        for (f, m) in problems {
+            cx.err(&f, m);
+        }
         Some(Tls {
+            source,
             client_auth: t.client_auth,
             key_algorithm: t.key_algorithm,
             ca_validity_days,
@@ -532,12 +545,23 @@ pub(super) fn resolve(
         {
             cx.err("auth.mode", "appUser and appUserRules need auth.mode acl");
         }
+        let mut problems = Vec::new();
+        let existing_secret = super::source::existing_auth_secret(spec, &mut problems);
+        for (f, m) in problems {
+            cx.err(&f, m);
+        }
         Some(Auth {
+            existing_secret,
             mode: a.mode,
             app_user,
             app_user_rules: rules,
         })
     } else {
+        let mut problems = Vec::new();
+        super::source::existing_auth_secret(spec, &mut problems);
+        for (f, m) in problems {
+            cx.err(&f, m);
+        }
         None
     };
 

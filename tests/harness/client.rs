@@ -123,11 +123,28 @@ impl Reply {
     }
 }
 
+/// The CA a client trusts when the render has no client certificate: the
+/// ConfigMap `<instance>-ca` (`ca.crt`, or `service-ca.crt` as the service
+/// CA injects it).
+fn ca_bundle(render: &Render, instance: &str) -> Result<Option<Vec<u8>>> {
+    let name = format!("{instance}-ca");
+    if render.find("ConfigMap", &name).is_none() {
+        return Ok(None);
+    }
+    let data = render.configmap_data(&name)?;
+    Ok(data
+        .get("ca.crt")
+        .or_else(|| data.get("service-ca.crt"))
+        .cloned())
+}
+
 /// redis-cli in the client namespace.
 pub struct Client {
     pub netns: String,
     pub dir: PathBuf,
     pub tls: Option<TlsFiles>,
+    /// Without a client certificate: the CA to trust (`--tls --cacert`).
+    pub ca_only: Option<PathBuf>,
     pub redis_auth: Option<Credentials>,
     pub sentinel_auth: Option<Credentials>,
 }
@@ -152,7 +169,20 @@ impl Client {
                     &get("tls.key")?,
                 )?)
             }
+            // No client certificate (the OpenShift service CA issues
+            // none): TLS trusting the CA the render publishes.
             None => None,
+        };
+        let ca_only = match tls {
+            Some(_) => None,
+            None => ca_bundle(render, instance)?
+                .map(|ca| -> Result<PathBuf> {
+                    fs::create_dir_all(dir)?;
+                    let p = dir.join("ca.crt");
+                    fs::write(&p, ca)?;
+                    Ok(p)
+                })
+                .transpose()?,
         };
         let auth_secret = format!("{instance}-auth");
         let text = |key: &str| render.secret_text(&auth_secret, key);
@@ -174,6 +204,7 @@ impl Client {
             netns: netns.to_string(),
             dir: dir.to_path_buf(),
             tls,
+            ca_only,
             redis_auth,
             sentinel_auth,
         })
@@ -249,6 +280,8 @@ impl Client {
                         .arg(&f.cert)
                         .arg("--key")
                         .arg(&f.key);
+                } else if let Some(ca) = &self.ca_only {
+                    cmd.arg("--tls").arg("--cacert").arg(ca);
                 }
             }
         }

@@ -333,6 +333,8 @@ impl Workload {
                 } else if !v["secret"].is_null() {
                     let s = v["secret"]["secretName"].as_str().unwrap_or_default();
                     files_source(render.secret_data(s)?, &v["secret"], format!("Secret/{s}"))?
+                } else if !v["projected"].is_null() {
+                    projected_source(render, &v["projected"])?
                 } else {
                     bail!(ctx(&format!(
                         "volume {vol}: this kind of volume is not emulated"
@@ -428,6 +430,36 @@ impl Workload {
             .copied()
             .ok_or_else(|| anyhow!("StatefulSet {}: no container port {name}", self.name))
     }
+}
+
+/// A projected volume of Secret and ConfigMap sources, in one directory
+/// (the service CA's serving certificate beside its CA bundle).
+fn projected_source(render: &Render, vol: &Value) -> Result<MountSource> {
+    let mut files = BTreeMap::new();
+    let mut from = Vec::new();
+    for src in vol["sources"].as_array().into_iter().flatten() {
+        let mut part = src.clone();
+        if part["defaultMode"].is_null() {
+            part["defaultMode"] = vol["defaultMode"].clone();
+        }
+        let (data, what) = if let Some(n) = src["secret"]["name"].as_str() {
+            part["items"] = src["secret"]["items"].clone();
+            (render.secret_data(n)?, format!("Secret/{n}"))
+        } else if let Some(n) = src["configMap"]["name"].as_str() {
+            part["items"] = src["configMap"]["items"].clone();
+            (render.configmap_data(n)?, format!("ConfigMap/{n}"))
+        } else {
+            bail!("projected volume source {src}: only secret and configMap are emulated");
+        };
+        if let MountSource::Files { files: f, .. } = files_source(data, &part, what.clone())? {
+            files.extend(f);
+        }
+        from.push(what);
+    }
+    Ok(MountSource::Files {
+        files,
+        from: from.join("+"),
+    })
 }
 
 /// Projects ConfigMap/Secret data through `items` and `defaultMode`.

@@ -1,0 +1,122 @@
+//! Picking up certificates renewed outside the function.
+//!
+//! With any `tls.source` but `generated`, cert-manager, the service CA or
+//! the user renew the certificates; the kubelet swaps the mounted files
+//! atomically and the pod-template hash, which covers only what the
+//! function emits, cannot see it. The start scripts then watch the files:
+//!
+//! - Redis (`scripts/renew-redis.sh`): a background loop has Redis re-read
+//!   certificate, key and CA in one `CONFIG SET` over a unix socket in the
+//!   pod's run directory (`unixsocketperm 700`); no restart, no outage.
+//! - Sentinel (`scripts/renew-sentinel.sh`): Sentinel cannot reload TLS, so
+//!   the start script keeps it as a child and restarts it on its rewritten
+//!   config, one Sentinel at a time (time slots by ordinal) and only while
+//!   enough peers are up to keep quorum and a majority.
+
+use crate::config::users;
+use crate::sources;
+use crate::spec::model::AuthMode;
+use crate::spec::{Component, Instance};
+
+const REDIS_WATCH: &str = include_str!("scripts/renew-redis.sh");
+const SENTINEL_LAUNCH: &str = include_str!("scripts/renew-sentinel.sh");
+/// The last line of `scripts/start-sentinel.sh`, which [`SENTINEL_LAUNCH`]
+/// replaces when the certificate files are watched.
+pub const SENTINEL_EXEC: &str = "exec redis-sentinel \"$RUN_DIR/sentinel.conf\"\n";
+
+/// Seconds between checks of the certificate files.
+pub const WATCH_SECONDS: u32 = 10;
+/// Length of each Sentinel's restart slot.
+pub const RESTART_SLOT_SECONDS: u32 = 10;
+/// How long a peer Sentinel must have been up to count as ready.
+pub const PEER_MIN_UP_SECONDS: u32 = 5;
+
+/// Unix socket (in the run directory) the watcher talks to Redis through.
+pub fn redis_socket(run_dir: &str) -> String {
+    format!("{run_dir}/redis.sock")
+}
+
+/// Whether the pods of `inst` watch their certificate files.
+pub fn watched(inst: &Instance) -> bool {
+    sources::renewed_outside(inst)
+}
+
+/// Peer Sentinels that must be ready before one restarts: enough for the
+/// quorum and a majority while it is down (at most every peer).
+pub fn peers_needed(inst: &Instance) -> u32 {
+    let n = inst.sentinel.replicas;
+    let majority = n / 2 + 1;
+    inst.sentinel.quorum.max(majority).min(n.saturating_sub(1))
+}
+
+/// Settings of the watchers, `(variable, value)`, for the script header.
+pub fn settings(inst: &Instance, c: Component) -> Vec<(&'static str, String)> {
+    let mut v = vec![(
+        "TLS_WATCH_SECONDS",
+        format!("${{TLS_WATCH_SECONDS:-{WATCH_SECONDS}}}"),
+    )];
+    match c {
+        Component::Redis => {
+            // CONFIG needs an administrative user: the admin user in ACL
+            // mode, the default user (requirepass) in password mode.
+            let cred = match &inst.auth {
+                Some(a) if a.mode == AuthMode::Acl => users::script_credential(
+                    (Some(users::ADMIN_USER), users::ADMIN_PASSWORD),
+                    "$AUTH_DIR",
+                ),
+                Some(_) => users::script_credential((None, users::REDIS_PASSWORD), "$AUTH_DIR"),
+                None => String::new(),
+            };
+            v.push(("RELOAD_CRED", cred));
+        }
+        Component::Sentinel => {
+            v.push((
+                "TLS_RESTART_SLOT_SECONDS",
+                format!("${{TLS_RESTART_SLOT_SECONDS:-{RESTART_SLOT_SECONDS}}}"),
+            ));
+            v.push(("TLS_PEER_MIN_UP_SECONDS", PEER_MIN_UP_SECONDS.to_string()));
+            v.push(("PEERS_NEEDED", peers_needed(inst).to_string()));
+        }
+    }
+    v
+}
+
+/// The Redis watcher, started in the background before the body runs.
+pub fn redis_watcher() -> &'static str {
+    REDIS_WATCH
+}
+
+/// The Sentinel start script body with its last line (`exec
+/// redis-sentinel`) replaced by the supervising launch.
+pub fn sentinel_body(body: &str) -> String {
+    let head = body.strip_suffix(SENTINEL_EXEC).unwrap_or(body);
+    format!("{head}{SENTINEL_LAUNCH}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::test_spec;
+
+    #[test]
+    fn sentinel_body_ends_with_the_exec_the_watcher_replaces() {
+        let body = include_str!("scripts/start-sentinel.sh");
+        assert!(
+            body.ends_with(SENTINEL_EXEC),
+            "start-sentinel.sh must end with {SENTINEL_EXEC:?} (renewal.rs replaces it)"
+        );
+        let watched = sentinel_body(body);
+        assert!(!watched.contains("exec redis-sentinel"));
+        assert!(watched.contains("start_sentinel\n"));
+    }
+
+    #[test]
+    fn peers_needed_keeps_quorum_and_majority() {
+        let three = test_spec("");
+        assert_eq!(peers_needed(&three), 2);
+        let five = test_spec("  sentinel:\n    replicas: 5\n    quorum: 2\n");
+        assert_eq!(peers_needed(&five), 3);
+        let one = test_spec("  sentinel:\n    replicas: 1\n");
+        assert_eq!(peers_needed(&one), 0);
+    }
+}

@@ -1,0 +1,57 @@
+# ---- certificate renewal (tls.source is not generated) ----
+# Someone else renews the certificates; the kubelet swaps the mounted files
+# atomically. Sentinel cannot reload TLS (no CONFIG SET in Sentinel mode), so
+# this script stays in charge of redis-sentinel and restarts it on its own
+# rewritten config when the files change, one Sentinel at a time and never
+# below quorum:
+# - Sentinel i restarts only in its time slot: (now / TLS_RESTART_SLOT_SECONDS)
+#   % SENTINEL_REPLICAS = i, so no two restart together;
+# - and only when at least PEERS_NEEDED peers answer, have been up for
+#   TLS_PEER_MIN_UP_SECONDS and see the master as ok (quorum and a majority
+#   of Sentinels remain while it restarts); otherwise it waits.
+tls_sum() { cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum; }
+ORDINAL=${POD_NAME##*-}
+# peers_ready: peer Sentinels that are up long enough and see the master ok.
+peers_ready() {
+    _ok=0; _i=0
+    while [ "$_i" -lt "$SENTINEL_REPLICAS" ]; do
+        _h=$(sentinel_host "$_i")
+        if [ "$_i" != "$ORDINAL" ] && resolves "$_h"; then
+            _up=$(cli "$_h" "$SENTINEL_PORT" "$SENTINEL_CRED" INFO | tr -d '\r' |
+                awk -F: -v min="$TLS_PEER_MIN_UP_SECONDS" '$1=="uptime_in_seconds"{u=$2} /^master0:/ && /status=ok/{m=1} END{print (u>=min && m) ? 1 : 0}')
+            _ok=$((_ok + ${_up:-0}))
+        fi
+        _i=$((_i + 1))
+    done
+    echo "$_ok"
+}
+SENTINEL_PID=""
+start_sentinel() { redis-sentinel "$RUN_DIR/sentinel.conf" & SENTINEL_PID=$!; }
+stop_sentinel() {
+    kill -TERM "$SENTINEL_PID" 2>/dev/null || true
+    wait "$SENTINEL_PID" 2>/dev/null || true
+}
+trap 'stop_sentinel; exit 0' TERM INT
+LOADED=$(tls_sum)
+log "watching the certificate files: Sentinel restarts (in its slot) when they change"
+start_sentinel
+PENDING=0
+while kill -0 "$SENTINEL_PID" 2>/dev/null; do
+    if [ "$PENDING" -eq 1 ]; then sleep 1 & else sleep "$TLS_WATCH_SECONDS" & fi
+    wait $! || true
+    NOW=$(tls_sum)
+    if [ "$NOW" = "$LOADED" ]; then PENDING=0; continue; fi
+    if [ "$PENDING" -eq 0 ]; then log "certificate files changed: restarting in this Sentinel's slot"; PENDING=1; fi
+    if [ $(( $(date +%s) / TLS_RESTART_SLOT_SECONDS % SENTINEL_REPLICAS )) -ne "$ORDINAL" ]; then continue; fi
+    READY=$(peers_ready)
+    if [ "$READY" -lt "$PEERS_NEEDED" ]; then
+        log "renewed certificate waits: $READY of $PEERS_NEEDED peer Sentinels ready"
+        continue
+    fi
+    log "restarting Sentinel to load the renewed certificate ($READY peers ready)"
+    LOADED=$NOW
+    PENDING=0
+    stop_sentinel
+    start_sentinel
+done
+wait "$SENTINEL_PID"

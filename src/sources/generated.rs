@@ -1,0 +1,43 @@
+//! `tls.source: generated` (the default): the function issues the CA and
+//! every certificate itself, seeded or kept from earlier renders
+//! ([`crate::certs`]), and emits them as Secrets plus the CA ConfigMap.
+
+use serde_norway::Value;
+
+use super::Produced;
+use crate::certs::{self, Origin, seed::Seed};
+use crate::generate::{configmaps, secrets};
+use crate::krm::KrmResult;
+use crate::ownership;
+use crate::spec::{Instance, Tls};
+
+pub fn produce(
+    inst: &Instance,
+    tls: &Tls,
+    seed: Option<&Seed>,
+    previous: &[Value],
+    now: i64,
+) -> anyhow::Result<Produced> {
+    let (bundle, origin) = certs::obtain(inst, tls, seed, previous, now)?;
+    let mut results = Vec::new();
+    match origin {
+        Origin::Seeded | Origin::Kept => {}
+        Origin::Generated(reason) => results.push(
+            KrmResult::warning(format!(
+                "certificates for {} were newly generated ({reason}); without a seed they change on every render. Set {} (or {}) to a secret seed of at least {} bytes, or keep the rendered Secrets (kpt does) so later renders keep them",
+                ownership::instance_key(inst),
+                certs::seed::SEED_FILE_ENV,
+                certs::seed::SEED_ENV,
+                certs::seed::MIN_SEED_BYTES
+            ))
+            .with_field("tls"),
+        ),
+    }
+    Ok(Produced {
+        secrets: secrets::tls_secrets(inst, tls, &bundle),
+        objects: Vec::new(),
+        ca_configmap: Some(configmaps::ca_configmap(inst, &bundle)),
+        bundle: Some(bundle),
+        results,
+    })
+}
