@@ -20,9 +20,12 @@
 //! asserted none), TLS handshake failures in every pod log (asserted none).
 //! `DAY2_RUNS=N` repeats the chain N times (CI: once) and prints a table.
 //! `DAY2_MAX_OUTAGE_MS` bounds the outage per master replacement (default
-//! 4000: below what a master replacement without handover costs here,
-//! down-after 3 s + the failover, with room for a loaded CI machine; the
-//! target on an idle machine is 1000, the goal 500).
+//! 8000, room for a CPU-starved shared machine where every TLS handshake
+//! of the reconnecting replicas and clients queues behind others; the
+//! target on a machine of its own is 1000, the goal 500). That the master
+//! was replaced by a handover and not by a failover after
+//! down-after-milliseconds is asserted on its own: no Sentinel may log
+//! `+odown`.
 
 mod harness;
 
@@ -293,7 +296,7 @@ fn rollouts_hand_over_without_loss() -> Result<()> {
     harness::require_environment()?;
     let pods = u32::try_from(env_number("DAY2_PODS", 3)?)?;
     let runs = env_number("DAY2_RUNS", 1)?;
-    let max_outage = Duration::from_millis(env_number("DAY2_MAX_OUTAGE_MS", 4_000)?);
+    let max_outage = Duration::from_millis(env_number("DAY2_MAX_OUTAGE_MS", 8_000)?);
     ensure!(pods >= 3, "DAY2_PODS must be at least 3");
     let dir = harness::scratch_root().join(format!("day2-specs-{}", std::process::id()));
     let a = Settings {
