@@ -94,7 +94,7 @@ fn spec(dir: &Path, pods: u32, s: Settings) -> Result<PathBuf> {
     spec["sentinel"]["failoverTimeout"] = s.failover_timeout_ms.into();
     std::fs::create_dir_all(dir)?;
     let path = dir.join(format!(
-        "spec-{}-{}.yaml",
+        "spec-{pods}-{}-{}.yaml",
         s.maxmemory_mb, s.failover_timeout_ms
     ));
     std::fs::write(&path, serde_norway::to_string(&v)?)?;
@@ -381,6 +381,67 @@ fn rollouts_hand_over_without_loss() -> Result<()> {
             );
         }
     }
+    c.pass();
+    Ok(())
+}
+
+/// The harness' Rollout scales: new ordinals are created from the new
+/// template (Redis one at a time, each Ready before the next), removed
+/// ordinals are deleted highest first with their preStop hook, and a
+/// client writing through Sentinel loses no acknowledged write. (What
+/// Sentinel remembers of removed pods is the scaling work's subject, not
+/// checked here.)
+#[test]
+fn rollout_scales_up_and_down() -> Result<()> {
+    harness::require_environment()?;
+    let dir = harness::scratch_root().join(format!("day2-scale-{}", std::process::id()));
+    let s = Settings {
+        maxmemory_mb: 768,
+        failover_timeout_ms: 30_000,
+    };
+    let three = Render::spec_with_seed(&spec(&dir, 3, s)?, Some(SEED))?;
+    let four = Render::spec_with_seed(&spec(&dir, 4, s)?, Some(SEED))?;
+    let (mut c, t) = bring_up(&three)?;
+    let writer = Writer::start(&c, &three, &t, WriterOptions::new("day2:scale"))?;
+    writer.wait_acked(5, Duration::from_secs(30))?;
+
+    let up = Rollout::apply(&mut c, &four)?;
+    println!("day2: scale 3 -> 4: {}", up.summary());
+    for sts in [&t.redis_sts, &t.sentinel_sts] {
+        let pod = format!("{sts}-3");
+        let ev = up
+            .event(&pod)
+            .with_context(|| format!("{pod} was not created"))?;
+        ensure!(
+            ev.action == harness::Action::Create && ev.ready.is_some(),
+            "{pod}: {ev:?}"
+        );
+        ensure!(c.pod(&pod).exists() && c.probe(&pod)?, "{pod} is not ready");
+    }
+    let mut t4 = t.clone();
+    t4.refresh(&c);
+    ensure!(t4.redis.len() == 4 && t4.sentinels.len() == 4, "{t4:?}");
+    let master = t4.current_master(&c)?;
+    t4.wait_replica_of(&c, &format!("{}-3", t.redis_sts), &master)?;
+
+    let down = Rollout::apply(&mut c, &three)?;
+    println!("day2: scale 4 -> 3: {}", down.summary());
+    for sts in [&t.redis_sts, &t.sentinel_sts] {
+        let pod = format!("{sts}-3");
+        let ev = down
+            .event(&pod)
+            .with_context(|| format!("{pod} was not deleted"))?;
+        ensure!(ev.action == harness::Action::Delete, "{pod}: {ev:?}");
+        ensure!(!c.pod(&pod).exists(), "{pod} still exists");
+    }
+    let writes = writer.stop()?;
+    let mut t3 = t4.clone();
+    t3.refresh(&c);
+    ensure!(t3.redis.len() == 3 && t3.sentinels.len() == 3, "{t3:?}");
+    let master = t3.current_master(&c)?;
+    let lost = writes.lost(&c, &t3, &master)?;
+    println!("day2: scaling: {}; lost {}", writes.summary(), lost.len());
+    ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
     c.pass();
     Ok(())
 }
