@@ -5,6 +5,7 @@ log() { echo "$(date -u +%H:%M:%S.%3N) $SCRIPT: $*" >&2; }
 # nor while no peer Sentinel names the master this one names (its
 # knowledge would leave with it). Bounded by HANDOVER_SECONDS.
 SELF=$(sentinel_host "${POD_NAME##*-}")
+if [ "$SENTINEL_REPLICAS" -le 1 ]; then log "no peer Sentinel to wait for"; exit 0; fi
 DEADLINE=$(( $(date +%s) + HANDOVER_SECONDS ))
 t0=$(date +%s)
 while [ "$(date +%s)" -lt "$DEADLINE" ]; do
