@@ -247,6 +247,35 @@ fn sweep_stale() {
     }
 }
 
+/// Name of a new timestamped data directory of a ConfigMap/Secret volume.
+fn data_stamp() -> String {
+    format!(
+        "..{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    )
+}
+
+/// Writes ConfigMap/Secret files into a volume's data directory `data`
+/// with their modes, group `group` (the fsGroup).
+fn write_data_dir(
+    data: &Path,
+    files: &std::collections::BTreeMap<String, (Vec<u8>, u32)>,
+    group: Option<u32>,
+) -> Result<()> {
+    fs::create_dir_all(data)?;
+    fs::set_permissions(data, fs::Permissions::from_mode(0o755))?;
+    for (name, (content, mode)) in files {
+        let f = data.join(name);
+        fs::write(&f, content)?;
+        std::os::unix::fs::chown(&f, Some(0), Some(group.unwrap_or(0)))?;
+        fs::set_permissions(&f, fs::Permissions::from_mode(*mode))?;
+    }
+    Ok(())
+}
+
 /// Makes sure a mount point exists on the host. Created directories are
 /// left in place (empty): removing a directory another test's pod has a
 /// mount on would detach that mount.
@@ -393,13 +422,7 @@ impl Cluster {
             .ok_or_else(|| anyhow!("no pod {name}"))?;
         if self.pods[idx].volumes_ready {
             let pod = &self.pods[idx];
-            let stamp = format!(
-                "..{}",
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_nanos())
-                    .unwrap_or_default()
-            );
+            let stamp = data_stamp();
             let mut done = BTreeSet::new();
             for m in w.all_mounts() {
                 let MountSource::Files { files, .. } = &m.source else {
@@ -409,15 +432,7 @@ impl Cluster {
                     continue;
                 }
                 let dir = pod.volume_dir(&m.volume);
-                let data = dir.join(&stamp);
-                fs::create_dir_all(&data)?;
-                fs::set_permissions(&data, fs::Permissions::from_mode(0o755))?;
-                for (fname, (content, mode)) in files {
-                    let f = data.join(fname);
-                    fs::write(&f, content)?;
-                    std::os::unix::fs::chown(&f, Some(0), Some(w.fs_group.unwrap_or(0)))?;
-                    fs::set_permissions(&f, fs::Permissions::from_mode(*mode))?;
-                }
+                write_data_dir(&dir.join(&stamp), files, w.fs_group)?;
                 let old = fs::read_link(dir.join("..data")).ok();
                 let tmp = dir.join("..data_tmp");
                 let _ = fs::remove_file(&tmp);
@@ -569,13 +584,7 @@ impl Cluster {
     fn prepare_volumes(&self, pod: &Pod) -> Result<()> {
         let w = &pod.workload;
         let group = w.fs_group;
-        let stamp = format!(
-            "..{}",
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        );
+        let stamp = data_stamp();
         let mut done = BTreeSet::new();
         for m in w.all_mounts() {
             if !done.insert(m.volume.clone()) {
@@ -585,17 +594,11 @@ impl Cluster {
             match &m.source {
                 MountSource::Files { files, .. } => {
                     let _ = fs::remove_dir_all(&dir);
-                    let data = dir.join(&stamp);
-                    fs::create_dir_all(&data)?;
-                    for d in [&dir, &data] {
-                        fs::set_permissions(d, fs::Permissions::from_mode(0o755))?;
-                    }
+                    fs::create_dir_all(&dir)?;
+                    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?;
+                    write_data_dir(&dir.join(&stamp), files, group)?;
                     symlink(&stamp, dir.join("..data"))?;
-                    for (name, (content, mode)) in files {
-                        let f = data.join(name);
-                        fs::write(&f, content)?;
-                        std::os::unix::fs::chown(&f, Some(0), Some(group.unwrap_or(0)))?;
-                        fs::set_permissions(&f, fs::Permissions::from_mode(*mode))?;
+                    for name in files.keys() {
                         symlink(Path::new("..data").join(name), dir.join(name))?;
                     }
                 }
@@ -1031,21 +1034,25 @@ impl Cluster {
     /// Runs `argv` inside the running pod (its mounts, network, hostname,
     /// user and environment), like `kubectl exec`.
     pub fn exec(&self, name: &str, argv: &[&str], timeout: Duration) -> Result<Output> {
+        run(&mut self.in_pod(name, argv)?, timeout)
+    }
+
+    /// `argv` as a command that runs inside the running pod: its mounts,
+    /// network, hostname, user and environment.
+    fn in_pod(&self, name: &str, argv: &[&str]) -> Result<Command> {
         let pod = self.pod(name);
         let pid = pod
             .pid()
             .ok_or_else(|| anyhow!("pod {name} is not running"))?;
-        run(
-            Command::new("nsenter")
-                .arg(format!("--target={pid}"))
-                .args(["--mount", "--net", "--uts", "--"])
-                .args(Self::setpriv(&pod.workload))
-                .args(argv)
-                .env_clear()
-                .envs(Self::env(pod, &pod.workload, &pod.workload.namespace))
-                .current_dir("/"),
-            timeout,
-        )
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--target={pid}"))
+            .args(["--mount", "--net", "--uts", "--"])
+            .args(Self::setpriv(&pod.workload))
+            .args(argv)
+            .env_clear()
+            .envs(Self::env(pod, &pod.workload, &pod.workload.namespace))
+            .current_dir("/");
+        Ok(cmd)
     }
 
     /// Starts `argv` inside the running pod (as [`Cluster::exec`]) without
@@ -1053,24 +1060,13 @@ impl Cluster {
     /// after a line naming `what`. Poll the child; it is in its own
     /// process group.
     pub fn exec_spawn(&self, name: &str, what: &str, argv: &[&str]) -> Result<Child> {
-        let pod = self.pod(name);
-        let pid = pod
-            .pid()
-            .ok_or_else(|| anyhow!("pod {name} is not running"))?;
+        let mut cmd = self.in_pod(name, argv)?;
         let log = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(pod.log_path())?;
+            .open(self.pod(name).log_path())?;
         writeln!(&log, "==== e2e harness: {what} of {name} ====")?;
-        Command::new("nsenter")
-            .arg(format!("--target={pid}"))
-            .args(["--mount", "--net", "--uts", "--"])
-            .args(Self::setpriv(&pod.workload))
-            .args(argv)
-            .env_clear()
-            .envs(Self::env(pod, &pod.workload, &pod.workload.namespace))
-            .current_dir("/")
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
             .process_group(0)
