@@ -366,4 +366,47 @@ mod tests {
         assert_ne!(earlier(spec, &d).leaves, earlier(spec, &e).leaves);
         assert_eq!(earlier(spec, &d).trust, earlier(spec, &e).trust);
     }
+
+    #[test]
+    fn seeded_output_fed_back_without_a_seed_is_kept_then_steps_safely() {
+        let seed = Seed::from_user(b"0123456789abcdef0123456789abcdef").unwrap();
+        for spec in [KEEP, "  tls:\n    keepCaKey: true\n    rotation: 3\n"] {
+            let seeded = render(spec, Some(&seed), &[], NOW);
+            assert_eq!(render(spec, None, &seeded, NOW), seeded, "kept as is");
+        }
+        let seeded = render(KEEP, Some(&seed), &[], NOW);
+        let next = render(KEEP_R1, None, &seeded, NOW);
+        assert!(trusted(KEEP, &next, &seeded) && trusted(KEEP, &seeded, &next));
+    }
+
+    #[test]
+    fn a_leaf_from_another_ca_is_not_kept() {
+        let a = render(KEEP, None, &[], NOW);
+        let b = render(KEEP, None, &[], NOW);
+        let mut mixed = a.clone();
+        let name = |v: &Value| {
+            v["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
+        let i = mixed
+            .iter()
+            .position(|v| name(v) == "cache-sentinel-tls")
+            .unwrap();
+        let other = b.iter().find(|v| name(v) == "cache-sentinel-tls").unwrap();
+        for k in ["tls.crt", "tls.key"] {
+            mixed[i]["data"][k] = other["data"][k].clone();
+        }
+        assert!(earlier(KEEP, &mixed).signer().is_err());
+        let w = warnings(KEEP, None, &mixed, NOW);
+        assert!(
+            w.iter().any(|m| m.contains("not signed by a CA in ca.crt")),
+            "{w:?}"
+        );
+        // A Secret with another ca.crt altogether is not kept either.
+        mixed[i] = other.clone();
+        let w = warnings(KEEP, None, &mixed, NOW);
+        assert!(w.iter().any(|m| m.contains("another CA")), "{w:?}");
+    }
 }
