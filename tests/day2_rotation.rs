@@ -1,8 +1,10 @@
 //! Certificate rotation and renewal on real Redis (issue 11, section 3):
 //! with a writer running through Sentinel (`SET` + `WAIT 1 1000`, the
 //! client files of the render before the change, never re-read), a new
-//! render is applied and both StatefulSets roll at once (one pod at a time
-//! each, highest ordinal first, waiting for Ready). Per step the test
+//! render is applied as `kubectl apply` would ([`harness::Rollout`]: the
+//! kubelet syncs mounted files into running pods, both StatefulSets roll at
+//! once, one pod at a time each, highest ordinal first, preStop hooks and
+//! grace periods honoured, each pod Ready before the next). Per step the test
 //! reports the write outage, acknowledged writes and acknowledged writes
 //! lost (must be 0), and scans every pod's log for TLS handshake failures
 //! (must be none). A redis-py application that keeps its connection pool
@@ -29,7 +31,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail, ensure};
 use harness::{
-    Cluster, POLL, READY, Render, SETTLE, Topo, Writer, WriterOptions, Writes, bring_up, secs,
+    Cluster, POLL, Render, Rollout, SETTLE, Topo, Writer, WriterOptions, Writes, bring_up, secs,
     seen, wait_for,
 };
 
@@ -145,43 +147,19 @@ fn check_step(before: &Render, after: &Render, what: &str, ca_changes: bool) -> 
     Ok(())
 }
 
-/// The StatefulSet controller's RollingUpdate of both StatefulSets at
-/// once, in lockstep: the highest ordinal of each first; each pod is
-/// deleted (SIGTERM, grace period, DNS record and emptyDirs gone) and
-/// recreated from the new template, and both must be Ready before the next
-/// ordinal. Returns how long the roll took.
-fn roll_both(c: &mut Cluster, t: &Topo, new: &Render) -> Result<Duration> {
-    let start = Instant::now();
-    let templates = [
-        (t.redis.clone(), new.workload_of("redis")?),
-        (t.sentinels.clone(), new.workload_of("sentinel")?),
-    ];
-    let steps = t.redis.len().max(t.sentinels.len());
-    for i in 0..steps {
-        let batch: Vec<_> = templates
-            .iter()
-            .filter_map(|(pods, w)| {
-                let idx = pods.len().checked_sub(i + 1)?;
-                Some((pods[idx].clone(), w.clone()))
-            })
-            .collect();
-        for (pod, _) in &batch {
-            c.delete(pod)?;
-        }
-        for (pod, w) in &batch {
-            let p = c
-                .pods
-                .iter_mut()
-                .find(|p| &p.name == pod)
-                .context("pod of the roll")?;
-            p.workload = w.clone();
-            c.start(pod)?;
-        }
-        for (pod, _) in &batch {
-            c.wait_ready(pod, READY)?;
-        }
-    }
-    Ok(start.elapsed())
+/// `kubectl apply` of `new`: the kubelet syncs the mounted files of every
+/// pod, both StatefulSets roll at once (harness [`Rollout`]: preStop hooks,
+/// grace periods, highest ordinal first, each pod Ready before the next).
+/// Returns how long the roll took.
+fn roll_both(c: &mut Cluster, new: &Render) -> Result<Duration> {
+    let report = Rollout::apply(c, new)?;
+    println!("  {}", report.summary());
+    ensure!(
+        report.statefulsets.len() == 2 && report.replaced().count() == c.pods.len(),
+        "both StatefulSets roll every pod: {}",
+        report.summary()
+    );
+    Ok(report.finished - report.started)
 }
 
 /// Byte length of every pod's log now (where a step's lines begin).
@@ -351,7 +329,7 @@ fn apply(
     writer.wait_acked(20, SETTLE)?;
     let marks = log_marks(c);
     let event = Instant::now();
-    let roll = roll_both(c, t, new)?;
+    let roll = roll_both(c, new)?;
     let master = t.current_master(c)?;
     t.wait_sentinels_agree(c, &master, t.redis.len() - 1)?;
     let after = writer.acked_so_far();
