@@ -192,7 +192,8 @@ fn tls_failures(c: &Cluster, marks: &[(String, usize)]) -> (Vec<String>, Vec<Str
 /// A redis-py application in the client namespace: Sentinel discovery and
 /// a connection pool set up once with the files of the first render, never
 /// re-read; it writes every 50 ms until `stop` exists and prints how many
-/// writes succeeded and failed, and whether the last ones succeeded.
+/// writes succeeded and failed (failures on TLS counted apart), and whether
+/// the last ones succeeded.
 struct PyApp {
     child: Child,
     stop: PathBuf,
@@ -207,8 +208,8 @@ s = Sentinel([(h, cfg["sentinel_port"]) for h in cfg["sentinels"]],
              sentinel_kwargs=dict(password=cfg["sentinel_password"], socket_timeout=1, **tls),
              username=cfg["user"], password=cfg["password"], socket_timeout=1, **tls)
 m = s.master_for(cfg["master"], socket_timeout=1)
-ok = failed = streak = 0
-last_error = ""
+ok = failed = streak = tls_errors = 0
+last_error = last_tls_error = ""
 i = 0
 while not os.path.exists(cfg["stop"]):
     i += 1
@@ -220,8 +221,12 @@ while not os.path.exists(cfg["stop"]):
         failed += 1
         streak = 0
         last_error = "%s: %s" % (type(e).__name__, e)
+        if any(w in last_error for w in ("SSL", "certificate", "unknown ca")):
+            tls_errors += 1
+            last_tls_error = last_error
     time.sleep(0.05)
-print(json.dumps(dict(ok=ok, failed=failed, streak=streak, last_error=last_error)))
+print(json.dumps(dict(ok=ok, failed=failed, streak=streak, last_error=last_error,
+                      tls_errors=tls_errors, last_tls_error=last_tls_error)))
 "#;
 
 impl PyApp {
@@ -377,6 +382,10 @@ fn check(steps: &[Step], app: serde_json::Value) -> Result<()> {
     ensure!(
         app["ok"].as_u64().unwrap_or(0) > 0 && app["streak"].as_u64().unwrap_or(0) >= 10,
         "the redis-py application stopped working: {app}"
+    );
+    ensure!(
+        app["tls_errors"].as_u64() == Some(0),
+        "the redis-py application failed TLS handshakes: {app}"
     );
     Ok(())
 }

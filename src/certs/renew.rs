@@ -64,29 +64,27 @@ pub fn from_earlier(
         }
     };
     let leaves = earlier.leaves_fit(inst, tls, &cur, now).err();
-    let cur_key = earlier.key_for(&cur);
-    match (step, leaves) {
-        (None, None) => {
+    // The current CA can re-sign leaves: its key is known and it covers a
+    // full leaf validity.
+    let resign = earlier
+        .key_for(&cur)
+        .zip(ca_left.clone().ok())
+        .filter(|(_, left)| *left > i64::from(tls.validity_days) * DAY);
+    match (step, leaves, resign) {
+        (None, None, _) => {
             let next = keep_next(inst, tls, seed, now, &earlier, next)?;
             let bundle = Bundle {
+                ca_key_pem: earlier.key_for(&cur),
                 ca_pem: cur,
-                ca_key_pem: cur_key,
                 previous_ca_pem: prev,
                 next_ca: next,
                 leaves: earlier.leaves,
             };
             Ok((bundle, Origin::Kept))
         }
-        (None, Some(why))
-            if cur_key.is_some()
-                && ca_left
-                    .as_ref()
-                    .is_ok_and(|l| *l > i64::from(tls.validity_days) * DAY) =>
-        {
+        (None, Some(why), Some((key, left))) => {
             let next = keep_next(inst, tls, seed, now, &earlier, next)?;
-            let not_after = now + ca_left.unwrap_or_default();
-            let key = cur_key.unwrap_or_default();
-            let mut bundle = issue::issue_with_kept_ca(inst, tls, seed, now, cur, key, not_after)?;
+            let mut bundle = issue::issue_with_kept_ca(inst, tls, seed, now, cur, key, now + left)?;
             bundle.previous_ca_pem = prev;
             bundle.next_ca = next;
             Ok((
@@ -94,7 +92,7 @@ pub fn from_earlier(
                 Origin::Generated(format!("{why}; the kept CA signed the new certificates")),
             ))
         }
-        (step, leaves) => {
+        (step, leaves, _) => {
             let why = step.or(leaves).unwrap_or_default();
             if let Some(bundle) = step_to_next(inst, tls, seed, now, &earlier, &cur, next)? {
                 return Ok((bundle, Origin::Kept));
