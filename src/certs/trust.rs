@@ -17,6 +17,14 @@
 //! generation per step). Each step must be rolled out, and applications
 //! must re-read `ca.crt` and their client certificate, before the next step.
 //!
+//! Every generation has the same subject (`O=redis-sentinel-fn,
+//! CN=<name>-ca.<namespace>`); they differ by key, and leaves name theirs by
+//! authority key identifier. OpenSSL (Redis, Sentinel, `redis-cli`, Python's
+//! `ssl`) picks, among the trusted certificates with the issuer's name, the
+//! one whose key identifier matches; checked with `openssl verify`, redis-cli
+//! and redis-py against bundles of same-subject CAs in either order
+//! (`tests/certificates.rs`, `tests/day2_rotation.rs`).
+//!
 //! Where the keys come from:
 //! - with a seed, generation `g` is a pure function of the seed:
 //!   `g = tls.rotation + (CA renewal periods since tls.notBefore)`; see
