@@ -2,11 +2,13 @@
 //!
 //! - `redis.conf` and `start-redis.sh`: [`redis`]
 //! - `sentinel.conf` and `start-sentinel.sh`: [`sentinel`]
+//! - preStop hooks and the Redis readiness script: [`handover`]
 //!
 //! Files live at fixed paths in the pods ([`paths`]); the start scripts
 //! add the per-pod lines (announce names, `replicaof`, `sentinel monitor`,
 //! secrets) to a writable copy at start.
 
+pub mod handover;
 pub mod redis;
 pub mod sentinel;
 pub mod users;
@@ -37,12 +39,24 @@ pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
         Component::Redis => BTreeMap::from([
             ("redis.conf".to_string(), redis::redis_conf(inst)),
             (redis::START_SCRIPT.to_string(), redis::start_script(inst)),
+            (
+                handover::PRESTOP_REDIS.to_string(),
+                handover::prestop_redis(inst),
+            ),
+            (
+                handover::READY_REDIS.to_string(),
+                handover::ready_redis(inst),
+            ),
         ]),
         Component::Sentinel => BTreeMap::from([
             ("sentinel.conf".to_string(), sentinel::sentinel_conf(inst)),
             (
                 sentinel::START_SCRIPT.to_string(),
                 sentinel::start_script(inst),
+            ),
+            (
+                handover::PRESTOP_SENTINEL.to_string(),
+                handover::prestop_sentinel(inst),
             ),
         ]),
     }
