@@ -192,8 +192,10 @@ fn tls_failures(c: &Cluster, marks: &[(String, usize)]) -> (Vec<String>, Vec<Str
 /// A redis-py application in the client namespace: Sentinel discovery and
 /// a connection pool set up once with the files of the first render, never
 /// re-read; it writes every 50 ms until `stop` exists and prints how many
-/// writes succeeded and failed (failures on TLS counted apart), and whether
-/// the last ones succeeded.
+/// writes succeeded and failed, how many failed on trust (a certificate
+/// rejected: must be none) or on another TLS error (a server closing the
+/// connection mid-handshake as its pod stops), and whether the last ones
+/// succeeded.
 struct PyApp {
     child: Child,
     stop: PathBuf,
@@ -208,7 +210,9 @@ s = Sentinel([(h, cfg["sentinel_port"]) for h in cfg["sentinels"]],
              sentinel_kwargs=dict(password=cfg["sentinel_password"], socket_timeout=1, **tls),
              username=cfg["user"], password=cfg["password"], socket_timeout=1, **tls)
 m = s.master_for(cfg["master"], socket_timeout=1)
-ok = failed = streak = tls_errors = 0
+TRUST = ("certificate verify failed", "certificate_verify_failed", "unknown ca", "unknown_ca",
+         "bad certificate", "bad_certificate", "certificate expired", "not yet valid")
+ok = failed = streak = tls_errors = other_ssl = 0
 last_error = last_tls_error = ""
 i = 0
 while not os.path.exists(cfg["stop"]):
@@ -221,12 +225,16 @@ while not os.path.exists(cfg["stop"]):
         failed += 1
         streak = 0
         last_error = "%s: %s" % (type(e).__name__, e)
-        if any(w in last_error for w in ("SSL", "certificate", "unknown ca")):
+        low = last_error.lower()
+        if any(w in low for w in TRUST):
             tls_errors += 1
             last_tls_error = last_error
+        elif "ssl" in low:
+            other_ssl += 1
     time.sleep(0.05)
 print(json.dumps(dict(ok=ok, failed=failed, streak=streak, last_error=last_error,
-                      tls_errors=tls_errors, last_tls_error=last_tls_error)))
+                      tls_errors=tls_errors, last_tls_error=last_tls_error,
+                      other_ssl=other_ssl)))
 "#;
 
 impl PyApp {
