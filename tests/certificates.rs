@@ -229,8 +229,14 @@ fn ca_key_is_emitted_only_when_asked() {
     let (items, _) = items_of(&krm(&spec_with("  tls:\n    keepCaKey: true\n"), &[], &[]));
     let key = secret(&items, "cache-ca-key", "tls.key");
     assert!(key.contains("PRIVATE KEY"));
+    assert!(secret(&items, "cache-ca-key", "next-ca.key").contains("PRIVATE KEY"));
+    // ca.crt: the current CA, then the next one.
     assert_eq!(
-        secret(&items, "cache-ca-key", "tls.crt"),
+        format!(
+            "{}{}",
+            secret(&items, "cache-ca-key", "tls.crt"),
+            secret(&items, "cache-ca-key", "next-ca.crt")
+        ),
         secret(&items, "cache-redis-tls", "ca.crt")
     );
 }
@@ -454,5 +460,183 @@ fn with_keep_ca_key_new_leaves_are_signed_by_the_kept_ca() {
         NO_SEED,
     ));
     assert_eq!(cert_secrets(&third), cert_secrets(&next));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `openssl verify` of `leaf` against the bundle `ca` (PEM texts) at `at`
+/// (Unix seconds; `ANY_TIME`: validity periods not checked), as a client
+/// certificate (every leaf is one).
+fn verifies(dir: &std::path::Path, ca: &str, leaf: &str, at: &str) -> bool {
+    let ca_path = temp_file(dir, "bundle.crt", ca);
+    let leaf_path = temp_file(dir, "leaf.crt", leaf);
+    let mut args = vec!["verify"];
+    if at == ANY_TIME {
+        args.push("-no_check_time");
+    } else {
+        args.extend(["-attime", at]);
+    }
+    args.extend([
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        ca_path.to_str().unwrap(),
+        leaf_path.to_str().unwrap(),
+    ]);
+    openssl(&args).0
+}
+
+const ANY_TIME: &str = "any";
+
+fn bundle_len(pem: &str) -> usize {
+    pem.matches("-----BEGIN CERTIFICATE-----").count()
+}
+
+const TLS_SECRETS: [&str; 3] = ["cache-redis-tls", "cache-sentinel-tls", "cache-client-tls"];
+
+/// Checks a sequence of renders, each the next step of the one before: every
+/// leaf verifies against its own bundle and against the bundles one step
+/// before and after (pods and clients not rolled yet, or rolled already),
+/// and not against a bundle two steps away (the oldest CA has left).
+fn assert_overlapping_trust(tag: &str, renders: &[Vec<Value>], at: &str) {
+    let dir = temp_dir(tag);
+    for (i, r) in renders.iter().enumerate() {
+        let ca = secret(r, "cache-redis-tls", "ca.crt");
+        assert_eq!(config(r, "cache-ca", "ca.crt"), ca, "{tag} {i}: ConfigMap");
+        for s in TLS_SECRETS {
+            assert_eq!(secret(r, s, "ca.crt"), ca, "{tag} {i}: {s} ca.crt");
+        }
+        for (j, other) in renders.iter().enumerate() {
+            let other_ca = secret(other, "cache-redis-tls", "ca.crt");
+            for s in TLS_SECRETS {
+                let leaf = secret(r, s, "tls.crt");
+                let want = i.abs_diff(j) <= 1;
+                assert_eq!(
+                    verifies(&dir, &other_ca, &leaf, at),
+                    want,
+                    "{tag}: {s} of step {i} against the ca.crt of step {j}"
+                );
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn seeded_rotations_overlap_trust_and_are_deterministic() {
+    let renders: Vec<Vec<Value>> = (0..4)
+        .map(|r| {
+            let spec = spec_with(&format!("  tls:\n    rotation: {r}\n"));
+            let (a, _) = items_of(&krm(&spec, &[], &[]));
+            let (b, _) = items_of(&krm(&spec, &[], &[]));
+            assert_eq!(a, b, "rotation {r}: same input, same bytes");
+            a
+        })
+        .collect();
+    let counts: Vec<usize> = renders
+        .iter()
+        .map(|r| bundle_len(&secret(r, "cache-redis-tls", "ca.crt")))
+        .collect();
+    assert_eq!(counts, [2, 3, 3, 3], "current + next, then previous too");
+    assert_overlapping_trust("seeded-rotation", &renders, NOW);
+}
+
+#[test]
+fn seeded_ca_renewal_overlaps_trust() {
+    // CA period: caValidityDays - validityDays = 40 days from notBefore.
+    let spec = spec_with(
+        "  tls:\n    caValidityDays: 60\n    validityDays: 20\n    renewBeforeDays: 5\n    notBefore: \"2026-01-01T00:00:00Z\"\n",
+    );
+    let day = 86_400i64;
+    let base: i64 = NOW.parse().unwrap();
+    let at = |d: i64| (base + d * day + 3600).to_string();
+    let renders: Vec<Vec<Value>> = [39, 41, 81]
+        .iter()
+        .map(|d| items_of(&krm(&spec, &[], &[("SOURCE_DATE_EPOCH", Some(&at(*d)))])).0)
+        .collect();
+    // Verified just after the first renewal: all three renders' leaves are valid.
+    let dir = temp_dir("ca-renewal");
+    let check_at = at(41);
+    for (i, r) in renders.iter().enumerate().take(2) {
+        for (j, other) in renders.iter().enumerate().take(2) {
+            for s in TLS_SECRETS {
+                assert!(
+                    verifies(
+                        &dir,
+                        &secret(other, "cache-redis-tls", "ca.crt"),
+                        &secret(r, s, "tls.crt"),
+                        &check_at
+                    ),
+                    "{s} of period {i} against ca.crt of period {j}"
+                );
+            }
+        }
+    }
+    // Two renewals on: the CA of the first period has left the bundle,
+    // the second is still there.
+    let late = secret(&renders[2], "cache-redis-tls", "ca.crt");
+    assert_eq!(bundle_len(&late), 3);
+    assert!(!verifies(
+        &dir,
+        &late,
+        &secret(&renders[0], "cache-redis-tls", "tls.crt"),
+        ANY_TIME
+    ));
+    assert!(verifies(
+        &dir,
+        &late,
+        &secret(&renders[1], "cache-redis-tls", "tls.crt"),
+        ANY_TIME
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kept_rotations_with_keep_ca_key_overlap_trust_over_several_renders() {
+    let spec = |r: u32| spec_with(&format!("  tls:\n    keepCaKey: true\n    rotation: {r}\n"));
+    let mut renders: Vec<Vec<Value>> = Vec::new();
+    let mut previous: Vec<Value> = Vec::new();
+    for r in 0..4 {
+        let (next, results) = items_of(&krm(&spec(r), &previous, NO_SEED));
+        if r > 0 {
+            assert!(
+                warnings(&results).is_empty(),
+                "rotation {r} is a safe step: {:?}",
+                warnings(&results)
+            );
+            // Rendered again with the same spec: nothing changes.
+            let (again, _) = items_of(&krm(&spec(r), &next, NO_SEED));
+            assert_eq!(again, next, "rotation {r}: kept byte for byte");
+        }
+        previous = next.clone();
+        renders.push(next);
+    }
+    assert_overlapping_trust("kept-rotation", &renders, NOW);
+}
+
+#[test]
+fn kept_rotation_without_keep_ca_key_warns_that_it_is_not_safe() {
+    let (first, _) = items_of(&krm(&spec_with(""), &[], NO_SEED));
+    assert_eq!(bundle_len(&secret(&first, "cache-redis-tls", "ca.crt")), 1);
+    let (next, results) = items_of(&krm(
+        &spec_with("  tls:\n    rotation: 1\n"),
+        &first,
+        NO_SEED,
+    ));
+    let w = warnings(&results);
+    assert!(
+        w.iter()
+            .any(|m| m.contains("tls.rotation changed") && m.contains("tls.keepCaKey")),
+        "{w:?}"
+    );
+    let dir = temp_dir("unsafe-rotation");
+    let new_ca = secret(&next, "cache-redis-tls", "ca.crt");
+    let old_ca = secret(&first, "cache-redis-tls", "ca.crt");
+    let old_leaf = secret(&first, "cache-redis-tls", "tls.crt");
+    let new_leaf = secret(&next, "cache-redis-tls", "tls.crt");
+    assert!(
+        verifies(&dir, &new_ca, &old_leaf, NOW),
+        "old CA stays trusted"
+    );
+    assert!(!verifies(&dir, &old_ca, &new_leaf, NOW), "the unsafe part");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::keys::KeyPair;
 use super::seed::Seed;
+use super::trust::CaPem;
 use super::{Bundle, LeafPem, Role};
 use crate::spec::{Instance, KeyAlgorithm, Tls};
 
@@ -28,9 +29,10 @@ pub struct Window {
 ///
 /// With a user seed the windows are a pure function of the spec and the
 /// clock's renewal period: they start at `tls.notBefore` + a whole number of
-/// renewal periods (`validityDays - renewBeforeDays`), so every render in
-/// the same period gives the same bytes and certificates renew by themselves
-/// before they expire. Without a seed they start now.
+/// renewal periods (`validityDays - renewBeforeDays` for leaves,
+/// `caValidityDays - validityDays` for the CA), so every render in the same
+/// period gives the same bytes and certificates renew by themselves before
+/// they expire. Without a seed they start now.
 pub fn windows(tls: &Tls, now: i64, seeded: bool) -> (Window, Window) {
     let leaf_len = i64::from(tls.validity_days) * DAY;
     let ca_len = i64::from(tls.ca_validity_days) * DAY;
@@ -47,13 +49,8 @@ pub fn windows(tls: &Tls, now: i64, seeded: bool) -> (Window, Window) {
             },
         );
     }
-    let renew = i64::from(tls.renew_before_days) * DAY;
-    let leaf_period = (leaf_len - renew).max(DAY);
-    let ca_period = (ca_len - leaf_len).max(leaf_period);
-    let aligned = |period: i64| {
-        let since = (now - tls.not_before).max(0);
-        tls.not_before + since / period * period
-    };
+    let (leaf_period, ca_period) = periods(tls);
+    let aligned = |period: i64| tls.not_before + since_anchor(tls, now) / period * period;
     let ca_start = aligned(ca_period);
     let leaf_start = aligned(leaf_period).max(ca_start);
     (
@@ -68,16 +65,64 @@ pub fn windows(tls: &Tls, now: i64, seeded: bool) -> (Window, Window) {
     )
 }
 
+/// Renewal periods of the leaves and of the CA, in seconds (seeded mode).
+/// The CA period is shorter than the CA's validity by at least a day, so
+/// consecutive CA generations overlap: the CA of the previous period is
+/// still valid when the next one takes over.
+fn periods(tls: &Tls) -> (i64, i64) {
+    let leaf_len = i64::from(tls.validity_days) * DAY;
+    let ca_len = i64::from(tls.ca_validity_days) * DAY;
+    let renew = i64::from(tls.renew_before_days) * DAY;
+    let leaf_period = (leaf_len - renew).max(DAY);
+    let ca_period = (ca_len - leaf_len)
+        .max(leaf_period)
+        .min(ca_len - DAY)
+        .max(DAY);
+    (leaf_period, ca_period)
+}
+
+fn since_anchor(tls: &Tls, now: i64) -> i64 {
+    (now - tls.not_before).max(0)
+}
+
+/// The CA generation that signs the leaves of a seeded render:
+/// `tls.rotation` plus the CA renewal periods since `tls.notBefore`. A
+/// rotation and a CA renewal are the same step: both move the leaves to the
+/// next generation, which the bundle has published since the step before.
+pub fn ca_generation(tls: &Tls, now: i64) -> u64 {
+    let (_, ca_period) = periods(tls);
+    u64::from(tls.rotation) + (since_anchor(tls, now) / ca_period) as u64
+}
+
 fn key_context(inst: &Instance, tls: &Tls, purpose: &str, window_start: i64) -> String {
+    context_at(inst, tls, u64::from(tls.rotation), purpose, window_start)
+}
+
+fn context_at(inst: &Instance, tls: &Tls, rotation: u64, purpose: &str, start: i64) -> String {
     format!(
         "{}/{}/rotation={}/window={}/{}/{}",
         inst.namespace,
         inst.name,
-        tls.rotation,
-        window_start,
+        rotation,
+        start,
         purpose,
         tls.key_algorithm.name()
     )
+}
+
+/// Key context of CA generation `generation`. It does not depend on the
+/// period, so a generation keeps its key from the render that publishes it
+/// as the next CA to the one that drops it as the previous. (Generation `g`
+/// uses the context that releases before trust bundles used for the CA of
+/// rotation `g` in the first CA period: the CA of such a release is kept.)
+fn ca_key_context(inst: &Instance, tls: &Tls, generation: u64) -> String {
+    context_at(inst, tls, generation, "ca", tls.not_before)
+}
+
+/// Serial context of generation `generation` issued for the CA window
+/// starting at `start` (a generation is re-issued, same key, each period).
+fn ca_serial_context(inst: &Instance, tls: &Tls, generation: u64, start: i64) -> String {
+    context_at(inst, tls, generation, "ca", start)
 }
 
 fn serial(seed: &Seed, ctx: &str) -> SerialNumber {
@@ -154,32 +199,97 @@ fn ca_params(
     Ok(p)
 }
 
-/// Issues a fresh CA and every leaf from `seed`.
+/// Issues the CA generations and every leaf from `seed`.
+///
+/// With a user seed: the previous, current and next generation (see
+/// [`ca_generation`]), every CA certificate with the window of the current
+/// CA period, so all of them are valid now. With a random seed (no earlier
+/// certificates to keep): one CA, plus a next CA when its key is kept
+/// (`keepCaKey`); without its key a next CA could never sign.
 pub fn issue_all(inst: &Instance, tls: &Tls, seed: &Seed, now: i64) -> anyhow::Result<Bundle> {
-    let (ca_w, leaf_w) = windows(tls, now, seed.is_user_supplied());
-    let ca_ctx = key_context(inst, tls, "ca", ca_w.not_before);
-    let mut contexts = vec![ca_ctx.clone()];
+    let seeded = seed.is_user_supplied();
+    let (ca_w, leaf_w) = windows(tls, now, seeded);
+    let current = if seeded {
+        ca_generation(tls, now)
+    } else {
+        u64::from(tls.rotation)
+    };
+    let previous = (seeded && current > 0).then(|| current - 1);
+    let next = (seeded || tls.keep_ca_key).then_some(current + 1);
+    let gens: Vec<u64> = previous.into_iter().chain([current]).chain(next).collect();
+    let mut contexts: Vec<String> = gens.iter().map(|&g| ca_key_context(inst, tls, g)).collect();
     contexts.extend(leaf_contexts(inst, tls, leaf_w));
     let mut keys = generate_keys(tls.key_algorithm, seed, &contexts).into_iter();
-    let ca_key = keys.next().context("no CA key")??;
-    let params = ca_params(inst, ca_w, &ca_key, serial(seed, &ca_ctx))?;
-    let ca_pem = params
-        .self_signed(&ca_key)
-        .context("self-signing the CA certificate")?
-        .pem();
-    let ca_key_pem = ca_key.to_pkcs8_pem()?;
-    let leaves = issue_leaves(inst, tls, seed, leaf_w, Issuer::new(params, ca_key), keys)?;
+    let mut cas = Vec::new();
+    let mut issuer = None;
+    for g in gens {
+        let key = keys.next().context("no CA key")??;
+        let serial_ctx = ca_serial_context(inst, tls, g, ca_w.not_before);
+        let params = ca_params(inst, ca_w, &key, serial(seed, &serial_ctx))?;
+        let cert = params
+            .self_signed(&key)
+            .context("self-signing the CA certificate")?
+            .pem();
+        cas.push(CaPem {
+            cert,
+            key: Some(key.to_pkcs8_pem()?),
+        });
+        if g == current {
+            issuer = Some(Issuer::new(params, key));
+        }
+    }
+    let issuer = issuer.context("no current CA")?;
+    let leaves = issue_leaves(inst, tls, seed, leaf_w, issuer, keys)?;
+    let mut cas = cas.into_iter();
+    let previous_ca = previous.and_then(|_| cas.next()).map(|c| c.cert);
+    let ca = cas.next().context("no current CA")?;
     Ok(Bundle {
-        ca_pem,
-        ca_key_pem: Some(ca_key_pem),
+        ca_pem: ca.cert,
+        ca_key_pem: ca.key,
+        previous_ca_pem: previous_ca,
+        next_ca: cas.next(),
         leaves,
     })
 }
 
-/// Issues new leaves signed by a CA kept from an earlier render
-/// (`tls.keepCaKey`): clients that trust the CA keep trusting the servers.
-/// The CA's subject and key identifier are derived from the instance and
-/// its key exactly as when it was issued.
+/// A new CA with a random key from `seed` (kept mode: a new next CA, or a
+/// new current CA when no trusted one can sign).
+pub fn issue_ca(inst: &Instance, tls: &Tls, seed: &Seed, now: i64) -> anyhow::Result<CaPem> {
+    let ctx = context_at(inst, tls, u64::from(tls.rotation), "ca/kept", now);
+    let key = KeyPair::generate(tls.key_algorithm, &mut seed.rng(&ctx))?;
+    reissue_ca(inst, tls, seed, now, &key.to_pkcs8_pem()?)
+}
+
+/// A CA certificate for an existing CA key, valid from now for
+/// `caValidityDays`: the same subject and key identifier, so leaves it
+/// signed verify against either version. Kept mode re-issues the next CA
+/// this way when it takes over, however long it waited as the next CA.
+pub fn reissue_ca(
+    inst: &Instance,
+    tls: &Tls,
+    seed: &Seed,
+    now: i64,
+    key_pem: &str,
+) -> anyhow::Result<CaPem> {
+    let (ca_w, _) = windows(tls, now, false);
+    let key = KeyPair::from_pkcs8_pem(key_pem)?;
+    let ctx = context_at(inst, tls, u64::from(tls.rotation), "ca/reissued", now);
+    let params = ca_params(inst, ca_w, &key, serial(seed, &ctx))?;
+    let cert = params
+        .self_signed(&key)
+        .context("self-signing the CA certificate")?
+        .pem();
+    Ok(CaPem {
+        cert,
+        key: Some(key_pem.to_string()),
+    })
+}
+
+/// Issues new leaves signed by a CA kept from an earlier render (its key
+/// kept with `tls.keepCaKey`): peers and clients that trust the CA keep
+/// trusting the servers. The CA's subject and key identifier are derived
+/// from the instance and its key exactly as when it was issued. The leaves
+/// end no later than the CA.
 pub fn issue_with_kept_ca(
     inst: &Instance,
     tls: &Tls,
@@ -199,6 +309,8 @@ pub fn issue_with_kept_ca(
     Ok(Bundle {
         ca_pem,
         ca_key_pem: Some(ca_key_pem),
+        previous_ca_pem: None,
+        next_ca: None,
         leaves,
     })
 }

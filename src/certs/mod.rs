@@ -3,13 +3,19 @@
 //! Where they come from, in order of preference:
 //! 1. a user-supplied seed ([`seed`]): derived, byte-identical every render;
 //! 2. this function's own Secrets among the input items, when they still
-//!    fit the spec and are not close to expiry ([`reuse`]): kept unchanged;
+//!    fit the spec and are not close to expiry ([`reuse`]): kept unchanged,
+//!    or moved to the next CA ([`renew`]);
 //! 3. fresh randomness, with a warning that output will change.
+//!
+//! `ca.crt` is a trust bundle (previous, current and next CA), so that
+//! rotations and renewals never break trust between pods ([`trust`]).
 
 pub mod issue;
 pub mod keys;
+pub mod renew;
 pub mod reuse;
 pub mod seed;
+pub mod trust;
 
 use serde_norway::Value;
 
@@ -71,16 +77,34 @@ pub struct LeafPem {
     pub key: String,
 }
 
-/// The CA and every leaf, PEM encoded.
+/// The CAs and every leaf, PEM encoded.
 #[derive(Debug, Clone)]
 pub struct Bundle {
+    /// The CA that signed the leaves (the current CA).
     pub ca_pem: String,
     /// The CA key, when it is known (freshly issued or kept with keepCaKey).
     pub ca_key_pem: Option<String>,
+    /// The CA before the current one, trusted while leaves it signed may
+    /// still be in use.
+    pub previous_ca_pem: Option<String>,
+    /// The CA the next rotation or CA renewal moves the leaves to, trusted
+    /// before it signs anything.
+    pub next_ca: Option<trust::CaPem>,
     pub leaves: Vec<(Role, LeafPem)>,
 }
 
 impl Bundle {
+    /// What `ca.crt` holds: the previous, current and next CA, oldest first.
+    pub fn trust_pem(&self) -> String {
+        trust::join(
+            self.previous_ca_pem
+                .iter()
+                .chain([&self.ca_pem])
+                .chain(self.next_ca.as_ref().map(|n| &n.cert))
+                .map(String::as_str),
+        )
+    }
+
     pub fn leaf(&self, role: Role) -> &LeafPem {
         &self
             .leaves
@@ -96,7 +120,8 @@ impl Bundle {
 pub enum Origin {
     /// Derived from the user's seed.
     Seeded,
-    /// Kept from the function's Secrets among the input items.
+    /// Kept from the function's Secrets among the input items, or moved
+    /// to the next CA that those Secrets already published (a safe step).
     Kept,
     /// Newly generated at random; the string says why nothing was kept.
     Generated(String),
@@ -113,22 +138,6 @@ pub fn obtain(
     if let Some(seed) = seed.filter(|s| s.is_user_supplied()) {
         return Ok((issue::issue_all(inst, tls, seed, now)?, Origin::Seeded));
     }
-    let reason = match reuse::kept(inst, tls, items, now) {
-        Ok(bundle) => return Ok((bundle, Origin::Kept)),
-        Err(reason) => reason,
-    };
     let seed = &*Seed::or_random(seed)?;
-    if tls.keep_ca_key
-        && let Some((ca_pem, ca_key, ca_not_after)) = reuse::kept_ca(inst, tls, items, now)
-    {
-        let bundle = issue::issue_with_kept_ca(inst, tls, seed, now, ca_pem, ca_key, ca_not_after)?;
-        return Ok((
-            bundle,
-            Origin::Generated(format!("{reason}; the kept CA signed the new certificates")),
-        ));
-    }
-    Ok((
-        issue::issue_all(inst, tls, seed, now)?,
-        Origin::Generated(reason),
-    ))
+    renew::from_earlier(inst, tls, seed, items, now)
 }

@@ -8,25 +8,39 @@ use base64::Engine;
 use serde_norway::Value;
 use x509_parser::prelude::*;
 
-use super::{Bundle, LeafPem, Role, issue, keys};
+use super::{LeafPem, Role, issue, keys, trust};
 use crate::ownership;
 use crate::spec::{Instance, KeyAlgorithm, Tls};
 
 const DAY: i64 = 86_400;
 
-/// Returns the kept bundle, or why the certificates cannot be kept.
-pub fn kept(inst: &Instance, tls: &Tls, items: &[Value], now: i64) -> Result<Bundle, String> {
-    let mut ca_pem: Option<String> = None;
+/// What an earlier render left among the input items: the certificate
+/// Secrets (every one with the same `ca.crt`), and the CA keys of Secret
+/// `<name>-ca-key` when there is one.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    /// `tls.rotation` the certificates were made for.
+    pub rotation: String,
+    pub leaves: Vec<(Role, LeafPem)>,
+    /// The CA certificates of `ca.crt`, in file order.
+    pub trust: Vec<String>,
+    /// CA certificates with their keys, from `<name>-ca-key`.
+    pub keys: Vec<(String, String)>,
+}
+
+/// Reads the earlier certificate Secrets, or says why there are none to use.
+pub fn earlier(inst: &Instance, items: &[Value]) -> Result<Earlier, String> {
+    let mut bundle: Option<String> = None;
+    let mut rotation: Option<String> = None;
     let mut leaves = Vec::new();
     for role in Role::ALL {
         let name = role.secret_name(inst);
         let secret = ownership::find_owned(items, inst, "Secret", &name)
             .ok_or_else(|| format!("no earlier Secret {name} among the input items"))?;
-        let rotation = ownership::annotation(secret, ownership::ROTATION_ANNOTATION).unwrap_or("0");
-        if rotation != tls.rotation.to_string() {
+        let r = ownership::annotation(secret, ownership::ROTATION_ANNOTATION).unwrap_or("0");
+        if rotation.get_or_insert_with(|| r.to_string()) != r {
             return Err(format!(
-                "tls.rotation changed ({rotation} -> {})",
-                tls.rotation
+                "Secret {name} is from another tls.rotation than the other certificate Secrets"
             ));
         }
         let cert = secret_data(secret, "tls.crt")
@@ -35,86 +49,141 @@ pub fn kept(inst: &Instance, tls: &Tls, items: &[Value], now: i64) -> Result<Bun
             .ok_or_else(|| format!("Secret {name} has no tls.key"))?;
         let ca =
             secret_data(secret, "ca.crt").ok_or_else(|| format!("Secret {name} has no ca.crt"))?;
-        match &ca_pem {
-            None => ca_pem = Some(ca),
-            Some(prev) if *prev == ca => {}
-            Some(_) => {
-                return Err(format!(
-                    "Secret {name} holds another CA than the other certificate Secrets"
-                ));
-            }
+        if *bundle.get_or_insert_with(|| ca.clone()) != ca {
+            return Err(format!(
+                "Secret {name} holds another CA than the other certificate Secrets"
+            ));
         }
         leaves.push((role, LeafPem { cert, key }));
     }
-    let ca_pem = ca_pem.ok_or("no CA certificate")?;
-    let ca_der = pem_der(&ca_pem).ok_or("ca.crt is not a PEM certificate")?;
-    let (_, ca) =
-        X509Certificate::from_der(&ca_der).map_err(|e| format!("ca.crt does not parse: {e}"))?;
-    check_key_algorithm(&ca, tls.key_algorithm).map_err(|e| format!("CA: {e}"))?;
-    if ca.validity().not_after.timestamp() - now <= i64::from(tls.renew_before_days) * DAY {
-        return Err("the CA certificate expires soon".into());
+    let trust = trust::split(&bundle.unwrap_or_default());
+    if trust.is_empty() {
+        return Err("ca.crt holds no PEM certificate".into());
     }
-    if !ca.is_ca() {
-        return Err("ca.crt is not a CA certificate".into());
-    }
-    for (role, leaf) in &leaves {
-        check_leaf(inst, tls, &ca, *role, leaf, now)
-            .map_err(|e| format!("{} certificate: {e}", role.as_str()))?;
-    }
-    let ca_key_pem = if tls.keep_ca_key {
-        let name = super::ca_key_secret_name(inst);
-        let secret = ownership::find_owned(items, inst, "Secret", &name)
-            .ok_or_else(|| format!("keepCaKey is set but there is no earlier Secret {name}"))?;
-        let key = secret_data(secret, "tls.key")
-            .ok_or_else(|| format!("Secret {name} has no tls.key"))?;
-        let kp = keys::KeyPair::from_pkcs8_pem(&key).map_err(|e| format!("Secret {name}: {e}"))?;
-        if kp.public_key_bits() != ca.public_key().subject_public_key.data.as_ref() {
-            return Err(format!(
-                "Secret {name} holds a key that does not match the CA certificate"
-            ));
+    let mut keys = Vec::new();
+    if let Some(secret) =
+        ownership::find_owned(items, inst, "Secret", &super::ca_key_secret_name(inst))
+    {
+        for (crt, key) in [("tls.crt", "tls.key"), (NEXT_CA_CERT, NEXT_CA_KEY)] {
+            if let (Some(c), Some(k)) = (secret_data(secret, crt), secret_data(secret, key)) {
+                keys.push((c, k));
+            }
         }
-        Some(key)
-    } else {
-        None
-    };
-    Ok(Bundle {
-        ca_pem,
-        ca_key_pem,
+    }
+    Ok(Earlier {
+        rotation: rotation.unwrap_or_default(),
         leaves,
+        trust,
+        keys,
     })
 }
 
-/// The CA certificate and key kept from an earlier render (`keepCaKey`),
-/// with the CA's expiry, if they are still fit to sign new leaves.
-pub fn kept_ca(
-    inst: &Instance,
-    tls: &Tls,
-    items: &[Value],
-    now: i64,
-) -> Option<(String, String, i64)> {
-    let secret = ownership::find_owned(items, inst, "Secret", &super::ca_key_secret_name(inst))?;
-    let rotation = ownership::annotation(secret, ownership::ROTATION_ANNOTATION).unwrap_or("0");
-    if rotation != tls.rotation.to_string() {
-        return None;
+/// Keys of the next CA in Secret `<name>-ca-key` (`tls.keepCaKey`).
+pub const NEXT_CA_CERT: &str = "next-ca.crt";
+pub const NEXT_CA_KEY: &str = "next-ca.key";
+
+impl Earlier {
+    /// Index in [`Earlier::trust`] of the CA that signed every leaf.
+    pub fn signer(&self) -> Result<usize, String> {
+        let mut found = None;
+        for (role, leaf) in &self.leaves {
+            let der = pem_der(&leaf.cert)
+                .ok_or_else(|| format!("{} certificate: not PEM", role.as_str()))?;
+            let (_, cert) = X509Certificate::from_der(&der)
+                .map_err(|e| format!("{} certificate does not parse: {e}", role.as_str()))?;
+            let idx = self
+                .trust
+                .iter()
+                .position(|ca| {
+                    pem_der(ca).is_some_and(|d| {
+                        X509Certificate::from_der(&d).is_ok_and(|(_, ca)| signed_by(&cert, &ca))
+                    })
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "{} certificate is not signed by a CA in ca.crt",
+                        role.as_str()
+                    )
+                })?;
+            if *found.get_or_insert(idx) != idx {
+                return Err("the certificates are signed by different CAs".into());
+            }
+        }
+        found.ok_or_else(|| "no certificates".into())
     }
-    let ca_pem = secret_data(secret, "tls.crt")?;
-    let key = secret_data(secret, "tls.key")?;
-    let der = pem_der(&ca_pem)?;
-    let (_, ca) = X509Certificate::from_der(&der).ok()?;
-    let cn_ok = ca
+
+    /// The key of CA certificate `ca` from `<name>-ca-key`, if it is there
+    /// and matches.
+    pub fn key_for(&self, ca: &str) -> Option<String> {
+        let der = pem_der(ca)?;
+        let (_, cert) = X509Certificate::from_der(&der).ok()?;
+        self.keys
+            .iter()
+            .filter(|(c, _)| c.trim_end() == ca.trim_end())
+            .find(|(_, k)| {
+                keys::KeyPair::from_pkcs8_pem(k).is_ok_and(|kp| {
+                    kp.public_key_bits() == cert.public_key().subject_public_key.data.as_ref()
+                })
+            })
+            .map(|(_, k)| k.clone())
+    }
+
+    /// Whether every leaf still fits the spec under CA `ca` (PEM) at `now`:
+    /// signed by it, key algorithm, names, usages, not within
+    /// `renewBeforeDays` of expiry, the key matching the certificate.
+    pub fn leaves_fit(&self, inst: &Instance, tls: &Tls, ca: &str, now: i64) -> Result<(), String> {
+        let der = pem_der(ca).ok_or("ca.crt is not a PEM certificate")?;
+        let (_, ca) =
+            X509Certificate::from_der(&der).map_err(|e| format!("ca.crt does not parse: {e}"))?;
+        for (role, leaf) in &self.leaves {
+            check_leaf(inst, tls, &ca, *role, leaf, now)
+                .map_err(|e| format!("{} certificate: {e}", role.as_str()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `ca` (PEM) is fit to be this instance's CA at `now`: a CA
+/// certificate with the instance's name and the spec's key algorithm, not
+/// expired. Returns its expiry (Unix seconds).
+pub fn ca_fit(inst: &Instance, tls: &Tls, ca: &str, now: i64) -> Result<i64, String> {
+    let der = pem_der(ca).ok_or("ca.crt is not a PEM certificate")?;
+    let (_, ca) =
+        X509Certificate::from_der(&der).map_err(|e| format!("ca.crt does not parse: {e}"))?;
+    check_key_algorithm(&ca, tls.key_algorithm).map_err(|e| format!("CA: {e}"))?;
+    if !ca.is_ca() {
+        return Err("ca.crt is not a CA certificate".into());
+    }
+    let cn = ca
         .subject()
         .iter_common_name()
         .next()
-        .and_then(|c| c.as_str().ok())
-        == Some(issue::ca_common_name(inst).as_str());
+        .and_then(|c| c.as_str().ok());
+    if cn != Some(issue::ca_common_name(inst).as_str()) {
+        return Err("the CA is not this instance's".into());
+    }
     let not_after = ca.validity().not_after.timestamp();
-    let kp = keys::KeyPair::from_pkcs8_pem(&key).ok()?;
-    let fits = cn_ok
-        && ca.is_ca()
-        && check_key_algorithm(&ca, tls.key_algorithm).is_ok()
-        && kp.public_key_bits() == ca.public_key().subject_public_key.data.as_ref()
-        && not_after - now > i64::from(tls.validity_days) * DAY;
-    fits.then_some((ca_pem, key, not_after))
+    if not_after <= now {
+        return Err("the CA certificate has expired".into());
+    }
+    Ok(not_after)
+}
+
+fn signed_by(cert: &X509Certificate<'_>, ca: &X509Certificate<'_>) -> bool {
+    let ca_spki = ca.public_key();
+    let curve = ca_spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.as_oid().ok())
+        .map(|o| o.to_id_string());
+    keys::verify(
+        &ca_spki.algorithm.algorithm.to_id_string(),
+        curve.as_deref(),
+        &ca_spki.subject_public_key.data,
+        cert.tbs_certificate.as_ref(),
+        &cert.signature_value.data,
+    )
 }
 
 fn check_leaf(
@@ -139,21 +208,7 @@ fn check_leaf(
     if v.not_after.timestamp() > ca.validity().not_after.timestamp() {
         return Err("outlives its CA".into());
     }
-    // Signed by the CA?
-    let ca_spki = ca.public_key();
-    let curve = ca_spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
-    if !keys::verify(
-        &ca_spki.algorithm.algorithm.to_id_string(),
-        curve.as_deref(),
-        &ca_spki.subject_public_key.data,
-        cert.tbs_certificate.as_ref(),
-        &cert.signature_value.data,
-    ) {
+    if !signed_by(&cert, ca) {
         return Err("is not signed by the CA in ca.crt".into());
     }
     // The private key belongs to the certificate?
@@ -207,7 +262,6 @@ fn check_leaf(
     if eku != Some(want_eku) {
         return Err("its extended key usages do not fit".into());
     }
-    let _ = tls;
     Ok(())
 }
 

@@ -396,6 +396,8 @@ mod tests {
         let bundle = Bundle {
             ca_pem: "CA".into(),
             ca_key_pem: None,
+            previous_ca_pem: None,
+            next_ca: None,
             leaves: Role::ALL
                 .iter()
                 .map(|r| {
@@ -489,7 +491,7 @@ mod tests {
             ("REDIS_QUEUES_PASSWORD", "pw-of-apim"),
             ("REDIS_STORAGE_SENTINEL_USERNAME", ""),
             ("REDIS_STORAGE_SENTINEL_PASSWORD", "sentinel-pw"),
-            ("REDIS_SSL_CA", "CA"),
+            ("REDIS_SSL_CA", "CA\n"),
             ("REDIS_SSL_QUEUES_CERT", "client-CERT"),
             ("REDIS_SSL_KEY", "client-KEY"),
         ] {

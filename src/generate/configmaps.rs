@@ -21,11 +21,12 @@ pub fn component_configmap(
     }
 }
 
-/// The CA certificate (public) for applications that verify the servers.
+/// The trusted CA certificates (public) for applications that verify the
+/// servers: the previous, current and next CA (see [`certs::trust`]).
 pub fn ca_configmap(inst: &Instance, b: &Bundle) -> ConfigMap {
     ConfigMap {
         metadata: meta(inst, certs::ca_configmap_name(inst), None),
-        data: Some(BTreeMap::from([("ca.crt".to_string(), b.ca_pem.clone())])),
+        data: Some(BTreeMap::from([("ca.crt".to_string(), b.trust_pem())])),
         ..Default::default()
     }
 }

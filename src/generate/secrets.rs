@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::Secret;
 use serde_norway::Value;
 
 use super::meta;
-use crate::certs::{self, Bundle, Role, reuse::secret_data, seed::Seed};
+use crate::certs::reuse::{NEXT_CA_CERT, NEXT_CA_KEY, secret_data};
+use crate::certs::{self, Bundle, Role, seed::Seed};
 use crate::config::users;
 use crate::ownership;
 use crate::spec::Auth;
@@ -31,17 +32,14 @@ pub fn tls_secrets(inst: &Instance, tls: &Tls, b: &Bundle) -> Vec<Secret> {
         );
         m
     };
+    let trust = b.trust_pem();
     if tls.keep_ca_key
-        && let Some(key) = &b.ca_key_pem
+        && let Some(entries) = ca_key_entries(b, &trust)
     {
         out.push(Secret {
             metadata: with_rotation(meta(inst, certs::ca_key_secret_name(inst), None)),
             type_: Some("kubernetes.io/tls".into()),
-            data: Some(data(&[
-                ("tls.crt", &b.ca_pem),
-                ("tls.key", key),
-                ("ca.crt", &b.ca_pem),
-            ])),
+            data: Some(data(&entries)),
             ..Default::default()
         });
     }
@@ -53,12 +51,37 @@ pub fn tls_secrets(inst: &Instance, tls: &Tls, b: &Bundle) -> Vec<Secret> {
             data: Some(data(&[
                 ("tls.crt", &leaf.cert),
                 ("tls.key", &leaf.key),
-                ("ca.crt", &b.ca_pem),
+                ("ca.crt", &trust),
             ])),
             ..Default::default()
         });
     }
     out
+}
+
+/// Entries of Secret `<name>-ca-key`: `tls.crt`/`tls.key` the current CA
+/// (or, when its key is not known, the next one), `next-ca.crt`/`next-ca.key`
+/// the next CA, `ca.crt` the trust bundle. `None` when no CA key is known.
+fn ca_key_entries<'a>(b: &'a Bundle, trust: &'a str) -> Option<Vec<(&'a str, &'a str)>> {
+    let next = b
+        .next_ca
+        .as_ref()
+        .and_then(|n| Some((n.cert.as_str(), n.key.as_deref()?)));
+    let (first, second) = match (b.ca_key_pem.as_deref(), next) {
+        (Some(key), next) => ((b.ca_pem.as_str(), key), next),
+        (None, Some(next)) => (next, None),
+        (None, None) => return None,
+    };
+    let mut entries = vec![
+        ("tls.crt", first.0),
+        ("tls.key", first.1),
+        ("ca.crt", trust),
+    ];
+    if let Some((cert, key)) = second {
+        entries.push((NEXT_CA_CERT, cert));
+        entries.push((NEXT_CA_KEY, key));
+    }
+    Some(entries)
 }
 
 /// The auth Secret the pods mount: `auth.existingSecret`, else the
