@@ -232,7 +232,8 @@ fn check_names(items: &[Value]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// `NAME="value"` settings at the top of a start script.
+/// `NAME='value'` settings at the top of a start script (single-quoted
+/// values without quotes inside, as names and numbers are).
 fn script_vars(script: &str) -> BTreeMap<String, String> {
     script
         .lines()
@@ -241,7 +242,7 @@ fn script_vars(script: &str) -> BTreeMap<String, String> {
             if !k.chars().all(|c| c.is_ascii_uppercase() || c == '_') || k.is_empty() {
                 return None;
             }
-            Some((k.to_string(), v.trim_matches('"').to_string()))
+            Some((k.to_string(), v.trim_matches(['"', '\'']).to_string()))
         })
         .collect()
 }
