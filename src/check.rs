@@ -126,7 +126,10 @@ pub fn human(results: &[KrmResult]) -> String {
                 None => format!("{} {}: ", rr.kind, rr.name),
             })
             .unwrap_or_default();
-        s.push_str(&format!("{level}: {what}{}\n", r.message));
+        s.push_str(&format!(
+            "{level}: {}\n",
+            crate::krm::escape_text(&format!("{what}{}", r.message))
+        ));
     }
     s
 }

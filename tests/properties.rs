@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use proptest::prelude::*;
 use redis_sentinel_fn::certs::seed::Seed;
-use redis_sentinel_fn::krm::{ItemExt, ResourceList};
+use redis_sentinel_fn::krm::{ItemExt, ResourceList, Severity};
 use redis_sentinel_fn::{function, generate, spec};
 use serde_norway::{Mapping, Value};
 
@@ -440,6 +440,14 @@ fn check_any_input(input: &[u8]) -> Result<(), TestCaseError> {
         "output does not read back: {:?}",
         String::from_utf8_lossy(&buf)
     );
+    for r in out.results.iter().filter(|r| r.severity == Severity::Error) {
+        let field = r.field.as_ref().is_some_and(|f| !f.path.is_empty());
+        prop_assert!(
+            field || redis_sentinel_fn::krm::has_line_and_column(&r.message),
+            "an error without a field path or a line and column: {:?}",
+            r
+        );
+    }
     if out.has_errors() {
         let original = ResourceList::from_bytes(input)
             .map(|rl| rl.items)

@@ -56,6 +56,7 @@
 mod client;
 mod cluster;
 mod render;
+mod standalone;
 
 #[allow(unused_imports)]
 pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
@@ -63,6 +64,8 @@ pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 pub use cluster::{Cluster, ClusterOptions, Pod};
 #[allow(unused_imports)]
 pub use render::{Mount, MountSource, Render, Workload};
+#[allow(unused_imports)]
+pub use standalone::Standalone;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
