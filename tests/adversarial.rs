@@ -916,6 +916,16 @@ fn whole_document_errors_give_line_and_column() {
         s,
         &format!("at line {} column 4", lines + 2),
     );
+    // In an item: its index too.
+    let mut s =
+        format!("{HEADER}items:\n- kind: A\n  metadata: {{name: a}}\n- kind: B\n  data: {{x: \"")
+            .into_bytes();
+    s.extend_from_slice(b"\xff\"}\n");
+    expect_message(
+        "invalid UTF-8 in an item",
+        s,
+        "at line 7 column 14 (in items[1])",
+    );
     expect_message(
         "a control character",
         format!("{HEADER}items: []\nfoo: \"a\u{1}b\"\n"),
@@ -1026,7 +1036,9 @@ fn values_redis_or_the_api_server_would_refuse() {
         expect_field(name, with_spec(spec), field);
     }
     // Split on ASCII spaces only, as Redis splits: one key pattern.
-    let o = run(with_spec("{auth: {appUserRules: \"~*\u{2003}+@all +get\"}}").into_bytes());
+    // 7.4 commands with the default image (7.4.2).
+    let o =
+        run(with_spec("{auth: {appUserRules: \"~*\u{2003}+@all +get +hexpire\"}}").into_bytes());
     assert_eq!(o.code, Some(0), "{}", o.stdout);
 }
 
