@@ -126,7 +126,10 @@ pub fn human(results: &[KrmResult]) -> String {
                 None => format!("{} {}: ", rr.kind, rr.name),
             })
             .unwrap_or_default();
-        s.push_str(&format!("{level}: {what}{}\n", r.message));
+        s.push_str(&format!(
+            "{level}: {}\n",
+            crate::krm::escape_text(&format!("{what}{}", r.message))
+        ));
     }
     s
 }
@@ -177,7 +180,8 @@ pub fn check(items: &[Value]) -> Vec<KrmResult> {
     out
 }
 
-/// `KEY="value"` settings at the top of a start script.
+/// `KEY='value'` settings at the top of a start script (single-quoted
+/// words, `'\''` for a quote; `KEY="value"` from earlier renders too).
 fn script_vars(script: &str) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
     for line in script.lines() {
@@ -187,10 +191,14 @@ fn script_vars(script: &str) -> BTreeMap<String, String> {
         if k.is_empty() || !k.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
             continue;
         }
-        let Some(v) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        let value = if let Some(q) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            q.replace("'\\''", "'")
+        } else if let Some(q) = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            q.to_string()
+        } else {
             continue;
         };
-        vars.entry(k.to_string()).or_insert_with(|| v.to_string());
+        vars.entry(k.to_string()).or_insert(value);
     }
     vars
 }
@@ -1085,6 +1093,14 @@ mod tests {
         assert_eq!(v.get("NAMESPACE").map(String::as_str), Some("shop"));
         assert!(!v.contains_key("lower"));
         assert_eq!(v.get("TLS_DIR").map(String::as_str), Some("${TLS_DIR:-/x}"));
+        // As renders write them now: single-quoted shell words.
+        let v = script_vars(&format!(
+            "NAMESPACE={}\nMASTER_NAME={}\n",
+            crate::config::sh_quote("shop"),
+            crate::config::sh_quote("it's")
+        ));
+        assert_eq!(v.get("NAMESPACE").map(String::as_str), Some("shop"));
+        assert_eq!(v.get("MASTER_NAME").map(String::as_str), Some("it's"));
     }
 
     #[test]

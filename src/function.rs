@@ -87,6 +87,13 @@ pub fn run_parsed(
         return rl;
     };
     let fc_ref = config_ref(&fc);
+    if rl.has_errors() {
+        // Found while reading the list (YAML tags in the function config).
+        for r in &mut rl.results {
+            r.resource_ref = r.resource_ref.take().or_else(|| fc_ref.clone());
+        }
+        return rl;
+    }
     let inst = match spec::from_function_config(&fc) {
         Ok(i) => i,
         Err(errors) => {
@@ -105,6 +112,21 @@ pub fn run_parsed(
             return rl;
         }
     };
+    match spec::check_at(&inst, now, seed.is_some()) {
+        Ok(warnings) => rl.results.extend(warnings.iter().map(|w| {
+            let mut r = KrmResult::warning(w.message.clone()).with_field(w.field.clone());
+            r.resource_ref = fc_ref.clone();
+            r
+        })),
+        Err(errors) => {
+            for e in errors {
+                let mut r = e.to_result();
+                r.resource_ref = fc_ref.clone();
+                rl.results.push(r);
+            }
+            return rl;
+        }
+    }
     match generate::render(&inst, seed.as_ref(), &rl.items, now) {
         Ok(rendered) => {
             let count = rendered.items.len();

@@ -81,7 +81,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", krm::escape_text(&format!("{e:#}")));
             ExitCode::FAILURE
         }
         Err(_) => {
@@ -161,20 +161,50 @@ fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     krm::read_limited(f, limit).with_context(|| format!("reading {}", path.display()))
 }
 
-/// Every non-empty YAML document of a file.
-fn documents(path: &Path) -> anyhow::Result<Vec<Value>> {
+/// Every non-empty YAML document of a file, with the explicit YAML tags
+/// found in each (see `krm::tags`).
+fn documents_and_tags(path: &Path) -> anyhow::Result<Vec<(Value, Vec<krm::FieldError>)>> {
     let bytes = read_input(path)?;
-    let text =
-        std::str::from_utf8(&bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not UTF-8 at {}",
+            path.display(),
+            krm::Position::of(&bytes, e.valid_up_to())
+        )
+    })?;
     let mut docs = Vec::new();
     for d in serde_norway::Deserializer::from_str(text) {
-        let v: Value = serde::Deserialize::deserialize(d)
-            .with_context(|| format!("{} is not valid YAML", path.display()))?;
+        let v: Value = serde::Deserialize::deserialize(d).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not valid YAML: {}",
+                path.display(),
+                krm::yaml_message(text, &e)
+            )
+        })?;
         if !v.is_null() {
             docs.push(v);
         }
     }
-    Ok(docs)
+    let mut tags = krm::tags::document_tags(text);
+    tags.resize_with(docs.len(), Vec::new);
+    Ok(docs.into_iter().zip(tags).collect())
+}
+
+/// Every non-empty YAML document of a file.
+fn documents(path: &Path) -> anyhow::Result<Vec<Value>> {
+    Ok(documents_and_tags(path)?
+        .into_iter()
+        .map(|(d, _)| d)
+        .collect())
+}
+
+/// One line on standard error: `level: file: [field: ]message`, escaped.
+fn report(level: &str, path: &Path, field: Option<&str>, message: &str) {
+    let text = match field {
+        Some(f) => format!("{}: {f}: {message}", path.display()),
+        None => format!("{}: {message}", path.display()),
+    };
+    eprintln!("{level}: {}", krm::escape_text(&text));
 }
 
 fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow::Result<ExitCode> {
@@ -193,12 +223,25 @@ fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow:
     let mut out = Vec::new();
     let mut failed = false;
     for path in spec_files(files)? {
-        for doc in documents(&path)? {
-            let inst = match spec::from_function_config(&doc) {
-                Ok(i) => i,
+        for (doc, tags) in documents_and_tags(&path)? {
+            let checked = if tags.is_empty() {
+                spec::from_function_config(&doc).and_then(|inst| {
+                    let warnings = spec::check_at(&inst, now, seed.is_some())?;
+                    Ok((inst, warnings))
+                })
+            } else {
+                Err(tags)
+            };
+            let inst = match checked {
+                Ok((i, warnings)) => {
+                    for w in warnings {
+                        report("warning", &path, Some(&w.field), &w.message);
+                    }
+                    i
+                }
                 Err(errors) => {
                     for e in errors {
-                        eprintln!("error: {}: {}: {}", path.display(), e.field, e.message);
+                        report("error", &path, Some(&e.field), &e.message);
                     }
                     failed = true;
                     continue;
@@ -212,7 +255,7 @@ fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow:
                     Severity::Warning => "warning",
                     Severity::Info => "info",
                 };
-                eprintln!("{level}: {}: {}", path.display(), r.message);
+                report(level, &path, None, &r.message);
             }
             out.extend(rendered.items);
         }

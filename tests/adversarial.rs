@@ -193,8 +193,14 @@ fn check(name: &str, input: Vec<u8>) -> Vec<(String, Option<String>)> {
         })
         .collect();
     assert!(!errors.is_empty(), "{name}: no error result: {}", o.stdout);
-    for (m, _) in &errors {
+    for (m, f) in &errors {
         assert!(m.len() >= 15, "{name}: unclear message {m:?}");
+        // Every error names its field or, for the whole document, where.
+        assert!(
+            f.as_deref().is_some_and(|f| !f.is_empty())
+                || redis_sentinel_fn::krm::has_line_and_column(m),
+            "{name}: error without a field path or a line and column: {m:?}"
+        );
     }
     errors
 }
@@ -837,4 +843,266 @@ fn flow_depth_check_counts_what_libyaml_counts() {
         ));
     }
     assert!(check_flow_depth(ok.as_bytes(), 128).is_ok());
+}
+
+// ------------------------------- errors at their field, refused at render
+
+#[test]
+fn certificate_window_errors_name_their_field() {
+    expect_field(
+        "notBefore at the end of time",
+        with_spec("{tls: {notBefore: '9999-12-31T23:59:59Z'}}"),
+        "spec.tls.notBefore",
+    );
+    expect_field(
+        "notBefore before 1970",
+        with_spec("{tls: {notBefore: '1960-01-01T00:00:00Z'}}"),
+        "spec.tls.notBefore",
+    );
+    // With the seed and clock of `run` (2026-01-01), 59 days ahead.
+    let errors = check(
+        "notBefore far in the future",
+        with_spec("{tls: {notBefore: '2026-03-01T00:00:00Z'}}").into_bytes(),
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|(m, f)| f.as_deref() == Some("spec.tls.notBefore")
+                && m.contains("2026-03-01T00:00:00Z")),
+        "{errors:?}"
+    );
+    // Two days ahead: rendered, with a warning saying when.
+    let o = run(with_spec("{tls: {notBefore: '2026-01-03T00:00:00Z'}}").into_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stdout);
+    let out: Value = serde_norway::from_str(&o.stdout).expect("yaml");
+    let warned = out["results"].as_sequence().into_iter().flatten().any(|r| {
+        r["severity"] == "warning"
+            && r["field"]["path"] == "spec.tls.notBefore"
+            && r["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("become valid at 2026-01-03T00:00:00Z"))
+    });
+    assert!(warned, "{}", o.stdout);
+}
+
+#[test]
+fn metadata_problems_are_reported_where_they_were_written() {
+    let fc = |meta: &str| {
+        with_config(&format!(
+            "  apiVersion: fn.redis-sentinel.dev/v1alpha1\n  kind: RedisSentinel\n  metadata: {meta}\n"
+        ))
+    };
+    for (meta, field) in [
+        ("{name: Bad_Name}", "metadata.name"),
+        ("{name: cache, namespace: 'Bad NS'}", "metadata.namespace"),
+        (
+            "{name: a-very-long-instance-name-that-does-not-fit-anywhere}",
+            "metadata.name",
+        ),
+    ] {
+        let errors = check(meta, fc(meta).into_bytes());
+        let fields: Vec<&str> = errors.iter().filter_map(|(_, f)| f.as_deref()).collect();
+        assert_eq!(fields, [field], "{meta}: {errors:?}");
+    }
+}
+
+#[test]
+fn whole_document_errors_give_line_and_column() {
+    let mut s = with_spec("{}").into_bytes();
+    s.extend_from_slice(b"# ok\n#  \xff\n");
+    let lines = with_spec("{}").lines().count();
+    expect_message(
+        "invalid UTF-8",
+        s,
+        &format!("at line {} column 4", lines + 2),
+    );
+    // In an item: its index too.
+    let mut s =
+        format!("{HEADER}items:\n- kind: A\n  metadata: {{name: a}}\n- kind: B\n  data: {{x: \"")
+            .into_bytes();
+    s.extend_from_slice(b"\xff\"}\n");
+    expect_message(
+        "invalid UTF-8 in an item",
+        s,
+        "at line 7 column 14 (in items[1])",
+    );
+    expect_message(
+        "a control character",
+        format!("{HEADER}items: []\nfoo: \"a\u{1}b\"\n"),
+        "line 4 column",
+    );
+    let mut laughs = String::from(HEADER);
+    laughs.push_str("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+        laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    laughs.push_str("items: *a9\n");
+    expect_message(
+        "alias limit",
+        laughs,
+        "the first alias is at line 4 column 10",
+    );
+    expect_message(
+        "second document",
+        format!("{}---\n{}", with_spec("{}"), with_spec("{}")),
+        &format!("starts at line {}", with_spec("{}").lines().count() + 1),
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let mut s = b"\xEF\xBB\xBF".to_vec();
+    s.extend_from_slice(with_spec("{}").as_bytes());
+    let o = run(s);
+    assert_eq!(o.code, Some(0), "{}\n{}", o.stdout, o.stderr);
+}
+
+#[test]
+fn values_redis_or_the_api_server_would_refuse() {
+    for (name, spec, field) in [
+        (
+            "unknown command",
+            "{auth: {appUserRules: '+get +nosuchcommand'}}",
+            "spec.auth.appUserRules",
+        ),
+        (
+            "unknown category",
+            "{auth: {appUserRules: '+@nosuch'}}",
+            "spec.auth.appUserRules",
+        ),
+        (
+            "7.4 command on a 7.0 image",
+            "{image: 'redis:7.0.15', auth: {appUserRules: '~* +hexpire'}}",
+            "spec.auth.appUserRules",
+        ),
+        ("Redis 6 image", "{image: 'redis:6.2.14'}", "spec.image"),
+        (
+            "version and tag disagree",
+            "{image: 'redis:7.2.5', redis: {version: '7.4'}}",
+            "spec.redis.version",
+        ),
+        (
+            "toleration value",
+            "{placement: {tolerations: [{key: a, value: 'not a label value!'}]}}",
+            "spec.placement.tolerations[0].value",
+        ),
+        (
+            "toleration without key",
+            "{placement: {tolerations: [{operator: Equal, value: x}]}}",
+            "spec.placement.tolerations[0].operator",
+        ),
+        (
+            "tolerationSeconds without NoExecute",
+            "{placement: {tolerations: [{key: a, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}]}}",
+            "spec.placement.tolerations[0].effect",
+        ),
+        (
+            "hugepages of no size",
+            "{redis: {resources: {requests: {memory: 1Gi}, limits: {hugepages-big: 1Gi}}}}",
+            "spec.redis.resources.limits.hugepages-big",
+        ),
+        (
+            "quantity 1e999",
+            "{redis: {resources: {limits: {memory: 1e999}}}}",
+            "spec.redis.resources.limits.memory",
+        ),
+        (
+            "negative quantity",
+            "{sentinel: {resources: {requests: {cpu: '-1'}}}}",
+            "spec.sentinel.resources.requests.cpu",
+        ),
+        (
+            "request above limit",
+            "{redis: {resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}}}",
+            "spec.redis.resources.requests.memory",
+        ),
+        (
+            "storage of zero",
+            "{redis: {persistence: {enabled: true, size: '0'}}}",
+            "spec.redis.persistence.size",
+        ),
+        (
+            "reserved label",
+            "{labels: {fn.redis-sentinel.dev/instance: x}}",
+            "spec.labels.fn.redis-sentinel.dev/instance",
+        ),
+        (
+            "reserved annotation",
+            "{annotations: {fn.redis-sentinel.dev/config-hash: x}}",
+            "spec.annotations.fn.redis-sentinel.dev/config-hash",
+        ),
+    ] {
+        expect_field(name, with_spec(spec), field);
+    }
+    // Split on ASCII spaces only, as Redis splits: one key pattern.
+    // 7.4 commands with the default image (7.4.2).
+    let o =
+        run(with_spec("{auth: {appUserRules: \"~*\u{2003}+@all +get +hexpire\"}}").into_bytes());
+    assert_eq!(o.code, Some(0), "{}", o.stdout);
+}
+
+#[test]
+fn every_explicit_tag_in_the_function_config_is_an_error() {
+    for (spec, field, tag) in [
+        (
+            "{redis: {maxmemory: !!python/object/apply:os.system [id]}}",
+            "spec.redis.maxmemory",
+            "!!python/object/apply:os.system",
+        ),
+        ("{image: !!binary aGk=}", "spec.image", "!!binary"),
+        (
+            "{sentinel: {masterName: !<tag:yaml.org,2002:str> m}}",
+            "spec.sentinel.masterName",
+            "!<tag:yaml.org,2002:str>",
+        ),
+        ("{labels: {a: !!str b}}", "spec.labels.a", "!!str"),
+    ] {
+        let errors = check(tag, with_spec(spec).into_bytes());
+        assert!(
+            errors
+                .iter()
+                .any(|(m, f)| f.as_deref() == Some(field) && m.contains(tag)),
+            "{tag}: {errors:?}"
+        );
+    }
+    let fc = "  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n  data:\n    name: web\n    redis.replicas: '!!int 3'\n";
+    expect_field(
+        "!!int in a ConfigMap value",
+        with_config(fc),
+        "data.redis.replicas",
+    );
+}
+
+#[test]
+fn render_f_escapes_values_on_stderr() {
+    let dir = std::env::temp_dir().join(format!("rsfn-adv-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("spec.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata: {name: cache}\nspec:\n  labels: {\"a\\nerror: forged\\e[31m\": \"x\\ny\"}\n",
+    )
+    .expect("write");
+    let o = Command::new(BIN)
+        .args(["render", "-f"])
+        .arg(&file)
+        .env("REDIS_SENTINEL_FN_SEED", SEED)
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "ESC reached the terminal: {stderr:?}"
+    );
+    assert!(
+        stderr.lines().all(|l| l.starts_with("error: ")),
+        "a value forged a line: {stderr:?}"
+    );
+    assert!(
+        stderr.contains("a\\nerror: forged\\u{1b}[31m"),
+        "{stderr:?}"
+    );
 }

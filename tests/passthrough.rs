@@ -149,6 +149,20 @@ fn errors_and_conflicts() {
     same(&list(&other, Some(SPEC)), seed);
     // A seed that cannot be read.
     same(&list(&items, Some(SPEC)), || Err("bad seed".into()));
+    // A tag serde_norway would drop, in the function config: an error on
+    // both paths; the same tag on a foreign item passes through.
+    let tagged = format!("{SPEC}spec:\n  image: !!binary aGk=\n");
+    let input = list(&items, Some(&tagged));
+    assert!(
+        passthrough::split(&input).is_some(),
+        "the fast path applies"
+    );
+    let out = String::from_utf8(same(&input, seed)).unwrap();
+    assert!(out.contains("YAML tag !!binary"), "{out}");
+    let mut foreign_tag = items.clone();
+    foreign_tag.push("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: t\n  data:\n    a: !!binary aGk=\n".into());
+    let out = String::from_utf8(same(&list(&foreign_tag, Some(SPEC)), seed)).unwrap();
+    assert!(!out.contains("severity: error"), "{out}");
 }
 
 #[test]

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use proptest::prelude::*;
 use redis_sentinel_fn::certs::seed::Seed;
-use redis_sentinel_fn::krm::{ItemExt, ResourceList};
+use redis_sentinel_fn::krm::{ItemExt, ResourceList, Severity};
 use redis_sentinel_fn::{function, generate, spec};
 use serde_norway::{Mapping, Value};
 
@@ -232,7 +232,8 @@ fn check_names(items: &[Value]) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// `NAME="value"` settings at the top of a start script.
+/// `NAME='value'` settings at the top of a start script (single-quoted
+/// values without quotes inside, as names and numbers are).
 fn script_vars(script: &str) -> BTreeMap<String, String> {
     script
         .lines()
@@ -241,7 +242,7 @@ fn script_vars(script: &str) -> BTreeMap<String, String> {
             if !k.chars().all(|c| c.is_ascii_uppercase() || c == '_') || k.is_empty() {
                 return None;
             }
-            Some((k.to_string(), v.trim_matches('"').to_string()))
+            Some((k.to_string(), v.trim_matches(['"', '\'']).to_string()))
         })
         .collect()
 }
@@ -439,6 +440,14 @@ fn check_any_input(input: &[u8]) -> Result<(), TestCaseError> {
         "output does not read back: {:?}",
         String::from_utf8_lossy(&buf)
     );
+    for r in out.results.iter().filter(|r| r.severity == Severity::Error) {
+        let field = r.field.as_ref().is_some_and(|f| !f.path.is_empty());
+        prop_assert!(
+            field || redis_sentinel_fn::krm::has_line_and_column(&r.message),
+            "an error without a field path or a line and column: {:?}",
+            r
+        );
+    }
     if out.has_errors() {
         let original = ResourceList::from_bytes(input)
             .map(|rl| rl.items)

@@ -14,7 +14,7 @@
 //! timeout, speak TLS with the pod's own certificate and read credentials
 //! from the mounted files only.
 
-use super::{paths, script_header, users};
+use super::{Setting, paths, script_header, users};
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
 
@@ -66,21 +66,24 @@ fn admin_credential(inst: &Instance) -> String {
 
 /// `prestop-redis.sh`.
 pub fn prestop_redis(inst: &Instance) -> String {
-    let extra = [
-        ("ADMIN_CRED", admin_credential(inst)),
-        ("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string()),
-        ("SYNC_WAIT_MS", SYNC_WAIT_MS.to_string()),
-        ("PRIORITY_WAIT_SECONDS", PRIORITY_WAIT_SECONDS.to_string()),
-        ("PREFERRED_PRIORITY", PREFERRED_PRIORITY.to_string()),
-        ("DEFAULT_PRIORITY", DEFAULT_PRIORITY.to_string()),
-        ("HANDOVER_CHANNEL", HANDOVER_CHANNEL.to_string()),
+    let extra: [(&str, Setting); 7] = [
+        ("ADMIN_CRED", Setting::Refs(admin_credential(inst))),
+        ("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string().into()),
+        ("SYNC_WAIT_MS", SYNC_WAIT_MS.to_string().into()),
+        (
+            "PRIORITY_WAIT_SECONDS",
+            PRIORITY_WAIT_SECONDS.to_string().into(),
+        ),
+        ("PREFERRED_PRIORITY", PREFERRED_PRIORITY.to_string().into()),
+        ("DEFAULT_PRIORITY", DEFAULT_PRIORITY.to_string().into()),
+        ("HANDOVER_CHANNEL", HANDOVER_CHANNEL.into()),
     ];
     script_header(inst, Component::Redis, &extra) + PRESTOP_REDIS_BODY
 }
 
 /// `prestop-sentinel.sh`.
 pub fn prestop_sentinel(inst: &Instance) -> String {
-    let extra = [("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string())];
+    let extra: [(&str, Setting); 1] = [("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string().into())];
     script_header(inst, Component::Sentinel, &extra) + PRESTOP_SENTINEL_BODY
 }
 
@@ -114,14 +117,14 @@ mod tests {
     #[test]
     fn redis_hook_uses_admin_and_sentinel_credentials_from_files() {
         let acl = prestop_redis(&test_spec(""));
-        assert!(acl.contains("ADMIN_CRED=\"admin:$AUTH_DIR/admin-password\""));
-        assert!(acl.contains("SENTINEL_CRED=\":$AUTH_DIR/sentinel-password\""));
-        assert!(acl.contains("CLI_TLS_ARGS=\"--tls --cert $TLS_DIR/tls.crt"));
-        assert!(acl.contains("HANDOVER_SECONDS=\"35\""));
+        assert!(acl.contains("ADMIN_CRED='admin:'\"$AUTH_DIR\"'/admin-password'"));
+        assert!(acl.contains("SENTINEL_CRED=':'\"$AUTH_DIR\"'/sentinel-password'"));
+        assert!(acl.contains("CLI_TLS_ARGS='--tls --cert '\"$TLS_DIR\"'/tls.crt"));
+        assert!(acl.contains("HANDOVER_SECONDS='35'"));
         let pw = prestop_redis(&test_spec("  auth:\n    mode: password\n"));
-        assert!(pw.contains("ADMIN_CRED=\":$AUTH_DIR/redis-password\""));
+        assert!(pw.contains("ADMIN_CRED=':'\"$AUTH_DIR\"'/redis-password'"));
         let off = prestop_redis(&test_spec("  auth:\n    enabled: false\n"));
-        assert!(off.contains("ADMIN_CRED=\"\""));
+        assert!(off.contains("ADMIN_CRED=''"));
         assert!(!acl.contains("password=") && !acl.contains("-a "));
     }
 

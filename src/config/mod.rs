@@ -105,7 +105,13 @@ fn tls_directives(out: &mut String, inst: &Instance, c: Component, tls_dir: &str
 
 /// Shell variable assignments that parameterize a start script; the
 /// script body itself is static (see `scripts/`).
-fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]) -> String {
+///
+/// Every value is a single-quoted shell word (see [`sh_quote`]): whatever a
+/// value holds (quotes, `$`, backticks, backslashes, line breaks), the shell
+/// assigns it as written and runs nothing. Only the few settings built here
+/// from fixed paths expand anything: an override from the environment
+/// (`${CONFIG_DIR:-'/etc/redis/config'}`) or another setting (`"$TLS_DIR"`).
+fn script_header(inst: &Instance, component: Component, extra: &[(&str, Setting)]) -> String {
     let (config, tls, auth, run) = match component {
         Component::Redis => (
             paths::REDIS_CONFIG,
@@ -121,27 +127,31 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]
         ),
     };
     let s = &inst.sentinel;
+    let lit = |v: String| sh_quote(&v);
     let mut vars: Vec<(&str, String)> = vec![
-        ("NAMESPACE", inst.namespace.clone()),
-        ("CLUSTER_DOMAIN", inst.cluster_domain.clone()),
-        ("MASTER_NAME", s.master_name.clone()),
-        ("REDIS_STS", inst.workload_name(Component::Redis)),
-        ("REDIS_HEADLESS", inst.headless_service(Component::Redis)),
-        ("REDIS_PORT", inst.redis.port.to_string()),
-        ("REDIS_REPLICAS", inst.redis.replicas.to_string()),
-        ("SENTINEL_STS", inst.workload_name(Component::Sentinel)),
+        ("NAMESPACE", lit(inst.namespace.clone())),
+        ("CLUSTER_DOMAIN", lit(inst.cluster_domain.clone())),
+        ("MASTER_NAME", lit(s.master_name.clone())),
+        ("REDIS_STS", lit(inst.workload_name(Component::Redis))),
+        (
+            "REDIS_HEADLESS",
+            lit(inst.headless_service(Component::Redis)),
+        ),
+        ("REDIS_PORT", lit(inst.redis.port.to_string())),
+        ("REDIS_REPLICAS", lit(inst.redis.replicas.to_string())),
+        ("SENTINEL_STS", lit(inst.workload_name(Component::Sentinel))),
         (
             "SENTINEL_HEADLESS",
-            inst.headless_service(Component::Sentinel),
+            lit(inst.headless_service(Component::Sentinel)),
         ),
-        ("SENTINEL_PORT", s.port.to_string()),
-        ("SENTINEL_REPLICAS", s.replicas.to_string()),
-        ("RESOLVE_WAIT_SECONDS", "120".to_string()),
-        ("CLI_TIMEOUT", "3".to_string()),
-        ("CONFIG_DIR", format!("${{CONFIG_DIR:-{config}}}")),
-        ("TLS_DIR", format!("${{TLS_DIR:-{tls}}}")),
-        ("RUN_DIR", format!("${{RUN_DIR:-{run}}}")),
-        ("CLI_TLS_ARGS", cli_tls_args(inst, "$TLS_DIR")),
+        ("SENTINEL_PORT", lit(s.port.to_string())),
+        ("SENTINEL_REPLICAS", lit(s.replicas.to_string())),
+        ("RESOLVE_WAIT_SECONDS", lit("120".to_string())),
+        ("CLI_TIMEOUT", lit("3".to_string())),
+        ("CONFIG_DIR", env_default("CONFIG_DIR", config)),
+        ("TLS_DIR", env_default("TLS_DIR", tls)),
+        ("RUN_DIR", env_default("RUN_DIR", run)),
+        ("CLI_TLS_ARGS", with_refs(&cli_tls_args(inst, "$TLS_DIR"))),
     ];
     match &inst.auth {
         Some(a) => {
@@ -149,36 +159,112 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]
                 crate::spec::model::AuthMode::Acl => "acl",
                 crate::spec::model::AuthMode::Password => "password",
             };
-            vars.push(("AUTH_MODE", mode.to_string()));
-            vars.push(("AUTH_DIR", format!("${{AUTH_DIR:-{auth}}}")));
+            vars.push(("AUTH_MODE", lit(mode.to_string())));
+            vars.push(("AUTH_DIR", env_default("AUTH_DIR", auth)));
             vars.push((
                 "SENTINEL_CRED",
-                users::script_credential((None, users::SENTINEL_PASSWORD), "$AUTH_DIR"),
+                with_refs(&users::script_credential(
+                    (None, users::SENTINEL_PASSWORD),
+                    "$AUTH_DIR",
+                )),
             ));
             vars.push((
                 "REDIS_CRED",
-                users::script_credential(users::redis_peer_credential(a), "$AUTH_DIR"),
+                with_refs(&users::script_credential(
+                    users::redis_peer_credential(a),
+                    "$AUTH_DIR",
+                )),
             ));
         }
         None => {
-            vars.push(("AUTH_MODE", String::new()));
-            vars.push(("SENTINEL_CRED", String::new()));
-            vars.push(("REDIS_CRED", String::new()));
+            vars.push(("AUTH_MODE", lit(String::new())));
+            vars.push(("SENTINEL_CRED", lit(String::new())));
+            vars.push(("REDIS_CRED", lit(String::new())));
         }
     }
-    vars.extend(extra.iter().cloned());
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_shell(k))));
     let mut out = String::from("#!/bin/sh\n");
-    writeln!(out, "# Generated by redis-sentinel-fn for {}/{}. Do not edit: change the spec and render again.", inst.namespace, inst.name).ok();
+    writeln!(out, "# Generated by redis-sentinel-fn for {}/{}. Do not edit: change the spec and render again.", one_line(&inst.namespace), one_line(&inst.name)).ok();
     out.push_str("set -eu\n\n# ---- settings rendered from the spec ----\n");
     for (k, v) in vars {
-        // Values are names, numbers and paths validated by the spec; the
-        // double quotes let `${VAR:-default}` expand.
-        writeln!(out, "{k}=\"{v}\"").ok();
+        writeln!(out, "{k}={v}").ok();
     }
     out.push('\n');
     out.push_str(COMMON_SH);
     out.push('\n');
     out
+}
+
+/// A value of a script's settings block, as the shell must read it.
+pub enum Setting {
+    /// Taken as written: one single-quoted word (quotes, `$`, backticks and
+    /// line breaks included).
+    Lit(String),
+    /// Text that refers to other settings (`$AUTH_DIR/admin-password`):
+    /// each `$NAME` is expanded, everything else is quoted.
+    Refs(String),
+    /// A default the environment may override (`${NAME:-'10'}`).
+    Overridable(String),
+}
+
+impl Setting {
+    fn to_shell(&self, name: &str) -> String {
+        match self {
+            Setting::Lit(v) => sh_quote(v),
+            Setting::Refs(v) => with_refs(v),
+            Setting::Overridable(v) => env_default(name, v),
+        }
+    }
+}
+
+impl From<String> for Setting {
+    fn from(v: String) -> Setting {
+        Setting::Lit(v)
+    }
+}
+
+impl From<&str> for Setting {
+    fn from(v: &str) -> Setting {
+        Setting::Lit(v.to_string())
+    }
+}
+
+/// `s` as one single-quoted shell word: the shell takes every byte as
+/// written (a `'` inside becomes `'\''`: close, escaped quote, reopen).
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `${NAME:-'default'}`: the environment may override a fixed path (tests
+/// do); the default is quoted.
+fn env_default(name: &str, default: &str) -> String {
+    format!("${{{name}:-{}}}", sh_quote(default))
+}
+
+/// Text built here that refers to other settings (`$TLS_DIR/tls.crt`):
+/// each `$NAME` becomes `"$NAME"`, everything else is quoted.
+fn with_refs(template: &str) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(i) = rest.find('$') {
+        let name_len = rest[i + 1..]
+            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .unwrap_or(rest.len() - i - 1);
+        if i > 0 {
+            out.push_str(&sh_quote(&rest[..i]));
+        }
+        out.push_str(&format!("\"${}\"", &rest[i + 1..i + 1 + name_len]));
+        rest = &rest[i + 1 + name_len..];
+    }
+    if !rest.is_empty() || out.is_empty() {
+        out.push_str(&sh_quote(rest));
+    }
+    out
+}
+
+/// Text for a comment line: line breaks would end the comment.
+pub(crate) fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
 }
 
 #[cfg(test)]
@@ -237,7 +323,7 @@ mod tests {
             .find("sentinel monitor $MASTER_NAME")
             .expect("monitor line");
         assert!(cat < monitor);
-        assert!(script.contains("QUORUM=\"3\""));
+        assert!(script.contains("QUORUM='3'"));
     }
 
     #[test]
@@ -245,22 +331,22 @@ mod tests {
         let inst = test_spec("  sentinel:\n    downAfterMilliseconds: 1234\n");
         let redis = redis::start_script(&inst);
         assert!(redis.starts_with("#!/bin/sh\n"));
-        assert!(redis.contains("REDIS_HEADLESS=\"cache-redis-headless\""));
-        assert!(redis.contains("SENTINEL_HEADLESS=\"cache-sentinel-headless\""));
-        assert!(redis.contains("NAMESPACE=\"ns\""));
+        assert!(redis.contains("REDIS_HEADLESS='cache-redis-headless'"));
+        assert!(redis.contains("SENTINEL_HEADLESS='cache-sentinel-headless'"));
+        assert!(redis.contains("NAMESPACE='ns'"));
         assert!(
             !redis.contains("1234"),
             "sentinel timing is read from Sentinel at run time, so it does not roll Redis"
         );
-        assert!(sentinel::start_script(&inst).contains("DOWN_AFTER_MILLISECONDS=\"1234\""));
+        assert!(sentinel::start_script(&inst).contains("DOWN_AFTER_MILLISECONDS='1234'"));
     }
 
     #[test]
     fn acl_users_are_defined_from_secret_files_only() {
         let inst = test_spec("");
         let script = redis::start_script(&inst);
-        assert!(script.contains("AUTH_MODE=\"acl\""));
-        assert!(script.contains("echo \"user default off\""));
+        assert!(script.contains("AUTH_MODE='acl'"));
+        assert!(script.contains("conf_line \"user default off\""));
         for key in users::secret_keys(inst.auth.as_ref().unwrap()) {
             if key != users::SENTINEL_PASSWORD {
                 assert!(
@@ -269,20 +355,20 @@ mod tests {
                 );
             }
         }
-        assert!(script.contains("APP_USER_RULES=\"~* &* +@all -@admin +role\""));
-        assert!(script.contains("SENTINEL_RULES=\"allchannels +multi +slaveof"));
-        assert!(script.contains("REDIS_CRED=\"sentinel:$AUTH_DIR/sentinel-user-password\""));
+        assert!(script.contains("APP_USER_RULES='~* &* +@all -@admin +role'"));
+        assert!(script.contains("SENTINEL_RULES='allchannels +multi +slaveof"));
+        assert!(script.contains("REDIS_CRED='sentinel:'\"$AUTH_DIR\"'/sentinel-user-password'"));
         let s = sentinel::start_script(&inst);
         assert!(
             s.contains("sentinel auth-user $MASTER_NAME $SENTINEL_USER")
-                && s.contains("SENTINEL_USER=\"sentinel\"")
+                && s.contains("SENTINEL_USER='sentinel'")
         );
         assert!(!sentinel::sentinel_conf(&inst).contains("password"));
         let pw = test_spec("  auth:\n    mode: password\n");
-        assert!(redis::start_script(&pw).contains("AUTH_MODE=\"password\""));
-        assert!(!redis::start_script(&pw).contains("APP_USER_RULES=\""));
+        assert!(redis::start_script(&pw).contains("AUTH_MODE='password'"));
+        assert!(!redis::start_script(&pw).contains("APP_USER_RULES="));
         let off = test_spec("  auth:\n    enabled: false\n");
-        assert!(redis::start_script(&off).contains("AUTH_MODE=\"\""));
+        assert!(redis::start_script(&off).contains("AUTH_MODE=''"));
     }
 
     #[test]
@@ -290,6 +376,6 @@ mod tests {
         let inst = test_spec("  tls:\n    enabled: false\n");
         let conf = redis::redis_conf(&inst);
         assert!(conf.contains("\nport 6379\n") && !conf.contains("tls-"));
-        assert!(redis::start_script(&inst).contains("CLI_TLS_ARGS=\"\""));
+        assert!(redis::start_script(&inst).contains("CLI_TLS_ARGS=''"));
     }
 }

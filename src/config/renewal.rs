@@ -13,7 +13,7 @@
 //!   config, one Sentinel at a time (time slots by ordinal) and only while
 //!   enough peers are up to keep quorum and a majority.
 
-use crate::config::users;
+use crate::config::{Setting, users};
 use crate::sources;
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
@@ -50,10 +50,10 @@ pub fn peers_needed(inst: &Instance) -> u32 {
 }
 
 /// Settings of the watchers, `(variable, value)`, for the script header.
-pub fn settings(inst: &Instance, c: Component) -> Vec<(&'static str, String)> {
+pub fn settings(inst: &Instance, c: Component) -> Vec<(&'static str, Setting)> {
     let mut v = vec![(
         "TLS_WATCH_SECONDS",
-        format!("${{TLS_WATCH_SECONDS:-{WATCH_SECONDS}}}"),
+        Setting::Overridable(WATCH_SECONDS.to_string()),
     )];
     match c {
         Component::Redis => {
@@ -67,15 +67,18 @@ pub fn settings(inst: &Instance, c: Component) -> Vec<(&'static str, String)> {
                 Some(_) => users::script_credential((None, users::REDIS_PASSWORD), "$AUTH_DIR"),
                 None => String::new(),
             };
-            v.push(("RELOAD_CRED", cred));
+            v.push(("RELOAD_CRED", Setting::Refs(cred)));
         }
         Component::Sentinel => {
             v.push((
                 "TLS_RESTART_SLOT_SECONDS",
-                format!("${{TLS_RESTART_SLOT_SECONDS:-{RESTART_SLOT_SECONDS}}}"),
+                Setting::Overridable(RESTART_SLOT_SECONDS.to_string()),
             ));
-            v.push(("TLS_PEER_MIN_UP_SECONDS", PEER_MIN_UP_SECONDS.to_string()));
-            v.push(("PEERS_NEEDED", peers_needed(inst).to_string()));
+            v.push((
+                "TLS_PEER_MIN_UP_SECONDS",
+                PEER_MIN_UP_SECONDS.to_string().into(),
+            ));
+            v.push(("PEERS_NEEDED", peers_needed(inst).to_string().into()));
         }
     }
     v

@@ -7,6 +7,7 @@
 mod io;
 pub mod passthrough;
 mod results;
+pub mod tags;
 pub mod yaml;
 
 pub use io::*;

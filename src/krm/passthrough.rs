@@ -333,6 +333,7 @@ fn prepare(layout: &Layout, split: &Split<'_>) -> Option<(ResourceList, Vec<Opti
         return None;
     }
     let mut rl = ResourceList::from_value(skeleton).ok()?;
+    rl.find_function_config_tags(split.skeleton.as_bytes());
     let max_bytes = super::max_document_bytes();
     let n = split.chunks.len();
     let threads = std::thread::available_parallelism()

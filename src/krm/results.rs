@@ -92,3 +92,43 @@ impl FieldError {
         KrmResult::error(self.message.clone()).with_field(self.field.clone())
     }
 }
+
+/// `s` safe to print on a terminal, one line: control characters (line
+/// breaks, ESC, ...), Unicode line/paragraph separators and bidirectional
+/// overrides are written as `\n`, `\u{1b}`, ... so that a value cannot
+/// forge a line of output or drive the terminal. KRM output needs no such
+/// step: its YAML emitter quotes the same characters.
+pub fn escape_text(s: &str) -> String {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_text;
+
+    #[test]
+    fn terminal_text_is_one_safe_line() {
+        assert_eq!(escape_text("plain ü"), "plain ü");
+        assert_eq!(
+            escape_text("a\nerror: forged\u{1b}[31m\u{202e}"),
+            "a\\nerror: forged\\u{1b}[31m\\u{202e}"
+        );
+    }
+}

@@ -48,6 +48,21 @@ pub(super) fn spec_from_configmap(fc: &Value) -> Result<(Spec, ResourceMeta), Ve
         let yaml = crate::krm::check_flow_depth(text.as_bytes(), crate::krm::MAX_FLOW_DEPTH)
             .ok()
             .map(|()| serde_norway::from_str::<Value>(text));
+        // Tags anywhere in the value, also those serde_norway would drop
+        // (`!!int 3`, found in a probe copy).
+        if let Some(copy) = text
+            .contains('!')
+            .then(|| crate::krm::tags::probe_copy(text).unwrap_or_else(|| text.to_string()))
+            && crate::krm::check_flow_depth(copy.as_bytes(), crate::krm::MAX_FLOW_DEPTH).is_ok()
+            && let Ok(v) = serde_norway::from_str::<Value>(&copy)
+        {
+            let tags =
+                crate::krm::tags::find_tags(&v, &format!("data.{key}."), &format!("data.{key}"));
+            if !tags.is_empty() {
+                errors.extend(tags);
+                continue;
+            }
+        }
         let parsed: Value = match yaml.unwrap_or_else(|| Ok(Value::String(text.to_string()))) {
             Ok(Value::Tagged(t)) => {
                 errors.push(FieldError::new(

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{check_acl_rules, dns_name, dns1123_label, label_key, label_value};
+use super::validate::{dns_name, dns1123_label, label_key, label_value};
 use crate::krm::FieldError;
 
 /// Most consumers one instance serves.
@@ -139,6 +139,8 @@ pub struct Context<'a> {
     pub taken_users: &'a [&'a str],
     /// Secrets the instance generates in its own namespace.
     pub instance_secrets: &'a [String],
+    /// Redis version whose command table the rules are checked against.
+    pub redis_version: Option<super::acl::RedisVersion>,
 }
 
 fn database(v: Option<u32>, default: u32) -> Result<u32, String> {
@@ -226,7 +228,7 @@ pub fn resolve(
             ConsumerType::ServiceBinding => cx.app_rules,
         };
         let rules = s.rules.clone().unwrap_or_else(|| default_rules.to_string());
-        if let Err(e) = check_acl_rules(&rules) {
+        if let Err(e) = super::acl::check_rules(&rules, cx.redis_version) {
             errs.push((field("rules"), e.replace("appUserRules", "rules")));
         }
         for (k, v) in s.pod_labels.iter().flatten() {

@@ -36,6 +36,11 @@ pub struct Instance {
     pub consumers: Vec<super::consumers::Consumer>,
     /// `None` when metrics are off.
     pub metrics: Option<crate::metrics::Metrics>,
+    /// Problems that do not stop the render (warning results).
+    pub warnings: Vec<crate::krm::FieldError>,
+    /// What field paths of this spec start with: `spec.`, or `data.` for a
+    /// ConfigMap function config.
+    pub field_prefix: &'static str,
 }
 
 /// Authentication settings.
@@ -73,6 +78,9 @@ pub struct Redis {
     pub min_replicas_max_lag: u32,
     pub maxmemory: Option<String>,
     pub maxmemory_policy: Option<String>,
+    /// The Redis version whose command table checked the ACL rules
+    /// (`None`: newer than every table).
+    pub version: Option<super::acl::RedisVersion>,
 }
 
 #[derive(Debug, Clone)]

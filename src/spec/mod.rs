@@ -3,15 +3,21 @@
 //! `model` is what users write; [`Instance`] is the resolved form with every
 //! default applied, which the generators consume.
 
+pub mod acl;
+pub mod acl_commands;
 mod configmap;
 pub mod consumers;
 mod instance;
 pub mod model;
+pub mod quantity;
+mod resources;
 pub mod source;
 pub mod validate;
+pub mod window;
 
 pub use instance::*;
 pub use model::{AntiAffinity, ClientAuth, KeyAlgorithm, Platform};
+pub use window::check_at;
 
 use crate::krm::FieldError;
 use serde_norway::Value;
@@ -62,73 +68,13 @@ pub fn from_function_config(fc: &Value) -> Result<Instance, Vec<FieldError>> {
     validate::resolve(&spec, &meta, prefix)
 }
 
-/// Most YAML tags reported; the rest are counted.
-const MAX_TAG_ERRORS: usize = 10;
-
 /// YAML tags (`!thing value`) mean nothing in a spec, and serde would drop
 /// them silently (`replicas: !x 3` reads as 3) or report them as an
-/// unrelated type error: each one is an error at its field.
-fn reject_tags(fc: &Value) -> Result<(), Vec<FieldError>> {
-    let mut errors = Vec::new();
-    let mut found = 0usize;
-    // Iterative, children pushed in reverse: document order, no recursion.
-    let mut stack: Vec<(String, &Value)> = vec![(String::new(), fc)];
-    while let Some((path, v)) = stack.pop() {
-        let mut report = |tag: &serde_norway::value::Tag, what: &str| {
-            found += 1;
-            if errors.len() < MAX_TAG_ERRORS {
-                let field = if path.is_empty() {
-                    "functionConfig"
-                } else {
-                    &path
-                };
-                errors.push(FieldError::new(
-                    field,
-                    format!("YAML tag {tag} on {what} is not supported in the function config: write the plain value"),
-                ));
-            }
-        };
-        match v {
-            Value::Tagged(t) => report(&t.tag, "a value"),
-            Value::Mapping(m) => {
-                for (k, _) in m.iter() {
-                    if let Value::Tagged(t) = k {
-                        report(&t.tag, "a key");
-                    }
-                }
-                let children: Vec<(&Value, &Value)> = m.iter().collect();
-                for (k, child) in children.into_iter().rev() {
-                    let key = match k.as_str() {
-                        Some(s) => s.to_string(),
-                        None => serde_norway::to_string(k)
-                            .map(|s| s.trim_end().to_string())
-                            .unwrap_or_default(),
-                    };
-                    let p = if path.is_empty() {
-                        key
-                    } else {
-                        format!("{path}.{key}")
-                    };
-                    stack.push((p, child));
-                }
-            }
-            Value::Sequence(s) => {
-                for (i, child) in s.iter().enumerate().rev() {
-                    stack.push((format!("{path}[{i}]"), child));
-                }
-            }
-            _ => {}
-        }
-    }
-    if found > MAX_TAG_ERRORS {
-        errors.push(FieldError::new(
-            "functionConfig",
-            format!(
-                "{} more YAML tags in the function config",
-                found - MAX_TAG_ERRORS
-            ),
-        ));
-    }
+/// unrelated type error: each one is an error at its field. Tags that
+/// serde_norway drops before this tree (`!!binary`, `!<uri>`) are found in
+/// the input text ([`crate::krm::tags`]).
+pub fn reject_tags(fc: &Value) -> Result<(), Vec<FieldError>> {
+    let errors = crate::krm::tags::find_tags(fc, "", "functionConfig");
     if errors.is_empty() {
         Ok(())
     } else {

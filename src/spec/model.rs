@@ -144,6 +144,10 @@ pub struct RedisSpec {
     pub maxmemory: Option<String>,
     /// `maxmemory-policy` (e.g. `allkeys-lru`).
     pub maxmemory_policy: Option<String>,
+    /// Redis version of the image (`7.0`, `7.2`, `7.4`) when its tag does
+    /// not name one: selects the command table ACL rules are checked
+    /// against (default 7.4, the default image's).
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -21,6 +21,7 @@ pub const MAX_LIST_ENTRIES: usize = 100;
 struct Ctx {
     prefix: &'static str,
     errors: Vec<FieldError>,
+    warnings: Vec<FieldError>,
 }
 
 impl Ctx {
@@ -38,6 +39,7 @@ pub(super) fn resolve(
     let mut cx = Ctx {
         prefix,
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
 
     let name = match spec.name.clone().or_else(|| meta.name.clone()) {
@@ -55,23 +57,32 @@ pub(super) fn resolve(
             String::new()
         }
     };
+    // The field the name was written in: errors about it name that field.
+    let name_field = if spec.name.is_some() {
+        format!("{prefix}name")
+    } else {
+        "metadata.name".to_string()
+    };
     // A name that is given is checked, the empty one too.
     if spec.name.is_some() || meta.name.is_some() {
         if let Err(e) = dns1035_label(&name) {
-            cx.err("name", format!("instance name {name:?} {e}"));
+            cx.errors.push(FieldError::new(
+                &name_field,
+                format!("instance name {name:?} {e}"),
+            ));
         } else {
             let longest = format!("{name}-sentinel{HEADLESS_SUFFIX}");
             let sts = format!("{name}-sentinel");
             if longest.len() > 63 || sts.len() > MAX_STATEFULSET_NAME {
                 let max = (63 - "-sentinel".len() - HEADLESS_SUFFIX.len())
                     .min(MAX_STATEFULSET_NAME - "-sentinel".len());
-                cx.err(
-                    "name",
+                cx.errors.push(FieldError::new(
+                    &name_field,
                     format!(
                         "instance name {name:?} is {} characters; at most {max} keep generated names such as {longest:?} within Kubernetes limits",
                         name.len()
                     ),
-                );
+                ));
             }
         }
     }
@@ -82,7 +93,15 @@ pub(super) fn resolve(
         .or_else(|| meta.namespace.clone())
         .unwrap_or_else(|| defaults::NAMESPACE.to_string());
     if let Err(e) = dns1123_label(&namespace) {
-        cx.err("namespace", format!("namespace {namespace:?} {e}"));
+        let field = if spec.namespace.is_some() {
+            format!("{prefix}namespace")
+        } else {
+            "metadata.namespace".to_string()
+        };
+        cx.errors.push(FieldError::new(
+            field,
+            format!("namespace {namespace:?} {e}"),
+        ));
     }
 
     let cluster_domain = spec
@@ -110,6 +129,7 @@ pub(super) fn resolve(
             "image must be a non-empty image reference without spaces",
         );
     }
+    let redis_version = redis_version(&mut cx, &image, spec.redis.version.as_deref());
     if let Some(p) = &spec.image_pull_policy
         && !["Always", "IfNotPresent", "Never"].contains(&p.as_str())
     {
@@ -186,11 +206,16 @@ pub(super) fn resolve(
             .size
             .clone()
             .unwrap_or_else(|| defaults::STORAGE_SIZE.to_string());
-        if !is_quantity(&size) {
-            cx.err(
+        match super::quantity::parse(&size) {
+            Err(e) => cx.err(
                 "redis.persistence.size",
-                format!("storage size {size:?} is not a Kubernetes quantity such as 1Gi"),
-            );
+                format!("storage size: {e} (e.g. 1Gi)"),
+            ),
+            Ok(q) if q.negative || q.is_zero() => cx.err(
+                "redis.persistence.size",
+                format!("storage size {size:?} must be greater than 0"),
+            ),
+            Ok(_) => {}
         }
         if let Some(sc) = &r.persistence.storage_class_name
             && let Err(e) = dns_name(sc, false)
@@ -228,11 +253,13 @@ pub(super) fn resolve(
         );
     }
     let master_name = s.master_name.clone().unwrap_or_else(|| name.clone());
-    if master_name.is_empty()
-        || master_name.len() > 63
-        || !master_name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    // The default (the instance name) is checked with the name.
+    if s.master_name.is_some()
+        && (master_name.is_empty()
+            || master_name.len() > 63
+            || !master_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
     {
         cx.err("sentinel.masterName", format!("masterName {master_name:?} must be 1-63 characters of letters, digits, '-', '_' or '.'"));
     }
@@ -331,6 +358,9 @@ pub(super) fn resolve(
                 }
             }
         };
+        if let Err(e) = super::window::check_static(not_before, ca_validity_days) {
+            cx.err("tls.notBefore", e);
+        }
         for (i, n) in t.extra_dns_names.iter().enumerate() {
             if let Err(e) = dns_name(n, true) {
                 cx.err(&format!("tls.extraDnsNames[{i}]"), format!("{n:?} {e}"));
@@ -397,6 +427,9 @@ pub(super) fn resolve(
         if let Err(e) = label_value(v) {
             cx.err(&format!("labels.{k}"), format!("label value {v:?} {e}"));
         }
+        if k.starts_with(RESERVED_PREFIX) {
+            cx.err(&format!("labels.{k}"), format!("label {k:?} uses the prefix {RESERVED_PREFIX}, which this function keeps for its own marks"));
+        }
         if matches!(
             k.as_str(),
             "app.kubernetes.io/name"
@@ -408,6 +441,9 @@ pub(super) fn resolve(
         }
     }
     for k in spec.annotations.keys() {
+        if k.starts_with(RESERVED_PREFIX) {
+            cx.err(&format!("annotations.{k}"), format!("annotation {k:?} uses the prefix {RESERVED_PREFIX}, which this function keeps for its own marks (config hash, instance)"));
+        }
         if let Err(e) = label_key(k) {
             cx.err(
                 &format!("annotations.{k}"),
@@ -425,35 +461,8 @@ pub(super) fn resolve(
         }
     }
     for (i, t) in p.tolerations.iter().enumerate() {
-        if let Some(op) = &t.operator {
-            if op != "Exists" && op != "Equal" {
-                cx.err(
-                    &format!("placement.tolerations[{i}].operator"),
-                    format!("operator {op:?} must be Exists or Equal"),
-                );
-            }
-            if op == "Exists" && t.value.is_some() {
-                cx.err(
-                    &format!("placement.tolerations[{i}].value"),
-                    "a toleration with operator Exists must not have a value",
-                );
-            }
-        }
-        if let Some(eff) = &t.effect
-            && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&eff.as_str())
-        {
-            cx.err(
-                &format!("placement.tolerations[{i}].effect"),
-                format!("effect {eff:?} must be NoSchedule, PreferNoSchedule or NoExecute"),
-            );
-        }
-        if let Some(k) = &t.key
-            && let Err(e) = label_key(k)
-        {
-            cx.err(
-                &format!("placement.tolerations[{i}].key"),
-                format!("key {k:?} {e}"),
-            );
+        for (sub, msg) in check_toleration(t) {
+            cx.err(&format!("placement.tolerations[{i}].{sub}"), msg);
         }
     }
     let topology_key = p
@@ -537,7 +546,7 @@ pub(super) fn resolve(
             .app_user_rules
             .clone()
             .unwrap_or_else(|| DEFAULT_APP_USER_RULES.to_string());
-        if let Err(e) = check_acl_rules(&rules) {
+        if let Err(e) = super::acl::check_rules(&rules, redis_version) {
             cx.err("auth.appUserRules", e);
         }
         if a.mode == model::AuthMode::Password
@@ -574,8 +583,12 @@ pub(super) fn resolve(
         if client_pod_labels.is_empty() {
             cx.err("networkPolicy.clientPodLabels", "clientPodLabels must not be empty: it would admit every pod; omit it for the default label");
         }
+        // The default label's value is the instance name, checked with it.
         for (field, map) in [
-            ("networkPolicy.clientPodLabels", Some(&client_pod_labels)),
+            (
+                "networkPolicy.clientPodLabels",
+                np.client_pod_labels.as_ref(),
+            ),
             (
                 "networkPolicy.clientNamespaceLabels",
                 np.client_namespace_labels.as_ref(),
@@ -624,11 +637,12 @@ pub(super) fn resolve(
         &namespace,
         &master_name,
         auth.as_ref(),
+        redis_version,
         &mut cx,
     );
 
     if !cx.errors.is_empty() {
-        return Err(cx.errors);
+        return Err(capped(cx.errors));
     }
     Ok(Instance {
         name,
@@ -646,6 +660,7 @@ pub(super) fn resolve(
             min_replicas_max_lag,
             maxmemory: r.maxmemory.clone(),
             maxmemory_policy: r.maxmemory_policy.clone(),
+            version: redis_version,
         },
         sentinel: Sentinel {
             replicas: sentinel_replicas,
@@ -676,6 +691,8 @@ pub(super) fn resolve(
         network_policy,
         consumers,
         metrics,
+        warnings: cx.warnings,
+        field_prefix: prefix,
     })
 }
 
@@ -686,6 +703,7 @@ fn resolve_consumers(
     namespace: &str,
     master_name: &str,
     auth: Option<&Auth>,
+    redis_version: Option<super::acl::RedisVersion>,
     cx: &mut Ctx,
 ) -> Vec<super::consumers::Consumer> {
     let app_rules = auth.map_or(DEFAULT_APP_USER_RULES, |a| a.app_user_rules.as_str());
@@ -713,12 +731,35 @@ fn resolve_consumers(
         app_rules,
         taken_users: &taken,
         instance_secrets: &instance_secrets,
+        redis_version,
     };
     super::consumers::resolve(&spec.consumers, &ccx, cx.prefix).unwrap_or_else(|e| {
         cx.errors.extend(e);
         Vec::new()
     })
 }
+
+/// Most errors reported for one spec; the rest are counted.
+pub const MAX_ERRORS: usize = 100;
+
+/// At most [`MAX_ERRORS`] errors, then one that counts the rest (at the
+/// field of the first one left out).
+fn capped(mut errors: Vec<FieldError>) -> Vec<FieldError> {
+    if errors.len() > MAX_ERRORS {
+        let more = errors.len() - MAX_ERRORS;
+        let field = errors[MAX_ERRORS].field.clone();
+        errors.truncate(MAX_ERRORS);
+        errors.push(FieldError::new(
+            field,
+            format!("{more} more problems in this spec (only the first {MAX_ERRORS} are listed)"),
+        ));
+    }
+    errors
+}
+
+/// Label and annotation keys under this prefix are the function's own
+/// (`fn.redis-sentinel.dev/instance`, `.../config-hash`, ...).
+pub const RESERVED_PREFIX: &str = "fn.redis-sentinel.dev/";
 
 /// 2025-01-01T00:00:00Z: default start of validity of seed-derived certificates.
 pub const DEFAULT_NOT_BEFORE: i64 = 1_735_689_600;
@@ -746,42 +787,81 @@ fn default_sentinel_resources() -> model::Resources {
 }
 
 fn check_resources(cx: &mut Ctx, field: &str, r: &model::Resources) {
-    for (kind, map) in [("requests", &r.requests), ("limits", &r.limits)] {
-        for (k, v) in map {
-            let known = matches!(k.as_str(), "cpu" | "memory" | "ephemeral-storage")
-                || k.starts_with("hugepages-");
-            if !known {
-                cx.err(&format!("{field}.{kind}.{k}"), format!("unknown resource {k:?}; use cpu, memory, ephemeral-storage or hugepages-<size>"));
-            } else if !is_quantity(v) {
-                cx.err(
-                    &format!("{field}.{kind}.{k}"),
-                    format!("{v:?} is not a Kubernetes quantity (e.g. 100m, 128Mi, 1)"),
-                );
-            }
-        }
+    for (sub, msg) in super::resources::check(r) {
+        let f = if sub.is_empty() {
+            field.to_string()
+        } else {
+            format!("{field}.{sub}")
+        };
+        cx.err(&f, msg);
     }
 }
 
-/// Kubernetes resource quantity: a decimal number with an optional suffix.
+/// Kubernetes resource quantity, as the API server parses it (see
+/// [`super::quantity`]).
 pub fn is_quantity(s: &str) -> bool {
-    let s = s.strip_prefix('+').unwrap_or(s);
-    let num_end = s
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
-        .map_or(s.len(), |(i, _)| i);
-    let (num, suffix) = s.split_at(num_end);
-    if num.is_empty() || num == "." || num.matches('.').count() > 1 || num.len() > 30 {
-        return false;
+    super::quantity::is_quantity(s)
+}
+
+/// The Redis version whose command table checks ACL rules: the one the
+/// image tag names, else `redis.version`, else the default image's.
+/// `None`: a Redis newer than every table (names are not checked; a
+/// warning says so).
+fn redis_version(
+    cx: &mut Ctx,
+    image: &str,
+    explicit: Option<&str>,
+) -> Option<super::acl::RedisVersion> {
+    use super::acl::{ImageVersion, RedisVersion};
+    let versions = || RedisVersion::ALL.map(RedisVersion::name).join(", ");
+    let field = match explicit {
+        None => None,
+        Some(v) => match RedisVersion::parse(v) {
+            Some(k) => Some(k),
+            None => {
+                cx.err(
+                    "redis.version",
+                    format!("redis.version {v:?} must be one of {}", versions()),
+                );
+                None
+            }
+        },
+    };
+    match super::acl::image_version(image) {
+        ImageVersion::Known(k) => {
+            if let Some(f) = field
+                && f != k
+            {
+                cx.err(
+                    "redis.version",
+                    format!(
+                        "redis.version is {} but the image tag names Redis {}",
+                        f.name(),
+                        k.name()
+                    ),
+                );
+            }
+            Some(k)
+        }
+        ImageVersion::TooOld(v) => {
+            cx.err(
+                "image",
+                format!("the image tag names Redis {v}; the generated configuration needs Redis 7.0 or later"),
+            );
+            field
+        }
+        ImageVersion::Newer(v) => {
+            cx.warnings.push(FieldError::new(
+                format!("{}image", cx.prefix),
+                format!(
+                    "the image tag names Redis {v}, newer than the command tables of this function ({}): command and category names in auth.appUserRules are not checked",
+                    versions()
+                ),
+            ));
+            None
+        }
+        ImageVersion::Unknown => Some(field.unwrap_or(RedisVersion::DEFAULT)),
     }
-    const SUFFIXES: [&str; 14] = [
-        "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T",
-    ];
-    if SUFFIXES.contains(&suffix) || suffix == "P" || suffix == "E" {
-        return true;
-    }
-    // Decimal exponent: e.g. 1e3, 1E-3.
-    let exp = suffix.strip_prefix(['e', 'E']);
-    matches!(exp, Some(e) if { let d = e.strip_prefix(['+', '-']).unwrap_or(e); !d.is_empty() && d.len() <= 3 && d.chars().all(|c| c.is_ascii_digit()) })
 }
 
 fn is_redis_memory(s: &str) -> bool {
@@ -791,6 +871,58 @@ fn is_redis_memory(s: &str) -> bool {
         .unwrap_or(lower.len());
     let (n, unit) = lower.split_at(digits_end);
     !n.is_empty() && n.len() <= 18 && ["", "b", "k", "kb", "m", "mb", "g", "gb"].contains(&unit)
+}
+
+/// A toleration as the API server validates it: problems as `(field,
+/// message)` below the toleration.
+fn check_toleration(t: &model::Toleration) -> Vec<(&'static str, String)> {
+    let mut errors = Vec::new();
+    let key = t.key.as_deref().unwrap_or_default();
+    let op = t.operator.as_deref().unwrap_or_default();
+    if !key.is_empty()
+        && let Err(e) = label_key(key)
+    {
+        errors.push(("key", format!("key {key:?} {e}")));
+    }
+    if key.is_empty() && op != "Exists" {
+        errors.push((
+            "operator",
+            "operator must be Exists when key is empty (a toleration of every taint)".to_string(),
+        ));
+    }
+    match op {
+        "" | "Equal" => {
+            let v = t.value.as_deref().unwrap_or_default();
+            if let Err(e) = label_value(v) {
+                errors.push(("value", format!("value {v:?} {e} (a label value)")));
+            }
+        }
+        "Exists" => {
+            if t.value.as_deref().is_some_and(|v| !v.is_empty()) {
+                errors.push((
+                    "value",
+                    "a toleration with operator Exists must not have a value".to_string(),
+                ));
+            }
+        }
+        other => errors.push((
+            "operator",
+            format!("operator {other:?} must be Exists or Equal"),
+        )),
+    }
+    let effect = t.effect.as_deref().unwrap_or_default();
+    if !["", "NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
+        errors.push((
+            "effect",
+            format!("effect {effect:?} must be NoSchedule, PreferNoSchedule or NoExecute"),
+        ));
+    } else if t.toleration_seconds.is_some() && effect != "NoExecute" {
+        errors.push((
+            "effect",
+            "effect must be NoExecute when tolerationSeconds is set".to_string(),
+        ));
+    }
+    errors
 }
 
 /// RFC 1035 label: what Service names must be.
@@ -881,42 +1013,6 @@ pub fn label_value(v: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// ACL rules for the application user: only key, channel and command rules.
-/// Password and user-state rules (`>pass`, `nopass`, `on`/`off`, `reset`)
-/// are refused: passwords live only in Secrets, and the function decides
-/// whether the user is on.
-pub(crate) fn check_acl_rules(rules: &str) -> Result<(), String> {
-    const WORDS: [&str; 6] = [
-        "allkeys",
-        "allchannels",
-        "allcommands",
-        "nocommands",
-        "resetkeys",
-        "resetchannels",
-    ];
-    if rules.trim().is_empty() {
-        return Err("appUserRules must grant something, e.g. ~* &* +@all -@admin +role".into());
-    }
-    if rules.len() > 4096
-        || rules
-            .chars()
-            .any(|c| c.is_control() || "\"'`$\\".contains(c))
-    {
-        return Err("appUserRules must be one line without quotes, '$', '`' or '\\'".into());
-    }
-    for token in rules.split_whitespace() {
-        let ok = WORDS.contains(&token)
-            || (token.len() > 1 && token.starts_with(['~', '&', '+', '-', '%']));
-        if !ok {
-            return Err(format!(
-                "ACL rule {token:?} is not allowed in appUserRules: use key (~pattern, %R~, %W~), channel (&pattern) and command (+cmd, -@category) rules, or {}",
-                WORDS.join(", ")
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -926,26 +1022,8 @@ mod tests {
         for ok in ["1", "100m", "128Mi", "0.5", "1e3", "2Gi", "+1"] {
             assert!(is_quantity(ok), "{ok}");
         }
-        for bad in ["", "abc", "1.2.3", "12XB", "-", "1e", "Mi"] {
+        for bad in ["", "abc", "1.2.3", "12XB", "1e", "1Mi3", "1e999"] {
             assert!(!is_quantity(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn app_user_rules_allow_only_key_channel_and_command_rules() {
-        assert!(check_acl_rules("~* &* +@all -@admin +role").is_ok());
-        assert!(check_acl_rules("%R~cache:* resetchannels +get").is_ok());
-        for bad in [
-            "",
-            ">secret +@all",
-            "nopass",
-            "on +@all",
-            "reset",
-            "+get $(id)",
-            "+get\n+set",
-            "#abc",
-        ] {
-            assert!(check_acl_rules(bad).is_err(), "{bad:?}");
         }
     }
 

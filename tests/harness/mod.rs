@@ -84,6 +84,7 @@ mod issuer;
 pub mod metrics;
 mod render;
 mod rollout;
+mod standalone;
 mod topo;
 mod writer;
 
@@ -99,6 +100,8 @@ pub use issuer::{KeyType, Leaf, TestCa};
 pub use render::{Mount, MountSource, Render, Workload};
 #[allow(unused_imports)]
 pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
+#[allow(unused_imports)]
+pub use standalone::Standalone;
 #[allow(unused_imports)]
 pub use topo::{
     FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, error_code, expect_decision,

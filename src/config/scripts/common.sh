@@ -1,11 +1,49 @@
 # ---- common helpers (redis-sentinel-fn) ----
-log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $SCRIPT: $*" >&2; }
+# Rules for every start script (keep them when you add lines):
+# - Settings are single-quoted by the generator (src/config/mod.rs); in the
+#   scripts, quote every expansion ("$VAR") unless word splitting is meant.
+# - Write config lines with conf_line (printf '%s\n', refuses line breaks),
+#   never echo: echo may interpret backslashes, and a line break in a value
+#   would start a directive of its own.
+# - A host name that comes from a peer (a Sentinel reply, INFO, ROLE) must
+#   pass valid_host before it is used (replicaof, sentinel monitor, ...).
+log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT" "$*" >&2; }
 
 POD_NAME=${POD_NAME:-$(hostname)}
 DOMAIN="$NAMESPACE.svc.$CLUSTER_DOMAIN"
 
-redis_host() { echo "$REDIS_STS-$1.$REDIS_HEADLESS.$DOMAIN"; }
-sentinel_host() { echo "$SENTINEL_STS-$1.$SENTINEL_HEADLESS.$DOMAIN"; }
+redis_host() { printf '%s\n' "$REDIS_STS-$1.$REDIS_HEADLESS.$DOMAIN"; }
+sentinel_host() { printf '%s\n' "$SENTINEL_STS-$1.$SENTINEL_HEADLESS.$DOMAIN"; }
+
+NL='
+'
+CR=$(printf '\r')
+
+# conf_line TEXT: writes TEXT as one config line; exits when TEXT holds a
+# line break, which would start a directive of its own.
+conf_line() {
+    case "$1" in
+        *"$NL"* | *"$CR"*) log "refusing to write a config line that holds a line break"; exit 1 ;;
+    esac
+    printf '%s\n' "$1"
+}
+
+# valid_host NAME: true when NAME is a DNS name (labels of 1-63 letters,
+# digits and '-', not starting or ending with '-'; at most 253 characters)
+# or an IPv4 or IPv6 address.
+valid_host() {
+    case "$1" in
+        "" | *[!A-Za-z0-9.:-]*) return 1 ;;
+        *:*:*)
+            case "$1" in *[!0-9A-Fa-f:.]*) return 1 ;; esac
+            [ "${#1}" -le 45 ] ;;
+        *:*) return 1 ;;
+        *)
+            [ "${#1}" -le 253 ] || return 1
+            case ".$1." in *..* | *.-* | *-.*) return 1 ;; esac
+            printf '%s\n' "$1" | awk -F. '{for (i = 1; i <= NF; i++) if (length($i) > 63) bad = 1} END {exit bad}' ;;
+    esac
+}
 
 # cli HOST PORT CREDENTIAL ARGS...: one bounded redis-cli call.
 # CREDENTIAL is USER:PASSWORD_FILE (empty USER: the default user), or empty.
@@ -33,10 +71,13 @@ wait_resolves() {
     done
 }
 
-# sentinel_says HOST: the master host a Sentinel names (empty if none).
+# sentinel_says HOST: the master host a Sentinel names (empty if none, or
+# if the answer is not a host name).
 sentinel_says() {
     resolves "$1" || return 0
-    cli "$1" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | sed -n 1p
+    _ans=$(cli "$1" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | sed -n 1p)
+    if [ -n "$_ans" ] && ! valid_host "$_ans"; then log "ignoring $1: its answer is not a host name"; return 0; fi
+    printf '%s\n' "$_ans"
 }
 
 # failover_wait_seconds: how long Sentinels may take to fail over, from the

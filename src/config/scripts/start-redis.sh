@@ -11,7 +11,7 @@ sentinel_replicas() {
     resolves "$1" || { echo 0; return 0; }
     _n=$(cli "$1" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
         awk 'p=="num-slaves"{n=$0} {p=$0} END{print n+0}')
-    echo "${_n:-0}"
+    printf '%s\n' "${_n:-0}"
 }
 
 # 1. Who is the master? Ask every Sentinel. An answer naming this pod comes
@@ -66,26 +66,27 @@ fi
 mkdir -p "$RUN_DIR"
 umask 077
 {
-    echo "include $CONFIG_DIR/redis.conf"
-    echo "replica-announce-ip $SELF"
+    conf_line "include $CONFIG_DIR/redis.conf"
+    conf_line "replica-announce-ip $SELF"
     if [ "$MASTER" != "$SELF" ]; then
+        valid_host "$MASTER" || { log "master name is not a host name; exiting"; exit 1; }
         wait_resolves "$MASTER" "$RESOLVE_WAIT_SECONDS" || log "master $MASTER does not resolve yet"
-        echo "replicaof $MASTER $REDIS_PORT"
+        conf_line "replicaof $MASTER $REDIS_PORT"
     fi
     case "$AUTH_MODE" in
         acl)
             # ACL users (users.rs); the default user is off.
-            echo "user default off"
-            echo "user $ADMIN_USER on >$(cat "$AUTH_DIR/admin-password") $ADMIN_RULES"
-            echo "user $REPLICATION_USER on >$(cat "$AUTH_DIR/replication-password") $REPLICATION_RULES"
-            echo "user $SENTINEL_USER on >$(cat "$AUTH_DIR/sentinel-user-password") $SENTINEL_RULES"
-            echo "user $APP_USER on >$(cat "$AUTH_DIR/app-password") $APP_USER_RULES"
-            echo "masteruser $REPLICATION_USER"
-            echo "masterauth \"$(cat "$AUTH_DIR/replication-password")\""
+            conf_line "user default off"
+            conf_line "user $ADMIN_USER on >$(cat "$AUTH_DIR/admin-password") $ADMIN_RULES"
+            conf_line "user $REPLICATION_USER on >$(cat "$AUTH_DIR/replication-password") $REPLICATION_RULES"
+            conf_line "user $SENTINEL_USER on >$(cat "$AUTH_DIR/sentinel-user-password") $SENTINEL_RULES"
+            conf_line "user $APP_USER on >$(cat "$AUTH_DIR/app-password") $APP_USER_RULES"
+            conf_line "masteruser $REPLICATION_USER"
+            conf_line "masterauth \"$(cat "$AUTH_DIR/replication-password")\""
             ;;
         password)
-            echo "requirepass \"$(cat "$AUTH_DIR/redis-password")\""
-            echo "masterauth \"$(cat "$AUTH_DIR/redis-password")\""
+            conf_line "requirepass \"$(cat "$AUTH_DIR/redis-password")\""
+            conf_line "masterauth \"$(cat "$AUTH_DIR/redis-password")\""
             ;;
     esac
 } > "$RUN_DIR/redis.conf"

@@ -27,6 +27,11 @@ if [ -z "$MASTER" ]; then
     log "no peer knows the master: monitoring the initial master $MASTER"
 fi
 
+if ! valid_host "$MASTER"; then
+    log "master name is not a host name; exiting to retry"
+    exit 1
+fi
+
 # 2. Sentinel refuses a monitor target that does not resolve.
 if ! wait_resolves "$MASTER" "$RESOLVE_WAIT_SECONDS"; then
     log "master $MASTER does not resolve after ${RESOLVE_WAIT_SECONDS}s; exiting to retry"
@@ -39,10 +44,10 @@ umask 077
 MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
 {
     cat "$CONFIG_DIR/sentinel.conf"
-    echo "sentinel myid $MYID"
-    echo "sentinel announce-ip $SELF"
-    echo "sentinel announce-port $SENTINEL_PORT"
-    echo "sentinel monitor $MASTER_NAME $MASTER $REDIS_PORT $QUORUM"
+    conf_line "sentinel myid $MYID"
+    conf_line "sentinel announce-ip $SELF"
+    conf_line "sentinel announce-port $SENTINEL_PORT"
+    conf_line "sentinel monitor $MASTER_NAME $MASTER $REDIS_PORT $QUORUM"
     # Every other existing Redis pod is a known replica: Sentinel learns
     # replicas only from the master's INFO, so a former master back from a
     # partition after every Sentinel restarted would otherwise stay a master
@@ -51,23 +56,23 @@ MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
     i=0
     while [ "$i" -lt "$REDIS_REPLICAS" ]; do
         h=$(redis_host "$i")
-        if [ "$h" != "$MASTER" ] && resolves "$h"; then echo "sentinel known-replica $MASTER_NAME $h $REDIS_PORT"; fi
+        if [ "$h" != "$MASTER" ] && resolves "$h"; then conf_line "sentinel known-replica $MASTER_NAME $h $REDIS_PORT"; fi
         i=$((i + 1))
     done
-    echo "sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MILLISECONDS"
-    echo "sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT"
-    echo "sentinel parallel-syncs $MASTER_NAME $PARALLEL_SYNCS"
+    conf_line "sentinel down-after-milliseconds $MASTER_NAME $DOWN_AFTER_MILLISECONDS"
+    conf_line "sentinel failover-timeout $MASTER_NAME $FAILOVER_TIMEOUT"
+    conf_line "sentinel parallel-syncs $MASTER_NAME $PARALLEL_SYNCS"
     case "$AUTH_MODE" in
         acl)
-            echo "sentinel auth-user $MASTER_NAME $SENTINEL_USER"
-            echo "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/sentinel-user-password")\""
+            conf_line "sentinel auth-user $MASTER_NAME $SENTINEL_USER"
+            conf_line "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/sentinel-user-password")\""
             ;;
         password)
-            echo "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/redis-password")\""
+            conf_line "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/redis-password")\""
             ;;
     esac
     if [ -n "$AUTH_MODE" ]; then
-        echo "requirepass \"$(cat "$AUTH_DIR/sentinel-password")\""
+        conf_line "requirepass \"$(cat "$AUTH_DIR/sentinel-password")\""
     fi
 } > "$RUN_DIR/sentinel.conf"
 log "starting Sentinel $SELF monitoring $MASTER_NAME at $MASTER"

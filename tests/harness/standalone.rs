@@ -1,0 +1,109 @@
+//! One plain `redis-server` on a Unix socket in a scratch directory (no
+//! TCP port, no namespace): for tests that only need Redis to judge
+//! something, e.g. whether it accepts an ACL rule.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// A running `redis-server`, ended by PID when dropped.
+pub struct Standalone {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Standalone {
+    /// Starts `redis-server` with its socket in `dir` (created) and waits
+    /// (bounded) until it answers.
+    pub fn start(dir: &Path) -> Result<Standalone> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--unixsocket",
+            ])
+            .arg(dir.join("redis.sock"))
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting redis-server")?;
+        let s = Standalone {
+            child,
+            dir: dir.to_path_buf(),
+        };
+        super::wait_for(
+            "redis-server to answer PING",
+            Duration::from_secs(20),
+            Duration::from_millis(20),
+            || match s.pipeline(&[vec!["PING".to_string()]]) {
+                Ok(r) if r.first().is_some_and(|l| l == "+PONG") => Ok(()),
+                other => Err(format!("{other:?}")),
+            },
+        )?;
+        Ok(s)
+    }
+
+    /// Sends the commands (each a list of arguments, as RESP, so nothing
+    /// is re-split) in one pipeline and returns the first line of each
+    /// reply (`+OK`, `-ERR ...`, `$5`, ...). Only for commands whose replies
+    /// are one line (simple strings, errors, integers).
+    pub fn pipeline(&self, commands: &[Vec<String>]) -> Result<Vec<String>> {
+        let mut stream =
+            UnixStream::connect(self.dir.join("redis.sock")).context("connecting to redis")?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let mut resp = Vec::new();
+        for c in commands {
+            write!(resp, "*{}\r\n", c.len())?;
+            for a in c {
+                write!(resp, "${}\r\n", a.len())?;
+                resp.extend_from_slice(a.as_bytes());
+                resp.extend_from_slice(b"\r\n");
+            }
+        }
+        stream.write_all(&resp)?;
+        let mut reader = BufReader::new(stream);
+        let mut replies = Vec::with_capacity(commands.len());
+        for _ in commands {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                bail!("redis closed the connection");
+            }
+            replies.push(line.trim_end().to_string());
+        }
+        Ok(replies)
+    }
+
+    /// The `redis_version` of the server.
+    pub fn version(&self) -> Result<String> {
+        let out = Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .context("redis-server --version")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .find_map(|w| w.strip_prefix("v="))
+            .map(str::to_string)
+            .context("no version in redis-server --version")
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,358 @@
+//! Defence in depth in the start scripts: values that validation would
+//! refuse are fed directly to the script generator (an `Instance` changed
+//! after validation), and the generated scripts run under `sh` with fake
+//! `redis-cli`, `getent`, `redis-server` and `redis-sentinel` on `PATH`.
+//!
+//! Proven here: no value runs a command (a marker file is never created),
+//! every setting reaches the shell exactly as written, a value with a line
+//! break never becomes a config directive of its own (the script refuses to
+//! write it), and a peer's answer that is not a host name never reaches
+//! `replicaof` or `sentinel monitor`.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use redis_sentinel_fn::config::{redis, sentinel};
+use redis_sentinel_fn::spec::{self, Instance};
+
+const SPEC: &str = "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata: {name: cache, namespace: ns}\n";
+
+fn instance() -> Instance {
+    let v: serde_norway::Value = serde_norway::from_str(SPEC).expect("yaml");
+    spec::from_function_config(&v).expect("valid spec")
+}
+
+/// A fresh scratch directory for one case.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rsfn-script-safety-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+fn write_exec(path: &Path, body: &str) {
+    std::fs::write(path, body).expect("write");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// Values an attacker would try: command substitution, quotes, backslash
+/// escapes for `echo`, a line break followed by a directive.
+fn hostile(marker: &Path) -> Vec<String> {
+    let m = marker.display();
+    vec![
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        format!("'; touch {m}; '"),
+        format!("\"; touch {m}; \""),
+        format!("x' \"$(touch {m})\" '"),
+        "back\\nslash\\c \\\\ \\x41".to_string(),
+        "${HOME:-x}$((1+1))".to_string(),
+        "line\ninclude /etc/passwd".to_string(),
+        "*".to_string(),
+        "-n".to_string(),
+    ]
+}
+
+/// The settings block of a script (up to the common helpers).
+fn settings(script: &str) -> &str {
+    let end = script
+        .find("# ---- common helpers")
+        .expect("common helpers follow the settings");
+    &script[..end]
+}
+
+#[test]
+fn settings_reach_the_shell_exactly_as_written() {
+    let dir = scratch("settings");
+    let marker = dir.join("pwned");
+    for value in hostile(&marker) {
+        let mut inst = instance();
+        inst.namespace = value.clone();
+        inst.cluster_domain = value.clone();
+        inst.sentinel.master_name = value.clone();
+        let auth = inst.auth.as_mut().expect("auth on by default");
+        auth.app_user = value.clone();
+        auth.app_user_rules = value.clone();
+        for (script, vars) in [
+            (
+                redis::start_script(&inst),
+                &[
+                    "NAMESPACE",
+                    "CLUSTER_DOMAIN",
+                    "MASTER_NAME",
+                    "APP_USER",
+                    "APP_USER_RULES",
+                ][..],
+            ),
+            (
+                sentinel::start_script(&inst),
+                &["NAMESPACE", "CLUSTER_DOMAIN", "MASTER_NAME"][..],
+            ),
+        ] {
+            let mut sh = settings(&script).to_string();
+            for v in vars {
+                sh.push_str(&format!("printf '%s\\0' \"${v}\"\n"));
+            }
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(&sh)
+                .env_remove("CONFIG_DIR")
+                .output()
+                .expect("sh runs");
+            assert!(
+                out.status.success(),
+                "{value:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let got: Vec<&[u8]> = out.stdout.split(|b| *b == 0).collect();
+            for (i, v) in vars.iter().enumerate() {
+                assert_eq!(
+                    got[i],
+                    value.as_bytes(),
+                    "{v} did not reach the shell as written"
+                );
+            }
+            assert!(!marker.exists(), "{value:?} ran a command");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Fake binaries: `getent` resolves every name; `redis-cli` answers
+/// `SENTINEL get-master-addr-by-name` with `$FAKE_SENTINEL_ANSWER` (nothing
+/// else); `redis-server`/`redis-sentinel` copy their config to `$OUT`.
+fn fake_bin(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    write_exec(&bin.join("getent"), "#!/bin/sh\necho \"10.0.0.1 $2\"\n");
+    write_exec(
+        &bin.join("redis-cli"),
+        "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = get-master-addr-by-name ] && [ -n \"${FAKE_SENTINEL_ANSWER:-}\" ]; then\n    printf '%s\\r\\n6379\\r\\n' \"$FAKE_SENTINEL_ANSWER\"; exit 0\n  fi\ndone\nexit 1\n",
+    );
+    for server in ["redis-server", "redis-sentinel"] {
+        write_exec(&bin.join(server), "#!/bin/sh\ncp \"$1\" \"$OUT\"\n");
+    }
+    bin
+}
+
+struct Run {
+    ok: bool,
+    log: String,
+    conf: Option<String>,
+}
+
+/// Runs a generated start script as pod `pod` with the fake binaries.
+fn run_script(dir: &Path, script: &str, pod: &str, env: &BTreeMap<&str, String>) -> Run {
+    let bin = fake_bin(dir);
+    let path = dir.join("start.sh");
+    std::fs::write(&path, script).expect("script");
+    for d in ["config", "tls", "run", "auth"] {
+        std::fs::create_dir_all(dir.join(d)).expect("dirs");
+    }
+    for key in [
+        "admin-password",
+        "app-password",
+        "replication-password",
+        "sentinel-user-password",
+        "sentinel-password",
+    ] {
+        std::fs::write(dir.join("auth").join(key), format!("pw-{key}")).expect("pw");
+    }
+    std::fs::write(dir.join("config/sentinel.conf"), "# static part\n").expect("conf");
+    let out_file = dir.join("out.conf");
+    let _ = std::fs::remove_file(&out_file);
+    let mut cmd = Command::new("sh");
+    cmd.arg(&path)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("POD_NAME", pod)
+        .env("CONFIG_DIR", dir.join("config"))
+        .env("TLS_DIR", dir.join("tls"))
+        .env("RUN_DIR", dir.join("run"))
+        .env("AUTH_DIR", dir.join("auth"))
+        .env("OUT", &out_file);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("sh runs");
+    Run {
+        ok: out.status.success(),
+        log: String::from_utf8_lossy(&out.stderr).into_owned(),
+        conf: std::fs::read_to_string(&out_file).ok(),
+    }
+}
+
+#[test]
+fn acl_rules_never_run_commands_or_add_directives() {
+    let dir = scratch("rules");
+    let marker = dir.join("pwned");
+    for value in hostile(&marker) {
+        let mut inst = instance();
+        inst.auth.as_mut().expect("auth").app_user_rules = value.clone();
+        let r = run_script(
+            &dir,
+            &redis::start_script(&inst),
+            "cache-redis-1",
+            &BTreeMap::new(),
+        );
+        assert!(!marker.exists(), "{value:?} ran a command; log: {}", r.log);
+        if value.contains('\n') {
+            assert!(!r.ok, "{value:?}: the script wrote a line break");
+            assert!(r.conf.is_none(), "{value:?}: redis-server started");
+            assert!(r.log.contains("line break"), "{}", r.log);
+            continue;
+        }
+        assert!(r.ok, "{value:?}: {}", r.log);
+        let conf = r.conf.expect("redis-server got a config");
+        let expected = format!("user app on >pw-app-password {value}");
+        assert!(
+            conf.lines().any(|l| l == expected),
+            "{value:?}: no line {expected:?} in\n{conf}"
+        );
+        assert!(
+            !conf.lines().any(|l| l.starts_with("include /etc")),
+            "{conf}"
+        );
+        assert!(
+            conf.contains(
+                "replicaof cache-redis-0.cache-redis-headless.ns.svc.cluster.local 6379\n"
+            ),
+            "{conf}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn peer_answers_that_are_not_host_names_are_refused() {
+    let dir = scratch("peers");
+    let marker = dir.join("pwned");
+    let pod0 = "cache-redis-0.cache-redis-headless.ns.svc.cluster.local";
+    for answer in [
+        format!("$(touch {})", marker.display()),
+        "evil host".to_string(),
+        "evil;rm".to_string(),
+        "-h".to_string(),
+        "a..b".to_string(),
+        "-a.example.com".to_string(),
+        format!("{}.example.com", "a".repeat(64)),
+        "1:2".to_string(),
+        "fe80::1%eth0".to_string(),
+    ] {
+        let env = BTreeMap::from([("FAKE_SENTINEL_ANSWER", answer.clone())]);
+        let inst = instance();
+        let r = run_script(&dir, &redis::start_script(&inst), "cache-redis-1", &env);
+        assert!(r.ok, "{answer:?}: {}", r.log);
+        assert!(
+            r.log.contains("is not a host name"),
+            "{answer:?}: {}",
+            r.log
+        );
+        let conf = r.conf.expect("config");
+        assert!(
+            conf.contains(&format!("replicaof {pod0} 6379\n")),
+            "{answer:?}: {conf}"
+        );
+        let s = run_script(
+            &dir,
+            &sentinel::start_script(&inst),
+            "cache-sentinel-1",
+            &env,
+        );
+        assert!(s.ok, "{answer:?}: {}", s.log);
+        let conf = s.conf.expect("config");
+        assert!(
+            conf.contains(&format!("sentinel monitor cache {pod0} 6379 2\n")),
+            "{answer:?}: {conf}"
+        );
+        assert!(!conf.contains(&format!(" {answer} ")), "{answer:?}: {conf}");
+        assert!(!marker.exists());
+    }
+    // Valid answers are used: a DNS name, an IPv4 and an IPv6 address.
+    for answer in [
+        "cache-redis-2.cache-redis-headless.ns.svc.cluster.local",
+        "10.1.2.3",
+        "fd00::1",
+    ] {
+        let env = BTreeMap::from([("FAKE_SENTINEL_ANSWER", answer.to_string())]);
+        let s = run_script(
+            &dir,
+            &sentinel::start_script(&instance()),
+            "cache-sentinel-1",
+            &env,
+        );
+        assert!(s.ok, "{answer:?}: {}", s.log);
+        let conf = s.conf.expect("config");
+        assert!(
+            conf.contains(&format!("sentinel monitor cache {answer} 6379 2\n")),
+            "{answer:?}: {conf}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Settings built from other settings (`$AUTH_DIR/admin-password`) or
+/// overridable from the environment are expanded by the shell: no value
+/// the settings block assigns keeps a literal `$` (a `Setting::Lit` where a
+/// `Setting::Refs` was meant would hand the scripts a path that does not
+/// exist). Every script of every component, for the auth modes and for a
+/// certificate source with renewal watchers.
+#[test]
+fn settings_that_refer_to_other_settings_are_expanded() {
+    let variants = [
+        "",
+        "spec:\n  auth:\n    mode: password\n",
+        "spec:\n  auth:\n    enabled: false\n",
+        "spec:\n  tls:\n    source: cert-manager\n",
+    ];
+    for extra in variants {
+        let v: serde_norway::Value =
+            serde_norway::from_str(&format!("{SPEC}{extra}")).expect("yaml");
+        let inst = spec::from_function_config(&v).expect("valid spec");
+        for c in spec::Component::ALL {
+            for (file, body) in redis_sentinel_fn::config::files(&inst, c) {
+                if !file.ends_with(".sh") {
+                    continue;
+                }
+                let block = settings(&body);
+                let names: Vec<&str> = block
+                    .lines()
+                    .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+                    .filter(|k| {
+                        !k.is_empty() && k.chars().all(|ch| ch.is_ascii_uppercase() || ch == '_')
+                    })
+                    .collect();
+                assert!(!names.is_empty(), "{file}: no settings found");
+                let mut sh = block.replace("set -eu", "set -u");
+                for n in &names {
+                    sh.push_str(&format!("printf '%s=%s\\0' {n} \"${n}\"\n"));
+                }
+                let out = Command::new("sh")
+                    .arg("-c")
+                    .arg(&sh)
+                    .output()
+                    .expect("sh runs");
+                assert!(
+                    out.status.success(),
+                    "{file}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                for kv in out.stdout.split(|b| *b == 0).filter(|s| !s.is_empty()) {
+                    let kv = String::from_utf8_lossy(kv);
+                    assert!(
+                        !kv.contains('$'),
+                        "{file} ({extra:?}): {kv} keeps an unexpanded reference"
+                    );
+                }
+            }
+        }
+    }
+}
