@@ -1,7 +1,8 @@
 //! Configuration files and start scripts the pods read, as ConfigMap data.
 //!
 //! - `redis.conf` and `start-redis.sh`: [`redis`]
-//! - `sentinel.conf` and `start-sentinel.sh`: [`sentinel`]
+//! - `sentinel.conf`, `start-sentinel.sh` and `prune-sentinel.sh`: [`sentinel`]
+//! - pod counts and quorum, read at run time: [`topology`]
 //!
 //! Files live at fixed paths in the pods ([`paths`]); the start scripts
 //! add the per-pod lines (announce names, `replicaof`, `sentinel monitor`,
@@ -9,6 +10,7 @@
 
 pub mod redis;
 pub mod sentinel;
+pub mod topology;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -27,6 +29,8 @@ pub mod paths {
     pub const SENTINEL_TLS: &str = "/etc/sentinel/tls";
     pub const SENTINEL_AUTH: &str = "/etc/sentinel/auth";
     pub const SENTINEL_RUN: &str = "/run/sentinel";
+    pub const REDIS_TOPOLOGY: &str = "/etc/redis/topology";
+    pub const SENTINEL_TOPOLOGY: &str = "/etc/sentinel/topology";
 }
 
 const COMMON_SH: &str = include_str!("scripts/common.sh");
@@ -43,6 +47,10 @@ pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
             (
                 sentinel::START_SCRIPT.to_string(),
                 sentinel::start_script(inst),
+            ),
+            (
+                sentinel::PRUNE_SCRIPT.to_string(),
+                sentinel::prune_script(inst),
             ),
         ]),
     }
@@ -103,6 +111,7 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]
             paths::SENTINEL_RUN,
         ),
     };
+    let topology_dir = topology::mount_path(component);
     let s = &inst.sentinel;
     let mut vars: Vec<(&str, String)> = vec![
         ("NAMESPACE", inst.namespace.clone()),
@@ -111,19 +120,19 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, String)]
         ("REDIS_STS", inst.workload_name(Component::Redis)),
         ("REDIS_HEADLESS", inst.headless_service(Component::Redis)),
         ("REDIS_PORT", inst.redis.port.to_string()),
-        ("REDIS_REPLICAS", inst.redis.replicas.to_string()),
         ("SENTINEL_STS", inst.workload_name(Component::Sentinel)),
         (
             "SENTINEL_HEADLESS",
             inst.headless_service(Component::Sentinel),
         ),
         ("SENTINEL_PORT", s.port.to_string()),
-        ("SENTINEL_REPLICAS", s.replicas.to_string()),
         ("RESOLVE_WAIT_SECONDS", "120".to_string()),
         ("CLI_TIMEOUT", "3".to_string()),
         ("CONFIG_DIR", format!("${{CONFIG_DIR:-{config}}}")),
         ("TLS_DIR", format!("${{TLS_DIR:-{tls}}}")),
         ("RUN_DIR", format!("${{RUN_DIR:-{run}}}")),
+        // Pod counts and quorum: read at run time, outside the config hash.
+        ("TOPOLOGY_DIR", format!("${{TOPOLOGY_DIR:-{topology_dir}}}")),
         ("CLI_TLS_ARGS", cli_tls_args(inst, "$TLS_DIR")),
     ];
     match &inst.auth {
@@ -220,7 +229,11 @@ mod tests {
             .find("sentinel monitor $MASTER_NAME")
             .expect("monitor line");
         assert!(cat < monitor);
-        assert!(script.contains("QUORUM=\"3\""));
+        assert!(
+            !script.contains("QUORUM=\"") && !script.contains("_REPLICAS=\""),
+            "counts and quorum come from the topology ConfigMap, not the hashed script"
+        );
+        assert!(script.contains("TOPOLOGY_DIR=\"${TOPOLOGY_DIR:-/etc/sentinel/topology}\""));
     }
 
     #[test]

@@ -6,7 +6,10 @@ use super::{paths, script_header, tls_directives};
 use crate::spec::{Component, Instance};
 
 pub const START_SCRIPT: &str = "start-sentinel.sh";
+/// The loop beside Sentinel that forgets removed pods and applies the quorum.
+pub const PRUNE_SCRIPT: &str = "prune-sentinel.sh";
 const BODY: &str = include_str!("scripts/start-sentinel.sh");
+const PRUNE_BODY: &str = include_str!("scripts/prune-sentinel.sh");
 
 /// The static part of sentinel.conf. The start script copies it to a
 /// writable file (Sentinel rewrites its config) and appends `myid`, the
@@ -21,8 +24,7 @@ pub fn sentinel_conf(inst: &Instance) -> String {
     .ok();
     writeln!(
         out,
-        "# {START_SCRIPT} appends myid, announce-ip and the monitor block (quorum {}).",
-        inst.sentinel.quorum
+        "# {START_SCRIPT} appends myid, announce-ip and the monitor block (quorum from the topology ConfigMap)."
     )
     .ok();
     writeln!(out, "bind * -::*").ok();
@@ -43,7 +45,6 @@ pub fn sentinel_conf(inst: &Instance) -> String {
 pub fn start_script(inst: &Instance) -> String {
     let s = &inst.sentinel;
     let mut extra = vec![
-        ("QUORUM", s.quorum.to_string()),
         (
             "DOWN_AFTER_MILLISECONDS",
             s.down_after_milliseconds.to_string(),
@@ -60,5 +61,23 @@ pub fn start_script(inst: &Instance) -> String {
     }
     let mut script = script_header(inst, Component::Sentinel, &extra);
     script.push_str(BODY);
+    script
+}
+
+/// Seconds between two rounds of the prune loop.
+pub const PRUNE_INTERVAL_SECONDS: u32 = 2;
+/// How long a pod name must stay unresolvable before the prune loop takes
+/// it for removed (a pod being recreated by a rollout resolves again within
+/// seconds; a scaled-down one never does).
+pub const GONE_AFTER_SECONDS: u32 = 10;
+
+/// The prune loop `start-sentinel.sh` runs beside Sentinel (same container).
+pub fn prune_script(inst: &Instance) -> String {
+    let extra = vec![
+        ("PRUNE_INTERVAL_SECONDS", PRUNE_INTERVAL_SECONDS.to_string()),
+        ("GONE_AFTER_SECONDS", GONE_AFTER_SECONDS.to_string()),
+    ];
+    let mut script = script_header(inst, Component::Sentinel, &extra);
+    script.push_str(PRUNE_BODY);
     script
 }
