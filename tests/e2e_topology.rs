@@ -12,14 +12,14 @@
 
 mod harness;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
-    Cluster, ClusterOptions, Credentials, Render, Reply, Tls, TlsFiles, run_ok, secs, wait_for,
+    Cluster, ClusterOptions, Credentials, POLL, READY, Render, Reply, SETTLE, Tls, TlsFiles, Topo,
+    expect_decision, run_ok, secs, seen, wait_for,
 };
 
 const FIXTURE: &str = concat!(
@@ -35,262 +35,6 @@ const MASTER_NAME: &str = "cache";
 /// `downAfterMilliseconds` and `failoverTimeout` of the fixtures.
 const DOWN_AFTER: Duration = Duration::from_millis(2_000);
 const FAILOVER_TIMEOUT: Duration = Duration::from_millis(10_000);
-const POLL: Duration = Duration::from_millis(100);
-const READY: Duration = Duration::from_secs(60);
-const SETTLE: Duration = Duration::from_secs(30);
-
-type Map = BTreeMap<String, String>;
-type Seen<T> = std::result::Result<T, String>;
-
-fn seen<T>(r: Result<T>) -> Seen<T> {
-    r.map_err(|e| e.to_string())
-}
-
-/// Names and ports of the running topology, and queries against it.
-struct Topo {
-    redis: Vec<String>,
-    sentinels: Vec<String>,
-    redis_port: u16,
-    sentinel_port: u16,
-}
-
-impl Topo {
-    fn fqdn<'a>(&self, c: &'a Cluster, pod: &str) -> &'a str {
-        &c.pod(pod).fqdn
-    }
-
-    /// The Redis pod whose DNS name is `fqdn`.
-    fn redis_pod(&self, c: &Cluster, fqdn: &str) -> Option<String> {
-        self.redis.iter().find(|p| c.pod(p).fqdn == fqdn).cloned()
-    }
-
-    fn redis(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
-        c.client().redis(&c.pod(pod).fqdn, self.redis_port, args)
-    }
-
-    fn sentinel(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
-        c.client()
-            .sentinel(&c.pod(pod).fqdn, self.sentinel_port, args)
-    }
-
-    /// The master (host, port) a Sentinel names.
-    fn sentinel_master(&self, c: &Cluster, pod: &str) -> Seen<(String, u16)> {
-        let r = seen(self.sentinel(
-            c,
-            pod,
-            &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-        ))?;
-        match r.lines()[..] {
-            [h, p] if r.success => Ok((h.to_string(), p.parse().map_err(|_| r.summary())?)),
-            _ => Err(format!("{pod}: {}", r.summary())),
-        }
-    }
-
-    /// `SENTINEL master` of a Sentinel.
-    fn sentinel_state(&self, c: &Cluster, pod: &str) -> Seen<Map> {
-        let r = seen(self.sentinel(c, pod, &["SENTINEL", "master", MASTER_NAME]))?;
-        if r.success {
-            Ok(r.pairs())
-        } else {
-            Err(format!("{pod}: {}", r.summary()))
-        }
-    }
-
-    /// `INFO replication` of a Redis pod.
-    fn replication(&self, c: &Cluster, pod: &str) -> Seen<Map> {
-        let r = seen(self.redis(c, pod, &["INFO", "replication"]))?;
-        if r.success && r.stdout.contains("role:") {
-            Ok(r.info())
-        } else {
-            Err(format!("{pod}: {}", r.summary()))
-        }
-    }
-
-    /// Waits until `pod` replicates from `master` with its link up.
-    fn wait_replica_of(&self, c: &Cluster, pod: &str, master: &str) -> Result<Duration> {
-        let want = self.fqdn(c, master).to_string();
-        let what = format!("{pod} to replicate from {master} with the link up");
-        Ok(wait_for(&what, SETTLE, POLL, || {
-            let i = self.replication(c, pod)?;
-            let get = |k: &str| i.get(k).map(String::as_str).unwrap_or_default();
-            if get("role") == "slave"
-                && get("master_host") == want
-                && get("master_link_status") == "up"
-            {
-                Ok(())
-            } else {
-                Err(format!(
-                    "role={} master_host={} link={}",
-                    get("role"),
-                    get("master_host"),
-                    get("master_link_status")
-                ))
-            }
-        })?
-        .1)
-    }
-
-    /// Waits until every Sentinel names `master`, sees the other Sentinels
-    /// and `replicas` replicas, none of them down.
-    fn wait_sentinels_agree(&self, c: &Cluster, master: &str, replicas: usize) -> Result<Duration> {
-        let want = self.fqdn(c, master).to_string();
-        let others = (self.sentinels.len() - 1).to_string();
-        let what = format!(
-            "every Sentinel to name {master} and see its peers and {replicas} healthy replicas"
-        );
-        Ok(wait_for(&what, SETTLE, POLL, || {
-            for s in &self.sentinels {
-                let (h, p) = self.sentinel_master(c, s)?;
-                if h != want || p != self.redis_port {
-                    return Err(format!("{s} names {h}:{p}"));
-                }
-                let st = self.sentinel_state(c, s)?;
-                let get = |k: &str| st.get(k).cloned().unwrap_or_default();
-                if get("flags") != "master"
-                    || get("num-other-sentinels") != others
-                    || get("num-slaves") != replicas.to_string()
-                {
-                    return Err(format!(
-                        "{s}: flags={} num-other-sentinels={} num-slaves={}",
-                        get("flags"),
-                        get("num-other-sentinels"),
-                        get("num-slaves")
-                    ));
-                }
-                let reps = seen(self.sentinel(c, s, &["SENTINEL", "replicas", MASTER_NAME]))?;
-                let flags: Vec<&str> = reps
-                    .stdout
-                    .lines()
-                    .skip_while(|l| *l != "flags")
-                    .take(2)
-                    .collect();
-                if reps.stdout.contains("s_down") || reps.stdout.contains("disconnected") {
-                    return Err(format!("{s}: a replica is down: {flags:?}"));
-                }
-            }
-            Ok(())
-        })?
-        .1)
-    }
-
-    /// First line of `ROLE` of every Redis pod.
-    fn roles(&self, c: &Cluster) -> Vec<(String, String)> {
-        self.redis
-            .iter()
-            .map(|p| {
-                let role = self
-                    .redis(c, p, &["ROLE"])
-                    .map(|r| r.lines().first().map(|s| s.to_string()).unwrap_or_default())
-                    .unwrap_or_else(|e| format!("error: {e}"));
-                (p.clone(), role)
-            })
-            .collect()
-    }
-
-    /// Exactly one master, and it is `master`.
-    fn ensure_single_master(&self, c: &Cluster, master: &str) -> Result<Vec<(String, String)>> {
-        let roles = self.roles(c);
-        let masters: Vec<_> = roles.iter().filter(|(_, r)| r == "master").collect();
-        ensure!(
-            masters.len() == 1 && masters[0].0 == master,
-            "exactly one master ({master}) expected: {roles:?}"
-        );
-        Ok(roles)
-    }
-
-    /// Writes `n` keys `prefix:i` on `master` and waits until both replicas
-    /// acknowledged them (`WAIT`, same connection).
-    fn acked_writes(&self, c: &Cluster, master: &str, prefix: &str, n: usize) -> Result<()> {
-        let mut mset = String::from("MSET");
-        for i in 0..n {
-            mset.push_str(&format!(" {prefix}:{i} v{i}"));
-        }
-        let replicas = (self.redis.len() - 1).to_string();
-        let r = c.client().redis_pipe(
-            self.fqdn(c, master),
-            self.redis_port,
-            &format!("{mset}\nWAIT {replicas} 5000\n"),
-        )?;
-        ensure!(
-            r.lines() == ["OK", replicas.as_str()],
-            "writes not acknowledged by every replica: {}",
-            r.summary()
-        );
-        Ok(())
-    }
-
-    /// The `n` keys of [`Topo::acked_writes`] are all on `pod`.
-    fn ensure_keys(&self, c: &Cluster, pod: &str, prefix: &str, n: usize) -> Result<()> {
-        let keys: Vec<String> = (0..n).map(|i| format!("{prefix}:{i}")).collect();
-        let mut args = vec!["MGET"];
-        args.extend(keys.iter().map(String::as_str));
-        let got = self.redis(c, pod, &args)?;
-        let want: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
-        ensure!(
-            got.lines() == want,
-            "acknowledged writes {prefix}:* missing on {pod}: {}",
-            got.summary()
-        );
-        Ok(())
-    }
-
-    /// Polls the Sentinels (as a client does) until one names a master
-    /// other than `old` that accepts a write. Returns (new master, time
-    /// until a Sentinel first named it, time until the write succeeded),
-    /// both from `since`.
-    fn wait_new_master(
-        &self,
-        c: &Cluster,
-        old: &str,
-        since: Instant,
-    ) -> Result<(String, Duration, Duration)> {
-        let old = self.fqdn(c, old).to_string();
-        let mut named: Option<Duration> = None;
-        let budget = DOWN_AFTER + FAILOVER_TIMEOUT + Duration::from_secs(20);
-        let (pod, _) = wait_for(
-            "a new master reachable through Sentinel",
-            budget,
-            POLL,
-            || {
-                let mut last = String::new();
-                for s in &self.sentinels {
-                    match self.sentinel_master(c, s) {
-                        Ok((h, _)) if h != old => {
-                            named.get_or_insert_with(|| since.elapsed());
-                            let pod = self
-                                .redis_pod(c, &h)
-                                .ok_or(format!("Sentinel names unknown host {h}"))?;
-                            let w = seen(self.redis(c, &pod, &["SET", "e2e:writable", "yes"]))?;
-                            return if w.is("OK") {
-                                Ok(pod)
-                            } else {
-                                Err(format!(
-                                    "{pod} (named by {s}) refuses a write: {}",
-                                    w.summary()
-                                ))
-                            };
-                        }
-                        Ok((h, _)) => last = format!("{s} still names {h}"),
-                        Err(e) => last = e,
-                    }
-                }
-                Err(last)
-            },
-        )?;
-        let writable = since.elapsed();
-        Ok((pod, named.unwrap_or(writable), writable))
-    }
-}
-
-/// The pod's start script logged `decision` during its last start.
-fn expect_decision(c: &Cluster, pod: &str, decision: &str) -> Result<()> {
-    let log = c.last_start_log(pod);
-    ensure!(
-        log.contains(decision),
-        "the start script of {pod} did not log {decision:?}:\n{log}"
-    );
-    Ok(())
-}
 
 /// A client certificate (clientAuth) from a CA the topology does not know.
 fn foreign_client_cert(dir: &Path, real_ca: &Path) -> Result<TlsFiles> {
@@ -359,12 +103,7 @@ fn scenario(fixture: &str) -> Result<()> {
     let redis_w = render.workload_of("redis")?;
     let sentinel_w = render.workload_of("sentinel")?;
     let mut c = Cluster::new(&render, ClusterOptions::default())?;
-    let t = Topo {
-        redis: c.pods_of(&redis_w.name),
-        sentinels: c.pods_of(&sentinel_w.name),
-        redis_port: redis_w.port("redis")?,
-        sentinel_port: sentinel_w.port("sentinel")?,
-    };
+    let t = Topo::new(&render, &c)?;
     ensure!(
         t.redis.len() == 3 && t.sentinels.len() == 3,
         "the fixture renders 3 Redis pods and 3 Sentinels"
@@ -392,14 +131,7 @@ fn scenario(fixture: &str) -> Result<()> {
     // redis-0 before it runs, the case a start script must not mistake for
     // "I am a restarted master; wait for a failover".
     let bring_up = Instant::now();
-    c.create(&t.redis[0])?;
-    for s in &t.sentinels {
-        c.create(s)?;
-        c.start(s)?;
-    }
-    for s in &t.sentinels {
-        c.wait_ready(s, READY)?;
-    }
+    harness::start_sentinels_first(&mut c, &t)?;
     println!(
         "e2e: Sentinels ready {} after creation, monitoring {} before it runs",
         secs(bring_up.elapsed()),
@@ -476,7 +208,7 @@ fn scenario(fixture: &str) -> Result<()> {
         .ca
         .clone();
     let foreign = foreign_client_cert(&c.work.join("foreign"), &ca)?;
-    let targets: Vec<(&str, u16, Option<&Credentials>)> = vec![
+    let targets: Vec<(String, u16, Option<&Credentials>)> = vec![
         (
             t.fqdn(&c, &master),
             t.redis_port,
@@ -576,7 +308,7 @@ fn scenario(fixture: &str) -> Result<()> {
         let get = c.client().cli(
             Tls::Client,
             Some(&creds),
-            t.fqdn(&c, &master),
+            &t.fqdn(&c, &master),
             t.redis_port,
             &["GET", "k"],
         )?;
@@ -605,7 +337,7 @@ fn scenario(fixture: &str) -> Result<()> {
         let peers = t.sentinel(&c, s, &["SENTINEL", "sentinels", MASTER_NAME])?;
         for o in t.sentinels.iter().filter(|o| *o != s) {
             ensure!(
-                peers.stdout.contains(t.fqdn(&c, o)),
+                peers.stdout.contains(&t.fqdn(&c, o)),
                 "{s} does not know {o} by its DNS name: {}",
                 peers.summary()
             );
@@ -621,7 +353,7 @@ fn scenario(fixture: &str) -> Result<()> {
     t.acked_writes(&c, &master, "e2e:before-kill", 100)?;
     let killed = Instant::now();
     c.kill(&master)?;
-    let (new_master, named, writable) = t.wait_new_master(&c, &master, killed)?;
+    let (new_master, named, writable) = t.wait_new_master(&c, &t.sentinels, &master, killed)?;
     println!(
         "e2e: FAILOVER after SIGKILL of {master}: Sentinel names {new_master} after {}, first write on it after {} (down-after {} + failover-timeout {})",
         secs(named),
@@ -666,7 +398,7 @@ fn scenario(fixture: &str) -> Result<()> {
         SETTLE,
         POLL,
         || {
-            let g = seen(t.redis(&c, &master, &["GET", "e2e:writable"]))?;
+            let g = seen(t.redis(&c, &master, &["GET", "harness:writable"]))?;
             if g.is("yes") {
                 Ok(())
             } else {
@@ -688,7 +420,7 @@ fn scenario(fixture: &str) -> Result<()> {
     let restart = Instant::now();
     c.start(&s0)?;
     c.wait_ready(&s0, READY)?;
-    let (h, _) = t.sentinel_master(&c, &s0).map_err(anyhow::Error::msg)?;
+    let h = t.sentinel_master(&c, &s0).map_err(anyhow::Error::msg)?;
     ensure!(
         h == t.fqdn(&c, &new_master),
         "restarted {s0} monitors {h}, not the current master"
@@ -721,7 +453,7 @@ fn scenario(fixture: &str) -> Result<()> {
     let crashed = Instant::now();
     c.kill(&m2)?;
     c.start(&m2)?;
-    let (m3, named, writable) = t.wait_new_master(&c, &m2, crashed)?;
+    let (m3, named, writable) = t.wait_new_master(&c, &t.sentinels, &m2, crashed)?;
     ensure!(
         writable <= DOWN_AFTER + FAILOVER_TIMEOUT,
         "failover took {} (> down-after + failover-timeout)",

@@ -31,7 +31,6 @@
 
 mod harness;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -40,7 +39,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use harness::{Client, Cluster, ClusterOptions, Render, Reply, secs, wait_for};
+use harness::{
+    Client, Cluster, FAILOVER_EVENTS, Outcome, POLL, READY, Render, SETTLE, Topo, Writer,
+    WriterOptions, expect_decision, get, log_since, master_addr, replica_records, secs,
+    sentinel_master_state, wait_for,
+};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/partition.yaml");
 /// `sentinel.masterName` of the fixture (its default: the instance name).
@@ -57,9 +60,6 @@ const MAX_LAG: Duration = Duration::from_secs(2);
 /// recounts once a second (+1 s): max-lag + 2 s, plus 0.5 s for the
 /// probe's own round trip and poll interval.
 const REFUSE_WITHIN: Duration = Duration::from_millis(2_000 + 2_000 + 500);
-const POLL: Duration = Duration::from_millis(100);
-const READY: Duration = Duration::from_secs(60);
-const SETTLE: Duration = Duration::from_secs(30);
 /// The writer: how long it writes, at most how many writes, and the
 /// `WAIT` timeout of each.
 const WRITE_FOR: Duration = Duration::from_secs(30);
@@ -68,472 +68,21 @@ const WAIT_MS: u64 = 1_000;
 /// How long the master stays cut off.
 const HOLD_CUT: Duration = Duration::from_secs(10);
 
-type Map = BTreeMap<String, String>;
-type Seen<T> = std::result::Result<T, String>;
-
-fn seen<T>(r: Result<T>) -> Seen<T> {
-    r.map_err(|e| e.to_string())
-}
-
-/// The master host a Sentinel names (`SENTINEL get-master-addr-by-name`).
-fn master_addr(cl: &Client, sentinel: &str, port: u16) -> Seen<String> {
-    let r = seen(cl.sentinel(
-        sentinel,
-        port,
-        &["SENTINEL", "get-master-addr-by-name", MASTER_NAME],
-    ))?;
-    match r.lines()[..] {
-        [h, _] if r.success => Ok(h.to_string()),
-        _ => Err(format!("{sentinel}: {}", r.summary())),
-    }
-}
-
-/// `SENTINEL master` of a Sentinel.
-fn sentinel_master_state(cl: &Client, sentinel: &str, port: u16) -> Seen<Map> {
-    let r = seen(cl.sentinel(sentinel, port, &["SENTINEL", "master", MASTER_NAME]))?;
-    if r.success && r.stdout.contains("flags") {
-        Ok(r.pairs())
-    } else {
-        Err(format!("{sentinel}: {}", r.summary()))
-    }
-}
-
-/// `SENTINEL replicas`: one map per replica.
-fn replica_records(r: &Reply) -> Vec<Map> {
-    let lines: Vec<&str> = r.stdout.lines().collect();
-    let mut out: Vec<Map> = Vec::new();
-    for kv in lines.chunks(2).filter(|c| c.len() == 2) {
-        if kv[0] == "name" {
-            out.push(Map::new());
-        }
-        if let Some(m) = out.last_mut() {
-            m.insert(kv[0].to_string(), kv[1].to_string());
-        }
-    }
-    out
-}
-
-fn get<'a>(m: &'a Map, k: &str) -> &'a str {
-    m.get(k).map(String::as_str).unwrap_or_default()
-}
-
-/// A Redis error reply's code (`NOREPLICAS`, `READONLY`, ...).
-fn error_code(line: &str) -> Option<&str> {
-    let code = line.split_whitespace().next()?;
-    (code.len() >= 3 && code.chars().all(|c| c.is_ascii_uppercase())).then_some(code)
-}
-
-/// Names and ports of the running topology, and queries against it.
-struct Topo {
-    instance: String,
-    redis: Vec<String>,
-    sentinels: Vec<String>,
-    redis_port: u16,
-    sentinel_port: u16,
-}
-
-impl Topo {
-    fn fqdn(&self, c: &Cluster, pod: &str) -> String {
-        c.pod(pod).fqdn.clone()
-    }
-
-    /// The Redis pod whose DNS name is `fqdn`.
-    fn redis_pod(&self, c: &Cluster, fqdn: &str) -> Option<String> {
-        self.redis.iter().find(|p| c.pod(p).fqdn == fqdn).cloned()
-    }
-
-    /// A client running inside `pod`'s network namespace (its loopback
-    /// and its own address work while the pod is cut off), with the same
-    /// certificate and credentials as the harness' client.
-    fn client_in(&self, c: &Cluster, render: &Render, pod: &str) -> Result<Client> {
-        Client::from_render(
-            render,
-            &self.instance,
-            &c.pod(pod).netns,
-            &c.work.join("inside").join(pod),
-        )
-    }
-
-    fn redis(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
-        c.client().redis(&c.pod(pod).fqdn, self.redis_port, args)
-    }
-
-    fn sentinel(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
-        c.client()
-            .sentinel(&c.pod(pod).fqdn, self.sentinel_port, args)
-    }
-
-    fn sentinel_master(&self, c: &Cluster, pod: &str) -> Seen<String> {
-        master_addr(c.client(), &c.pod(pod).fqdn, self.sentinel_port)
-    }
-
-    fn sentinel_state(&self, c: &Cluster, pod: &str) -> Seen<Map> {
-        sentinel_master_state(c.client(), &c.pod(pod).fqdn, self.sentinel_port)
-    }
-
-    /// `INFO replication` of a Redis pod.
-    fn replication(&self, c: &Cluster, pod: &str) -> Seen<Map> {
-        let r = seen(self.redis(c, pod, &["INFO", "replication"]))?;
-        if r.success && r.stdout.contains("role:") {
-            Ok(r.info())
-        } else {
-            Err(format!("{pod}: {}", r.summary()))
-        }
-    }
-
-    /// Waits until `pod` replicates from `master` with its link up.
-    fn wait_replica_of(&self, c: &Cluster, pod: &str, master: &str) -> Result<Duration> {
-        let want = self.fqdn(c, master);
-        let what = format!("{pod} to replicate from {master} with the link up");
-        Ok(wait_for(&what, SETTLE, POLL, || {
-            let i = self.replication(c, pod)?;
-            if get(&i, "role") == "slave"
-                && get(&i, "master_host") == want
-                && get(&i, "master_link_status") == "up"
-            {
-                Ok(())
-            } else {
-                Err(format!(
-                    "role={} master_host={} link={}",
-                    get(&i, "role"),
-                    get(&i, "master_host"),
-                    get(&i, "master_link_status")
-                ))
-            }
-        })?
-        .1)
-    }
-
-    /// Waits until every Sentinel names `master`, sees the other Sentinels
-    /// and `replicas` replicas, all reachable and linked to the master.
-    fn wait_sentinels_agree(&self, c: &Cluster, master: &str, replicas: usize) -> Result<Duration> {
-        let want = self.fqdn(c, master);
-        let others = (self.sentinels.len() - 1).to_string();
-        let what = format!(
-            "every Sentinel to name {master} and see its peers and {replicas} healthy replicas"
-        );
-        Ok(wait_for(&what, SETTLE, POLL, || {
-            for s in &self.sentinels {
-                let h = self.sentinel_master(c, s)?;
-                if h != want {
-                    return Err(format!("{s} names {h}"));
-                }
-                let st = self.sentinel_state(c, s)?;
-                if get(&st, "flags") != "master"
-                    || get(&st, "num-other-sentinels") != others
-                    || get(&st, "num-slaves") != replicas.to_string()
-                {
-                    return Err(format!(
-                        "{s}: flags={} num-other-sentinels={} num-slaves={}",
-                        get(&st, "flags"),
-                        get(&st, "num-other-sentinels"),
-                        get(&st, "num-slaves")
-                    ));
-                }
-                let reps = seen(self.sentinel(c, s, &["SENTINEL", "replicas", MASTER_NAME]))?;
-                for r in replica_records(&reps) {
-                    if get(&r, "flags") != "slave" || get(&r, "master-link-status") != "ok" {
-                        return Err(format!(
-                            "{s}: replica {} flags={} master-link-status={}",
-                            get(&r, "name"),
-                            get(&r, "flags"),
-                            get(&r, "master-link-status")
-                        ));
-                    }
-                }
-            }
-            Ok(())
-        })?
-        .1)
-    }
-
-    /// First line of `ROLE` of every Redis pod that runs.
-    fn roles(&self, c: &Cluster) -> Vec<(String, String)> {
-        self.redis
-            .iter()
-            .map(|p| {
-                let role = self
-                    .redis(c, p, &["ROLE"])
-                    .map(|r| r.lines().first().map(|s| s.to_string()).unwrap_or_default())
-                    .unwrap_or_else(|e| format!("error: {e}"));
-                (p.clone(), role)
-            })
-            .collect()
-    }
-
-    /// Exactly one master, and it is `master`.
-    fn ensure_single_master(&self, c: &Cluster, master: &str) -> Result<Vec<(String, String)>> {
-        let roles = self.roles(c);
-        let masters: Vec<_> = roles.iter().filter(|(_, r)| r == "master").collect();
-        ensure!(
-            masters.len() == 1 && masters[0].0 == master,
-            "exactly one master ({master}) expected: {roles:?}"
-        );
-        Ok(roles)
-    }
-
-    /// Writes `n` keys `prefix:i` on `master`, acknowledged by every
-    /// replica (`WAIT`, same connection).
-    fn acked_writes(&self, c: &Cluster, master: &str, prefix: &str, n: usize) -> Result<()> {
-        let mut mset = String::from("MSET");
-        for i in 0..n {
-            mset.push_str(&format!(" {prefix}:{i} v{i}"));
-        }
-        let replicas = (self.redis.len() - 1).to_string();
-        let r = c.client().redis_pipe(
-            &self.fqdn(c, master),
-            self.redis_port,
-            &format!("{mset}\nWAIT {replicas} 5000\n"),
-        )?;
-        ensure!(
-            r.lines() == ["OK", replicas.as_str()],
-            "writes not acknowledged by every replica: {}",
-            r.summary()
-        );
-        Ok(())
-    }
-
-    /// Which of `keys` (with values `v<i>`) `pod` lacks. One MGET per 200.
-    fn missing_keys(
-        &self,
-        c: &Cluster,
-        pod: &str,
-        keys: &[usize],
-        prefix: &str,
-    ) -> Result<Vec<usize>> {
-        let mut missing = Vec::new();
-        for chunk in keys.chunks(200) {
-            let names: Vec<String> = chunk.iter().map(|i| format!("{prefix}:{i}")).collect();
-            let mut args = vec!["MGET"];
-            args.extend(names.iter().map(String::as_str));
-            let r = self.redis(c, pod, &args)?;
-            // One line per key; a missing key is an empty line.
-            let values: Vec<&str> = r.stdout.lines().collect();
-            ensure!(
-                r.success && values.len() == chunk.len(),
-                "MGET of {} keys on {pod}: {}",
-                chunk.len(),
-                r.summary()
-            );
-            for (i, v) in chunk.iter().zip(values) {
-                if v.trim() != format!("v{i}") {
-                    missing.push(*i);
-                }
-            }
-        }
-        Ok(missing)
-    }
-
-    /// Polls `sentinels` (as a client does) until one names a master
-    /// other than `old` that accepts a write. Returns (new master, time
-    /// until a Sentinel first named it, time until the write succeeded),
-    /// both from `since`.
-    fn wait_new_master(
-        &self,
-        c: &Cluster,
-        sentinels: &[String],
-        old: &str,
-        since: Instant,
-    ) -> Result<(String, Duration, Duration)> {
-        let old = self.fqdn(c, old);
-        let mut named: Option<Duration> = None;
-        let budget = DOWN_AFTER + FAILOVER_TIMEOUT + Duration::from_secs(20);
-        let (pod, _) = wait_for(
-            "a new master reachable through Sentinel",
-            budget,
-            POLL,
-            || {
-                let mut last = String::new();
-                for s in sentinels {
-                    match self.sentinel_master(c, s) {
-                        Ok(h) if h != old => {
-                            named.get_or_insert_with(|| since.elapsed());
-                            let pod = self
-                                .redis_pod(c, &h)
-                                .ok_or(format!("Sentinel names unknown host {h}"))?;
-                            let w = seen(self.redis(c, &pod, &["SET", "part:writable", "yes"]))?;
-                            return if w.is("OK") {
-                                Ok(pod)
-                            } else {
-                                Err(format!(
-                                    "{pod} (named by {s}) refuses a write: {}",
-                                    w.summary()
-                                ))
-                            };
-                        }
-                        Ok(h) => last = format!("{s} still names {h}"),
-                        Err(e) => last = e,
-                    }
-                }
-                Err(last)
-            },
-        )?;
-        let writable = since.elapsed();
-        Ok((pod, named.unwrap_or(writable), writable))
-    }
-
-    /// `config-epoch` of the master as every Sentinel in `sentinels` sees it.
-    fn config_epochs(&self, c: &Cluster, sentinels: &[String]) -> Result<Vec<String>> {
-        sentinels
-            .iter()
-            .map(|s| {
-                self.sentinel_state(c, s)
-                    .map(|m| get(&m, "config-epoch").to_string())
-                    .map_err(anyhow::Error::msg)
-            })
-            .collect()
-    }
-}
-
-/// The pod's start script logged `decision` during its last start.
-fn expect_decision(c: &Cluster, pod: &str, decision: &str) -> Result<()> {
-    let log = c.last_start_log(pod);
-    ensure!(
-        log.contains(decision),
-        "the start script of {pod} did not log {decision:?}:\n{log}"
-    );
-    Ok(())
-}
-
-/// Renders the fixture and brings the topology up as after `kubectl
-/// apply` (Sentinels first, then the Redis pods in order), until every
-/// Sentinel agrees on pod 0 and it accepts writes.
+/// The fixture's topology, brought up by the harness: 3 Redis pods and
+/// 3 Sentinels, every Sentinel agreeing on pod 0.
 fn bring_up(render: &Render) -> Result<(Cluster, Topo)> {
-    let redis_w = render.workload_of("redis")?;
-    let sentinel_w = render.workload_of("sentinel")?;
-    let instance = render
-        .kinds("StatefulSet")
-        .find_map(|s| s["metadata"]["labels"]["app.kubernetes.io/instance"].as_str())
-        .context("no StatefulSet with an app.kubernetes.io/instance label")?
-        .to_string();
-    let mut c = Cluster::new(render, ClusterOptions::default())?;
-    let t = Topo {
-        instance,
-        redis: c.pods_of(&redis_w.name),
-        sentinels: c.pods_of(&sentinel_w.name),
-        redis_port: redis_w.port("redis")?,
-        sentinel_port: sentinel_w.port("sentinel")?,
-    };
+    let (c, t) = harness::bring_up(render)?;
     ensure!(
         t.redis.len() == 3 && t.sentinels.len() == 3,
         "the fixture renders 3 Redis pods and 3 Sentinels"
     );
-    let start = Instant::now();
-    c.create(&t.redis[0])?;
-    for s in &t.sentinels {
-        c.create(s)?;
-        c.start(s)?;
-    }
-    for s in &t.sentinels {
-        c.wait_ready(s, READY)?;
-    }
-    for r in &t.redis {
-        c.start(r)?;
-        c.wait_ready(r, READY)?;
-    }
-    let master = t.redis[0].clone();
-    t.wait_sentinels_agree(&c, &master, 2)?;
-    wait_for("the master to accept a write", SETTLE, POLL, || {
-        let r = seen(t.redis(&c, &master, &["SET", "part:up", "yes"]))?;
-        if r.is("OK") { Ok(()) } else { Err(r.summary()) }
-    })?;
-    println!(
-        "partition: 3 Redis pods and 3 Sentinels up in {}, master {master}",
-        secs(start.elapsed())
+    ensure!(
+        t.master_name == MASTER_NAME && t.down_after == DOWN_AFTER,
+        "the fixture's master name and down-after are {} and {}",
+        t.master_name,
+        secs(t.down_after)
     );
     Ok((c, t))
-}
-
-// ---------------------------------------------------------------------------
-// The writer: a client that writes continuously with `WAIT 1` and finds
-// the master through Sentinel after every write that was not acknowledged.
-
-#[derive(Debug, Clone, PartialEq)]
-enum Outcome {
-    /// SET answered OK and WAIT counted at least one replica.
-    Acked,
-    /// SET answered OK but no replica acknowledged within the WAIT timeout.
-    Unacked,
-    /// SET answered an error (NOREPLICAS, READONLY, ...).
-    Refused(String),
-    /// No (complete) answer: unreachable, timed out, connection lost.
-    NoAnswer,
-}
-
-struct Write {
-    key: usize,
-    /// When the answer (or its absence) was known.
-    at: Instant,
-    host: String,
-    outcome: Outcome,
-}
-
-struct Writer {
-    client: Client,
-    sentinels: Vec<String>,
-    redis_port: u16,
-    sentinel_port: u16,
-    stop: Arc<AtomicBool>,
-}
-
-impl Writer {
-    fn classify(r: &Result<Reply>) -> Outcome {
-        let Ok(r) = r else {
-            return Outcome::NoAnswer;
-        };
-        match r.lines()[..] {
-            ["OK", n] if n.parse::<u32>().is_ok_and(|n| n >= 1) => Outcome::Acked,
-            ["OK", n] if n.parse::<u32>().is_ok() => Outcome::Unacked,
-            [first, ..] if r.success => match error_code(first) {
-                Some(code) => Outcome::Refused(code.to_string()),
-                None => Outcome::NoAnswer,
-            },
-            _ => Outcome::NoAnswer,
-        }
-    }
-
-    /// The master the first answering Sentinel names.
-    fn discover(&self) -> Option<String> {
-        self.sentinels
-            .iter()
-            .find_map(|s| master_addr(&self.client, s, self.sentinel_port).ok())
-    }
-
-    fn run(self) -> Vec<Write> {
-        let start = Instant::now();
-        let mut writes = Vec::new();
-        let mut master: Option<String> = None;
-        while start.elapsed() < WRITE_FOR
-            && writes.len() < MAX_WRITES
-            && !self.stop.load(Ordering::Relaxed)
-        {
-            let Some(host) = master.take().or_else(|| self.discover()) else {
-                thread::sleep(POLL);
-                continue;
-            };
-            let key = writes.len();
-            let r = self.client.redis_pipe(
-                &host,
-                self.redis_port,
-                &format!("SET part:{key} v{key}\nWAIT 1 {WAIT_MS}\n"),
-            );
-            let outcome = Self::classify(&r);
-            if outcome == Outcome::Acked {
-                master = Some(host.clone());
-            } else {
-                // Ask Sentinel again before the next write; a short pause
-                // as a client's retry back-off.
-                thread::sleep(Duration::from_millis(50));
-            }
-            writes.push(Write {
-                key,
-                at: Instant::now(),
-                host,
-                outcome,
-            });
-        }
-        writes
-    }
 }
 
 /// Sets the flag when dropped (also on a failing test): the writer stops.
@@ -609,21 +158,17 @@ fn isolated_master_loses_no_acknowledged_write() -> Result<()> {
     );
 
     // ---- a client in the client namespace writes continuously
-    let stop = Arc::new(AtomicBool::new(false));
-    let _stop = StopOnDrop(stop.clone());
-    let writer = Writer {
-        client: Client::from_render(
-            &render,
-            &t.instance,
-            &c.client().netns,
-            &c.work.join("writer"),
-        )?,
-        sentinels: t.sentinels.iter().map(|s| t.fqdn(&c, s)).collect(),
-        redis_port: t.redis_port,
-        sentinel_port: t.sentinel_port,
-        stop: stop.clone(),
-    };
-    let writer = thread::spawn(move || writer.run());
+    let writer = Writer::start(
+        &c,
+        &render,
+        &t,
+        WriterOptions {
+            max_duration: WRITE_FOR,
+            max_writes: MAX_WRITES,
+            wait_ms: WAIT_MS,
+            ..WriterOptions::new("part")
+        },
+    )?;
     thread::sleep(Duration::from_secs(3));
 
     // ---- the master's link is cut: silent loss both ways. A probe inside
@@ -738,20 +283,7 @@ fn isolated_master_loses_no_acknowledged_write() -> Result<()> {
             {
                 accepted_after_heal += 1;
             }
-            let i = t.replication(&c, &old)?;
-            if get(&i, "role") == "slave"
-                && get(&i, "master_host") == new_fqdn
-                && get(&i, "master_link_status") == "up"
-            {
-                Ok(())
-            } else {
-                Err(format!(
-                    "role={} master_host={} link={}",
-                    get(&i, "role"),
-                    get(&i, "master_host"),
-                    get(&i, "master_link_status")
-                ))
-            }
+            t.replica_linked(&c, &old, &new_fqdn)
         },
     )?;
     ensure!(
@@ -764,9 +296,7 @@ fn isolated_master_loses_no_acknowledged_write() -> Result<()> {
     );
 
     // ---- the writer ends (fixed duration or count); count.
-    let writes = writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    let writes = writer.finish()?;
     t.wait_sentinels_agree(&c, &new_master, 2)?;
     let roles = t.ensure_single_master(&c, &new_master)?;
     let final_master = t
@@ -777,33 +307,15 @@ fn isolated_master_loses_no_acknowledged_write() -> Result<()> {
         "Sentinel names {final_master} at the end"
     );
 
-    let acked: Vec<usize> = writes
-        .iter()
-        .filter(|w| w.outcome == Outcome::Acked)
-        .map(|w| w.key)
-        .collect();
-    let mut refused: BTreeMap<String, usize> = BTreeMap::new();
-    for w in &writes {
-        if let Outcome::Refused(code) = &w.outcome {
-            *refused.entry(code.clone()).or_default() += 1;
-        }
-    }
-    let count = |o: &Outcome| writes.iter().filter(|w| &w.outcome == o).count();
-    let unacked = count(&Outcome::Unacked);
-    let no_answer = count(&Outcome::NoAnswer);
-    let acked_before = writes
-        .iter()
-        .filter(|w| w.outcome == Outcome::Acked && w.at < cut)
-        .count();
-    let first_new = writes
-        .iter()
-        .find(|w| w.outcome == Outcome::Acked && w.at > cut && w.host == new_fqdn)
-        .map(|w| w.at - cut);
-    let acked_on_old_after_cut = writes
-        .iter()
-        .filter(|w| w.outcome == Outcome::Acked && w.at > cut + REFUSE_WITHIN && w.host == old_fqdn)
-        .count();
-    let lost = t.missing_keys(&c, &new_master, &acked, "part")?;
+    let acked = writes.acked();
+    let refused = writes.refused();
+    let unacked = writes.count(&Outcome::Unacked);
+    let no_answer = writes.count(&Outcome::NoAnswer);
+    let acked_before = writes.acked_before(cut);
+    let first_new = writes.first_ack_after_on(cut, &new_fqdn);
+    let acked_on_old_after_cut =
+        writes.acked_on_between(&old_fqdn, cut + REFUSE_WITHIN, writes.end);
+    let lost = writes.lost(&c, &t, &new_master)?;
     // The rejoined old master holds them too, once it caught up.
     let caught_up = c
         .client()
@@ -813,13 +325,13 @@ fn isolated_master_loses_no_acknowledged_write() -> Result<()> {
         "both replicas of {new_master} do not catch up: {}",
         caught_up.summary()
     );
-    let lost_on_old = t.missing_keys(&c, &old, &acked, "part")?;
+    let lost_on_old = writes.lost(&c, &t, &old)?;
     // What the isolated master accepted locally before refusing was never
     // acknowledged by a replica: it must be gone (and this shows the
     // check above does see missing keys).
     let discarded = t.missing_keys(&c, &new_master, &accepted_while_cut, "part:probe")?;
 
-    println!("partition: WRITES attempted {}", writes.len());
+    println!("partition: WRITES attempted {}", writes.list.len());
     println!(
         "partition: WRITES acknowledged (SET OK and WAIT >= 1) {} ({acked_before} before the cut)",
         acked.len()
@@ -881,21 +393,6 @@ fn isolated_master_loses_no_acknowledged_write() -> Result<()> {
     Ok(())
 }
 
-/// New log lines of a pod since `from` bytes.
-fn log_since(c: &Cluster, pod: &str, from: usize) -> String {
-    let log = c.log(pod);
-    log.get(from..).unwrap_or_default().to_string()
-}
-
-/// Sentinel events that mean a failover was attempted or happened.
-const FAILOVER_EVENTS: [&str; 5] = [
-    "+odown",
-    "+try-failover",
-    "+new-epoch",
-    "+vote-for-leader",
-    "+switch-master",
-];
-
 #[test]
 fn sentinel_partitions_and_restarts() -> Result<()> {
     harness::require_environment()?;
@@ -925,7 +422,7 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
         SETTLE,
         POLL,
         || {
-            let st = sentinel_master_state(&inside, &lone_fqdn, t.sentinel_port)?;
+            let st = sentinel_master_state(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)?;
             if get(&st, "flags").contains("s_down") {
                 Ok(())
             } else {
@@ -937,14 +434,15 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
     let hold = DOWN_AFTER * 3 + Duration::from_secs(1);
     let mut samples = 0;
     while cut.elapsed() < hold {
-        let st = sentinel_master_state(&inside, &lone_fqdn, t.sentinel_port)
+        let st = sentinel_master_state(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)
             .map_err(anyhow::Error::msg)?;
         let flags = get(&st, "flags");
         ensure!(
             !flags.contains("o_down") && get(&st, "failover-state").is_empty(),
             "the lone {lone} escalated: flags={flags} {st:?}"
         );
-        let h = master_addr(&inside, &lone_fqdn, t.sentinel_port).map_err(anyhow::Error::msg)?;
+        let h = master_addr(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)
+            .map_err(anyhow::Error::msg)?;
         ensure!(h == master_fqdn, "the lone {lone} switched to {h}");
         for s in &others {
             let st = t.sentinel_state(&c, s).map_err(anyhow::Error::msg)?;
@@ -1003,8 +501,8 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
         "failover with a Sentinel cut off took {} (> down-after + failover-timeout)",
         secs(writable)
     );
-    let lone_view =
-        master_addr(&inside, &minority_fqdn, t.sentinel_port).map_err(anyhow::Error::msg)?;
+    let lone_view = master_addr(&inside, MASTER_NAME, &minority_fqdn, t.sentinel_port)
+        .map_err(anyhow::Error::msg)?;
     ensure!(
         lone_view == master_fqdn,
         "the cut-off {minority} names {lone_view} before it can hear of the failover"
@@ -1048,7 +546,7 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
 
     // ---- C. every Sentinel restarted at once, the current master not pod 0
     ensure!(m2 != t.redis[0], "the current master must not be pod 0");
-    let (stopped, up) = restart_all_sentinels(&mut c, &t)?;
+    let (stopped, up) = t.restart_all_sentinels(&mut c)?;
     for s in &t.sentinels {
         expect_decision(&c, s, &format!("monitoring {MASTER_NAME} at {m2_fqdn}"))?;
     }
@@ -1089,39 +587,6 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
     Ok(())
 }
 
-/// Stops every Sentinel (SIGTERM), then starts them all at once and waits
-/// until they are ready. Returns how long stopping took and when they
-/// were started.
-fn restart_all_sentinels(c: &mut Cluster, t: &Topo) -> Result<(Duration, Instant)> {
-    let down = Instant::now();
-    for s in &t.sentinels {
-        c.stop(s)?;
-    }
-    let stopped = down.elapsed();
-    let up = Instant::now();
-    for s in &t.sentinels {
-        c.start(s)?;
-    }
-    for s in &t.sentinels {
-        c.wait_ready(s, READY)?;
-    }
-    Ok((stopped, up))
-}
-
-/// Every Sentinel names `master`.
-fn ensure_sentinels_name(t: &Topo, c: &Cluster, master: &str) -> Result<()> {
-    let want = t.fqdn(c, master);
-    for s in &t.sentinels {
-        let h = t.sentinel_master(c, s).map_err(anyhow::Error::msg)?;
-        ensure!(
-            h == want,
-            "{s} monitors {h}, not the current master {master}; its start:\n{}",
-            c.last_start_log(s)
-        );
-    }
-    Ok(())
-}
-
 /// Every Sentinel restarts while a partition is going on or has just
 /// healed: they must monitor the master the replicas follow, and the
 /// former master (which none of them ever saw demoted) must still end
@@ -1142,13 +607,13 @@ fn sentinels_restarted_around_a_partition() -> Result<()> {
     let cut = Instant::now();
     let (y, named, _) = t.wait_new_master(&c, &t.sentinels, &x, cut)?;
     c.heal(&x)?;
-    let (stopped, up) = restart_all_sentinels(&mut c, &t)?;
+    let (stopped, up) = t.restart_all_sentinels(&mut c)?;
     let stale = t.replication(&c, &x).map_err(anyhow::Error::msg)?;
     ensure!(
         get(&stale, "role") == "master",
         "{x} was demoted before the Sentinels restarted: the case is not set up ({stale:?})"
     );
-    ensure_sentinels_name(&t, &c, &y)?;
+    t.ensure_sentinels_name(&c, &y)?;
     t.wait_replica_of(&c, &x, &y)?;
     let demoted = up.elapsed();
     t.wait_sentinels_agree(&c, &y, 2)?;
@@ -1169,9 +634,9 @@ fn sentinels_restarted_around_a_partition() -> Result<()> {
     c.cut(&y)?;
     let cut = Instant::now();
     let (w, named, _) = t.wait_new_master(&c, &t.sentinels, &y, cut)?;
-    let (_, up) = restart_all_sentinels(&mut c, &t)?;
+    let (_, up) = t.restart_all_sentinels(&mut c)?;
     let restarted = up.elapsed();
-    ensure_sentinels_name(&t, &c, &w)?;
+    t.ensure_sentinels_name(&c, &w)?;
     c.heal(&y)?;
     let healed = Instant::now();
     t.wait_replica_of(&c, &y, &w)?;

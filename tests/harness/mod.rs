@@ -22,6 +22,15 @@
 //! - [`Client`]: `redis-cli` from a client namespace (a client pod), with the
 //!   generated client certificate and, when the render has an auth Secret,
 //!   its passwords in `REDISCLI_AUTH`.
+//! - [`Topo`] (`topo.rs`): names, ports and Sentinel settings of the running
+//!   topology and the queries suites share (who is master, do the
+//!   Sentinels agree, [`Topo::wait_new_master`], [`Topo::missing_keys`]);
+//!   [`bring_up`] starts a whole render as after `kubectl apply`.
+//! - [`Writer`] (`writer.rs`): a client writing continuously through
+//!   Sentinel with `SET` + `WAIT 1 1000`; its [`Writes`] give attempted /
+//!   acknowledged / refused counts, the write outage
+//!   ([`Writes::longest_gap`], [`Writes::first_ack_after`]) and the
+//!   acknowledged writes lost ([`Writes::lost`]).
 //!
 //! Everything the harness starts is ended by PID when the [`Cluster`] is
 //! dropped (also on panic), and every namespace and hosts file it made is
@@ -56,6 +65,8 @@
 mod client;
 mod cluster;
 mod render;
+mod topo;
+mod writer;
 
 #[allow(unused_imports)]
 pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
@@ -63,6 +74,14 @@ pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 pub use cluster::{Cluster, ClusterOptions, Pod};
 #[allow(unused_imports)]
 pub use render::{Mount, MountSource, Render, Workload};
+#[allow(unused_imports)]
+pub use topo::{
+    FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, error_code, expect_decision,
+    get, log_since, master_addr, replica_records, seen, sentinel_master_state,
+    start_sentinels_first,
+};
+#[allow(unused_imports)]
+pub use writer::{Outcome, Write, Writer, WriterOptions, Writes};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
