@@ -278,30 +278,7 @@ impl Cluster {
 
         for w in render.workloads()? {
             for i in 0..w.replicas {
-                let name = w.pod_name(i);
-                let netns = format!("{}-{name}", cluster.id);
-                let ipaddr = cluster.fresh_ip()?;
-                let link = format!("p{}", cluster.pods.len());
-                cluster.add_netns(&netns)?;
-                cluster.plug(&netns, &link, ipaddr)?;
-                cluster.pods.push(Pod {
-                    fqdn: format!(
-                        "{name}.{}.{}.svc.{}",
-                        w.service_name, w.namespace, cluster.opts.cluster_domain
-                    ),
-                    dir: cluster.work.join("pods").join(&name),
-                    name,
-                    workload: w.clone(),
-                    netns,
-                    ip: ipaddr,
-                    starts: 0,
-                    in_dns: false,
-                    linked: true,
-                    link,
-                    volumes_ready: false,
-                    child: None,
-                    last_exit: None,
-                });
+                cluster.add_pod(&w, i)?;
             }
         }
         cluster.write_hosts()?;
@@ -317,6 +294,117 @@ impl Cluster {
             &cluster.work.join("client"),
         )?);
         Ok(cluster)
+    }
+
+    /// Adds pod `i` of `w` (a StatefulSet scaled up): its network
+    /// namespace and address; like the pods of [`Cluster::new`] it does
+    /// not exist until [`Cluster::create`] / [`Cluster::start`]. A pod of
+    /// that name the cluster already has only gets `w` as its template
+    /// (see [`Cluster::set_workload`]).
+    pub fn add_pod(&mut self, w: &Workload, i: u32) -> Result<()> {
+        let name = w.pod_name(i);
+        if self.pods.iter().any(|p| p.name == name) {
+            return self.set_workload(&name, w.clone());
+        }
+        let netns = format!("{}-{name}", self.id);
+        let ipaddr = self.fresh_ip()?;
+        let link = format!("p{}", self.pods.len());
+        self.add_netns(&netns)?;
+        self.plug(&netns, &link, ipaddr)?;
+        self.pods.push(Pod {
+            fqdn: format!(
+                "{name}.{}.{}.svc.{}",
+                w.service_name, w.namespace, self.opts.cluster_domain
+            ),
+            dir: self.work.join("pods").join(&name),
+            name,
+            workload: w.clone(),
+            netns,
+            ip: ipaddr,
+            starts: 0,
+            in_dns: false,
+            linked: true,
+            link,
+            volumes_ready: false,
+            child: None,
+            last_exit: None,
+        });
+        Ok(())
+    }
+
+    /// The pod template the pod is (re)created from at its next
+    /// [`Cluster::start`] after a [`Cluster::delete`]: what the StatefulSet
+    /// controller does with an updated template. The pod must not run.
+    pub fn set_workload(&mut self, name: &str, w: Workload) -> Result<()> {
+        let pod = self.pod_mut(name)?;
+        if pod.child.is_some() {
+            bail!("pod {name} runs: delete it before giving it a new template");
+        }
+        pod.workload = w;
+        pod.volumes_ready = false;
+        Ok(())
+    }
+
+    /// Updates the ConfigMap/Secret files of an existing pod as kubelet
+    /// does when the objects change: the new files go to a new
+    /// timestamped directory, the `..data` symlink is switched to it in
+    /// one `rename` (a process sees the old set or the new one, never a
+    /// mix), new keys get their symlink, removed keys lose theirs, the old
+    /// directory goes. `w` is the pod's template with the new data
+    /// ([`Workload::with_data_from`]); it becomes the pod's template.
+    pub fn sync_volumes(&mut self, name: &str, w: Workload) -> Result<()> {
+        let idx = self
+            .pods
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or_else(|| anyhow!("no pod {name}"))?;
+        if self.pods[idx].volumes_ready {
+            let pod = &self.pods[idx];
+            let stamp = format!(
+                "..{}",
+                SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default()
+            );
+            for m in &w.mounts {
+                let MountSource::Files { files, .. } = &m.source else {
+                    continue;
+                };
+                let dir = pod.volume_dir(&m.volume);
+                let data = dir.join(&stamp);
+                fs::create_dir_all(&data)?;
+                fs::set_permissions(&data, fs::Permissions::from_mode(0o755))?;
+                for (fname, (content, mode)) in files {
+                    let f = data.join(fname);
+                    fs::write(&f, content)?;
+                    std::os::unix::fs::chown(&f, Some(0), Some(w.fs_group.unwrap_or(0)))?;
+                    fs::set_permissions(&f, fs::Permissions::from_mode(*mode))?;
+                }
+                let old = fs::read_link(dir.join("..data")).ok();
+                let tmp = dir.join("..data_tmp");
+                let _ = fs::remove_file(&tmp);
+                symlink(&stamp, &tmp)?;
+                fs::rename(&tmp, dir.join("..data"))?;
+                for e in fs::read_dir(&dir)?.flatten() {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    if !n.starts_with("..") && !files.contains_key(&n) {
+                        fs::remove_file(e.path())?;
+                    }
+                }
+                for fname in files.keys() {
+                    let link = dir.join(fname);
+                    if fs::symlink_metadata(&link).is_err() {
+                        symlink(Path::new("..data").join(fname), link)?;
+                    }
+                }
+                if let Some(old) = old.filter(|o| o.as_os_str() != stamp.as_str()) {
+                    let _ = fs::remove_dir_all(dir.join(old));
+                }
+            }
+        }
+        self.pods[idx].workload = w;
+        Ok(())
     }
 
     fn add_netns(&mut self, ns: &str) -> Result<()> {
@@ -822,6 +910,46 @@ impl Cluster {
                 .current_dir("/"),
             timeout,
         )
+    }
+
+    /// Starts `argv` inside the running pod (as [`Cluster::exec`]) without
+    /// waiting: a lifecycle hook. Its output is appended to the pod's log
+    /// after a line naming `what`. Poll the child; it is in its own
+    /// process group.
+    pub fn exec_spawn(&self, name: &str, what: &str, argv: &[&str]) -> Result<Child> {
+        let pod = self.pod(name);
+        let pid = pod
+            .pid()
+            .ok_or_else(|| anyhow!("pod {name} is not running"))?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(pod.log_path())?;
+        writeln!(&log, "==== e2e harness: {what} of {name} ====")?;
+        Command::new("nsenter")
+            .arg(format!("--target={pid}"))
+            .args(["--mount", "--net", "--uts", "--"])
+            .args(Self::setpriv(&pod.workload))
+            .args(argv)
+            .env_clear()
+            .envs(Self::env(pod, &pod.workload.namespace))
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {what} in {name}"))
+    }
+
+    /// Sends SIGTERM to the pod's container and returns at once (see
+    /// [`Cluster::stop`] for the whole grace period).
+    pub fn term(&mut self, name: &str) -> Result<()> {
+        let pod = self.pod_mut(name)?;
+        if let Some(c) = pod.child.as_ref() {
+            signal(c.id(), "TERM");
+        }
+        Ok(())
     }
 
     /// Runs the rendered readiness probe once.

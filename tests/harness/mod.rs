@@ -31,6 +31,12 @@
 //!   acknowledged / refused counts, the write outage
 //!   ([`Writes::longest_gap`], [`Writes::first_ack_after`]) and the
 //!   acknowledged writes lost ([`Writes::lost`]).
+//! - [`Rollout`] (`rollout.rs`): `kubectl apply` of another render on a
+//!   running cluster: kubelet's atomic update of mounted ConfigMaps and
+//!   Secrets, then the StatefulSet controller (scale up/down, RollingUpdate
+//!   from the highest ordinal, preStop and terminationGracePeriodSeconds
+//!   honoured, both StatefulSets at once); [`Rollout::apply`] returns a
+//!   [`RolloutReport`] with every pod's timings.
 //!
 //! Everything the harness starts is ended by PID when the [`Cluster`] is
 //! dropped (also on panic), and every namespace and hosts file it made is
@@ -65,6 +71,7 @@
 mod client;
 mod cluster;
 mod render;
+mod rollout;
 mod topo;
 mod writer;
 
@@ -74,6 +81,8 @@ pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 pub use cluster::{Cluster, ClusterOptions, Pod};
 #[allow(unused_imports)]
 pub use render::{Mount, MountSource, Render, Workload};
+#[allow(unused_imports)]
+pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
 #[allow(unused_imports)]
 pub use topo::{
     FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, error_code, expect_decision,

@@ -20,11 +20,21 @@ pub struct Render {
 impl Render {
     /// Runs `redis-sentinel-fn render -f SPEC` (the binary of this package).
     pub fn spec(spec: &Path) -> Result<Render> {
+        Render::spec_with_seed(spec, None)
+    }
+
+    /// Like [`Render::spec`] with `REDIS_SENTINEL_FN_SEED` set: two
+    /// renders of specs that differ in a setting keep the same keys,
+    /// certificates and passwords (a re-render as GitOps does it).
+    pub fn spec_with_seed(spec: &Path, seed: Option<&str>) -> Result<Render> {
         let bin = env!("CARGO_BIN_EXE_redis-sentinel-fn");
-        let out = run(
-            Command::new(bin).arg("render").arg("-f").arg(spec),
-            Duration::from_secs(60),
-        )?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("render").arg("-f").arg(spec);
+        if let Some(s) = seed {
+            cmd.env_remove("REDIS_SENTINEL_FN_SEED_FILE")
+                .env("REDIS_SENTINEL_FN_SEED", s);
+        }
+        let out = run(&mut cmd, Duration::from_secs(60))?;
         if !out.status.success() {
             bail!(
                 "render of {} failed ({}): {}",
@@ -182,6 +192,11 @@ pub struct Workload {
     pub ports: BTreeMap<String, u16>,
     pub mounts: Vec<Mount>,
     pub readiness: Option<Vec<String>>,
+    /// `lifecycle.preStop.exec.command` of the container.
+    pub pre_stop: Option<Vec<String>>,
+    /// The StatefulSet as rendered (its `spec.template` is what a rollout
+    /// compares; [`Workload::with_data_from`] re-reads its volumes).
+    pub statefulset: Value,
     pub run_as_user: Option<u32>,
     pub run_as_group: Option<u32>,
     pub fs_group: Option<u32>,
@@ -310,6 +325,9 @@ impl Workload {
         let readiness = c["readinessProbe"]["exec"]["command"]
             .as_array()
             .map(|_| strings(&c["readinessProbe"]["exec"]["command"]));
+        let pre_stop = c["lifecycle"]["preStop"]["exec"]["command"]
+            .as_array()
+            .map(|_| strings(&c["lifecycle"]["preStop"]["exec"]["command"]));
         let psc = &pod["securityContext"];
         let csc = &c["securityContext"];
         let pick = |k: &str| id(&csc[k]).or_else(|| id(&psc[k]));
@@ -334,6 +352,8 @@ impl Workload {
             ports,
             mounts,
             readiness,
+            pre_stop,
+            statefulset: sts.clone(),
             run_as_user: pick("runAsUser"),
             run_as_group: pick("runAsGroup"),
             fs_group,
@@ -347,6 +367,19 @@ impl Workload {
             ),
             name,
         })
+    }
+
+    /// The same pod template with its ConfigMap/Secret volumes read from
+    /// `render`: what kubelet shows a running pod once the objects it
+    /// mounts were updated (the template itself does not change).
+    pub fn with_data_from(&self, render: &Render) -> Result<Workload> {
+        Workload::from_statefulset(render, &self.statefulset)
+    }
+
+    /// The pod template (`spec.template`): a StatefulSet rolls a pod whose
+    /// template differs from the current one.
+    pub fn template(&self) -> &Value {
+        &self.statefulset["spec"]["template"]
     }
 
     /// Pod `i` of this StatefulSet.
