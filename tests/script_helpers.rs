@@ -3,8 +3,8 @@
 //! script may trust after a scale (ordinal below the current count and a
 //! name that resolves), how the count follows the topology ConfigMap and
 //! DNS, and which Sentinel entries the prune loop takes for removed pods.
-//! DNS is replaced by a list of names (`resolves` is redefined after the
-//! helpers are loaded); everything else is the rendered text.
+//! DNS is replaced by a list of names (a `getent` first on PATH);
+//! everything else is the rendered text.
 
 mod common;
 
@@ -58,16 +58,30 @@ fn run_helpers(
     for (k, v) in topology {
         std::fs::write(topo.join(k), v).unwrap();
     }
-    let helpers = script;
-    let body = format!(
-        "{helpers}\nTOPOLOGY_DIR={topo}\nRUN_DIR={run}\nresolves() {{ case \" $RESOLVABLE \" in *\" $1 \"*) return 0 ;; esac; return 1; }}\nset +e\n{test}\n",
-        topo = topo.display(),
-        run = dir.display(),
+    // DNS: a `getent` that knows only the names in $RESOLVABLE.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("getent"),
+        "#!/bin/sh\ncase \" $RESOLVABLE \" in *\" $2 \"*) echo \"10.0.0.1 $2\"; exit 0 ;; esac\nexit 2\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("getent"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
     );
+    let body = format!("{script}\nset +e\n{test}\n");
     let out = Command::new("sh")
         .arg("-c")
         .arg(&body)
         .env("RESOLVABLE", resolvable.join(" "))
+        .env("PATH", path)
         .env("TOPOLOGY_DIR", &topo)
         .env("RUN_DIR", &dir)
         .env("POD_NAME", "cache-sentinel-1")

@@ -132,4 +132,8 @@ redis_master_peer() {
             }
             if (b) print host[b]}'
 }
+# The pod counts when the script starts (topology ConfigMap raised by DNS),
+# for scripts that need them once; long waits call pod_count again.
+REDIS_REPLICAS=$(pod_count redis)
+SENTINEL_REPLICAS=$(pod_count sentinel)
 # ---- end of common helpers ----
