@@ -3,11 +3,13 @@
 //! - `redis.conf` and `start-redis.sh`: [`redis`]
 //! - `sentinel.conf`, `start-sentinel.sh` and `prune-sentinel.sh`: [`sentinel`]
 //! - pod counts and quorum, read at run time: [`topology`]
+//! - preStop hooks and the Redis readiness script: [`handover`]
 //!
 //! Files live at fixed paths in the pods ([`paths`]); the start scripts
 //! add the per-pod lines (announce names, `replicaof`, `sentinel monitor`,
 //! secrets) to a writable copy at start.
 
+pub mod handover;
 pub mod redis;
 pub mod sentinel;
 pub mod topology;
@@ -41,6 +43,14 @@ pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
         Component::Redis => BTreeMap::from([
             ("redis.conf".to_string(), redis::redis_conf(inst)),
             (redis::START_SCRIPT.to_string(), redis::start_script(inst)),
+            (
+                handover::PRESTOP_REDIS.to_string(),
+                handover::prestop_redis(inst),
+            ),
+            (
+                handover::READY_REDIS.to_string(),
+                handover::ready_redis(inst),
+            ),
         ]),
         Component::Sentinel => BTreeMap::from([
             ("sentinel.conf".to_string(), sentinel::sentinel_conf(inst)),
@@ -51,6 +61,10 @@ pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
             (
                 sentinel::PRUNE_SCRIPT.to_string(),
                 sentinel::prune_script(inst),
+            ),
+            (
+                handover::PRESTOP_SENTINEL.to_string(),
+                handover::prestop_sentinel(inst),
             ),
         ]),
     }

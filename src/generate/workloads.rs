@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, ExecAction, KeyToPath, ObjectFieldSelector, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
-    SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle, LifecycleHandler, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile,
+    SecretVolumeSource, SecurityContext, ServiceAccount, Toleration, Volume, VolumeMount,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{labels, meta, secrets, services};
 use crate::certs::Role;
-use crate::config::{self, paths, redis, sentinel, topology, users};
+use crate::config::{self, handover, paths, redis, sentinel, topology, users};
 use crate::ownership;
 use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
 
@@ -326,6 +326,14 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
     };
     let mut readiness = ping_probe(inst, c, "^PONG");
     readiness.failure_threshold = Some(3);
+    if c == Component::Redis {
+        // In sync with the master (replica) or named by Sentinel (master):
+        // a rollout moves on only then (config::handover).
+        readiness.exec = Some(ExecAction {
+            command: Some(handover::redis_readiness_command()),
+        });
+        readiness.period_seconds = Some(5);
+    }
     let mut liveness = ping_probe(inst, c, "^(PONG|LOADING|MASTERDOWN)");
     liveness.failure_threshold = Some(6);
     liveness.period_seconds = Some(15);
@@ -353,6 +361,15 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         readiness_probe: Some(readiness),
         liveness_probe: Some(liveness),
         startup_probe: Some(startup),
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction {
+                    command: Some(handover::pre_stop_command(c)),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         resources: Some(resources(res)),
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),
@@ -386,7 +403,7 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         service_account_name: Some(inst.service_account.clone()),
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
-        termination_grace_period_seconds: Some(30),
+        termination_grace_period_seconds: Some(handover::GRACE_SECONDS),
         affinity: affinity(inst, c),
         node_selector: (!inst.placement.node_selector.is_empty())
             .then(|| inst.placement.node_selector.clone()),
