@@ -443,6 +443,7 @@ impl<'a> Checker<'a> {
             self.check_network_policies(comp, sts, &statefulsets);
             self.check_certificate(comp, sts, vars);
         }
+        self.check_topology(&statefulsets);
     }
 
     /// Every object in one namespace, the one the function rendered for.
@@ -609,21 +610,6 @@ impl<'a> Checker<'a> {
                     ),
                 );
             }
-            let replicas = get(sts, &["spec", "replicas"])
-                .and_then(Value::as_u64)
-                .unwrap_or(1);
-            if let Some(want) = vars.get(&format!("{up}_REPLICAS"))
-                && want.parse::<u64>().ok() != Some(replicas)
-            {
-                self.script_error(
-                    cm,
-                    &field,
-                    format!("{up}_REPLICAS={want}"),
-                    format!(
-                        "the start scripts were rendered for {want} {other} pod(s) ({up}_REPLICAS) but StatefulSet {sts_name} has {replicas}: set {other}.replicas: {replicas} in the RedisSentinel spec instead of kustomize `replicas:` or a patch (the scripts ask every pod by ordinal, and the Sentinel quorum depends on the count)"
-                    ),
-                );
-            }
             if let Some(want) = vars.get(&format!("{up}_PORT")) {
                 let ports = container_ports(sts);
                 if !ports.is_empty() && !ports.iter().any(|(_, p)| p == want) {
@@ -643,9 +629,53 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        if comp == "sentinel"
-            && let (Some(q), Some(sts)) = (vars.get("QUORUM"), statefulsets.get("sentinel"))
-        {
+    }
+
+    /// The topology ConfigMap (pod counts and quorum, read by the pods at
+    /// run time) matches the StatefulSets' replica counts.
+    fn check_topology(&mut self, statefulsets: &BTreeMap<&str, &'a Value>) {
+        let Some(cm) = statefulsets.values().find_map(|sts| {
+            let volumes = get(sts, &["spec", "template", "spec", "volumes"])?.as_sequence()?;
+            let v = volumes
+                .iter()
+                .find(|v| v.str_at(&["name"]) == Some(crate::config::topology::VOLUME))?;
+            self.find(
+                "ConfigMap",
+                v.str_at(&["configMap", "name"])?,
+                namespace(sts),
+            )
+        }) else {
+            return;
+        };
+        let value = |key: &str| {
+            cm.str_at(&["data", key])
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        for (other, sts) in statefulsets {
+            let key = format!("{other}-replicas");
+            let sts_name = name(sts);
+            let replicas = get(sts, &["spec", "replicas"])
+                .and_then(Value::as_u64)
+                .unwrap_or(1);
+            if value(&key) != Some(replicas) {
+                let want = cm
+                    .str_at(&["data", &key])
+                    .unwrap_or("(missing)")
+                    .to_string();
+                self.error(
+                    cm,
+                    &format!("data.{key}"),
+                    format!(
+                        "the topology ConfigMap {} says {want} {other} pod(s) ({key}) but StatefulSet {sts_name} has {replicas}: set {other}.replicas: {replicas} in the RedisSentinel spec instead of kustomize `replicas:` or a patch (the pods find their peers, and the Sentinels their quorum, through that ConfigMap)",
+                        name(cm)
+                    ),
+                );
+            }
+        }
+        if let (Some(q), Some(sts)) = (
+            cm.str_at(&["data", crate::config::topology::SENTINEL_QUORUM]),
+            statefulsets.get("sentinel"),
+        ) {
             let replicas = get(sts, &["spec", "replicas"])
                 .and_then(Value::as_u64)
                 .unwrap_or(1);
@@ -653,7 +683,7 @@ impl<'a> Checker<'a> {
             if q == 0 || q > replicas {
                 self.error(
                     cm,
-                    &field,
+                    &format!("data.{}", crate::config::topology::SENTINEL_QUORUM),
                     format!(
                         "Sentinel quorum {q} is out of range for {replicas} Sentinel pod(s) (1..={replicas}): no failover can ever be agreed; set sentinel.replicas and sentinel.quorum in the RedisSentinel spec"
                     ),

@@ -48,7 +48,8 @@ fn each_change_rolls_exactly_the_pods_that_read_it() {
             true,
         ),
         ("  sentinel:\n    failoverTimeout: 90000\n", false, true),
-        ("  sentinel:\n    quorum: 3\n", false, true),
+        // Applied at run time from the topology ConfigMap (SENTINEL SET).
+        ("  sentinel:\n    quorum: 3\n", false, false),
         ("  redis:\n    maxmemory: 100mb\n", true, false),
         ("  redis:\n    minReplicasMaxLag: 20\n", true, false),
         ("  tls:\n    clientAuth: optional\n", true, true),
@@ -102,4 +103,102 @@ fn rotation_changes_exactly_the_certificate_secrets_and_the_hashes() {
         find(&a, "Secret", "cache-auth"),
         find(&b, "Secret", "cache-auth")
     );
+}
+
+/// What a scale may change: the StatefulSets' `spec.replicas` and the
+/// topology ConfigMap (read at run time, outside the hash). Every pod
+/// template, certificate, script and PodDisruptionBudget stays the same,
+/// so the pods that already run are not restarted.
+#[test]
+fn scaling_changes_nothing_in_the_existing_pod_templates() {
+    let base = render_spec("  redis:\n    replicas: 3\n  sentinel:\n    replicas: 3\n");
+    let scales = [
+        (
+            "redis 3 -> 5",
+            "  redis:\n    replicas: 5\n  sentinel:\n    replicas: 3\n",
+        ),
+        (
+            "redis 3 -> 2",
+            "  redis:\n    replicas: 2\n  sentinel:\n    replicas: 3\n",
+        ),
+        (
+            "redis 3 -> 7",
+            "  redis:\n    replicas: 7\n  sentinel:\n    replicas: 3\n",
+        ),
+        (
+            "sentinel 3 -> 5",
+            "  redis:\n    replicas: 3\n  sentinel:\n    replicas: 5\n",
+        ),
+        (
+            "both 3 -> 5",
+            "  redis:\n    replicas: 5\n  sentinel:\n    replicas: 5\n",
+        ),
+        (
+            "sentinel 3 -> 1",
+            "  redis:\n    replicas: 3\n  sentinel:\n    replicas: 1\n",
+        ),
+    ];
+    for (what, spec) in scales {
+        let scaled = render_spec(spec);
+        assert_eq!(base.len(), scaled.len(), "{what}: same objects");
+        for (x, y) in base.iter().zip(&scaled) {
+            assert_eq!((kind(x), name(x)), (kind(y), name(y)), "{what}: same order");
+            match (kind(x), name(x)) {
+                ("StatefulSet", sts) => {
+                    assert_eq!(
+                        x["spec"]["template"], y["spec"]["template"],
+                        "{what}: the pod template of {sts} changes"
+                    );
+                    let (mut a, mut b) = (x.clone(), y.clone());
+                    for v in [&mut a, &mut b] {
+                        v["spec"].as_mapping_mut().unwrap().remove("replicas");
+                    }
+                    assert_eq!(a, b, "{what}: {sts} changes beyond spec.replicas");
+                }
+                ("ConfigMap", "cache-topology") => {
+                    assert_ne!(x, y, "{what}: the topology ConfigMap carries the counts")
+                }
+                (k, n) => assert_eq!(x, y, "{what}: {k} {n} changes"),
+            }
+        }
+    }
+    // The unchanged certificates cover pods a scale-up adds: their SANs
+    // have a wildcard under each headless Service.
+    for (secret, pod) in [
+        (
+            "cache-redis-tls",
+            "cache-redis-6.cache-redis-headless.cache.svc.cluster.local",
+        ),
+        (
+            "cache-sentinel-tls",
+            "cache-sentinel-4.cache-sentinel-headless.cache.svc.cluster.local",
+        ),
+    ] {
+        let sans = dns_sans(find(&base, "Secret", secret));
+        let (_, parent) = pod.split_once('.').unwrap();
+        assert!(
+            sans.contains(&format!("*.{parent}")),
+            "{secret}: no wildcard covers {pod}: {sans:?}"
+        );
+    }
+}
+
+fn dns_sans(secret: &Value) -> Vec<String> {
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["tls.crt"].as_str().expect("tls.crt"))
+        .expect("base64");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("PEM");
+    let cert = pem.parse_x509().expect("X.509");
+    cert.subject_alternative_name()
+        .expect("SAN parses")
+        .expect("SAN present")
+        .value
+        .general_names
+        .iter()
+        .filter_map(|g| match g {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+        .collect()
 }

@@ -296,10 +296,15 @@ fn check_rendered(items: &[Value]) -> Result<(), TestCaseError> {
     check_names(items)?;
     let sentinel_script = configmap_file(items, "start-sentinel.sh").expect("sentinel script");
     let vars = script_vars(sentinel_script);
-    let quorum: u32 = vars["QUORUM"].parse().expect("QUORUM");
-    let sentinels: u32 = vars["SENTINEL_REPLICAS"]
-        .parse()
-        .expect("SENTINEL_REPLICAS");
+    // Counts and quorum live in the topology ConfigMap (outside the hash).
+    let count = |key: &str| -> u32 {
+        configmap_file(items, key)
+            .unwrap_or_else(|| panic!("topology ConfigMap key {key}"))
+            .parse()
+            .expect("a number")
+    };
+    let quorum = count("sentinel-quorum");
+    let sentinels = count("sentinel-replicas");
     prop_assert!(
         (1..=sentinels).contains(&quorum),
         "quorum {} of {}",
@@ -326,7 +331,7 @@ fn check_rendered(items: &[Value]) -> Result<(), TestCaseError> {
         let prefix = component.to_ascii_uppercase();
         let sts = &v[&format!("{prefix}_STS")];
         let headless = &v[&format!("{prefix}_HEADLESS")];
-        let n: u32 = v[&format!("{prefix}_REPLICAS")].parse().expect("replicas");
+        let n = count(&format!("{component}-replicas"));
         let secret = items
             .iter()
             .find(|i| {

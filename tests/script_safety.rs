@@ -126,7 +126,12 @@ fn settings_reach_the_shell_exactly_as_written() {
 fn fake_bin(dir: &Path) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).expect("bin dir");
-    write_exec(&bin.join("getent"), "#!/bin/sh\necho \"10.0.0.1 $2\"\n");
+    // Pods 0-2 of each workload exist (the topology ConfigMap says 3);
+    // higher ordinals do not resolve, any other name does.
+    write_exec(
+        &bin.join("getent"),
+        "#!/bin/sh\ncase \"$2\" in\n  *-redis-[0-2].* | *-sentinel-[0-2].*) ;;\n  *-redis-[0-9]*.* | *-sentinel-[0-9]*.*) exit 2 ;;\nesac\necho \"10.0.0.1 $2\"\n",
+    );
     write_exec(
         &bin.join("redis-cli"),
         "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = get-master-addr-by-name ] && [ -n \"${FAKE_SENTINEL_ANSWER:-}\" ]; then\n    printf '%s\\r\\n6379\\r\\n' \"$FAKE_SENTINEL_ANSWER\"; exit 0\n  fi\ndone\nexit 1\n",
@@ -148,8 +153,11 @@ fn run_script(dir: &Path, script: &str, pod: &str, env: &BTreeMap<&str, String>)
     let bin = fake_bin(dir);
     let path = dir.join("start.sh");
     std::fs::write(&path, script).expect("script");
-    for d in ["config", "tls", "run", "auth"] {
+    for d in ["config", "tls", "run", "auth", "topology"] {
         std::fs::create_dir_all(dir.join(d)).expect("dirs");
+    }
+    for (key, value) in redis_sentinel_fn::config::topology::files(&instance()) {
+        std::fs::write(dir.join("topology").join(key), value).expect("topology");
     }
     for key in [
         "admin-password",
@@ -178,6 +186,7 @@ fn run_script(dir: &Path, script: &str, pod: &str, env: &BTreeMap<&str, String>)
         .env("TLS_DIR", dir.join("tls"))
         .env("RUN_DIR", dir.join("run"))
         .env("AUTH_DIR", dir.join("auth"))
+        .env("TOPOLOGY_DIR", dir.join("topology"))
         .env("OUT", &out_file);
     for (k, v) in env {
         cmd.env(k, v);
@@ -276,12 +285,10 @@ fn peer_answers_that_are_not_host_names_are_refused() {
         assert!(!conf.contains(&format!(" {answer} ")), "{answer:?}: {conf}");
         assert!(!marker.exists());
     }
-    // Valid answers are used: a DNS name, an IPv4 and an IPv6 address.
-    for answer in [
-        "cache-redis-2.cache-redis-headless.ns.svc.cluster.local",
-        "10.1.2.3",
-        "fd00::1",
-    ] {
+    // A valid answer is used: the name of a pod that can exist. (Host names
+    // and addresses that are not such a pod are never trusted either, and
+    // wait for the Sentinels to fail over: tests/script_helpers.rs.)
+    for answer in ["cache-redis-2.cache-redis-headless.ns.svc.cluster.local"] {
         let env = BTreeMap::from([("FAKE_SENTINEL_ANSWER", answer.to_string())]);
         let s = run_script(
             &dir,

@@ -1,7 +1,8 @@
 //! Configuration files and start scripts the pods read, as ConfigMap data.
 //!
 //! - `redis.conf` and `start-redis.sh`: [`redis`]
-//! - `sentinel.conf` and `start-sentinel.sh`: [`sentinel`]
+//! - `sentinel.conf`, `start-sentinel.sh` and `prune-sentinel.sh`: [`sentinel`]
+//! - pod counts and quorum, read at run time: [`topology`]
 //! - preStop hooks and the Redis readiness script: [`handover`]
 //!
 //! Files live at fixed paths in the pods ([`paths`]); the start scripts
@@ -12,6 +13,7 @@ pub mod handover;
 pub mod redis;
 pub mod renewal;
 pub mod sentinel;
+pub mod topology;
 pub mod users;
 
 use std::collections::BTreeMap;
@@ -32,6 +34,8 @@ pub mod paths {
     pub const SENTINEL_TLS: &str = "/etc/sentinel/tls";
     pub const SENTINEL_AUTH: &str = "/etc/sentinel/auth";
     pub const SENTINEL_RUN: &str = "/run/sentinel";
+    pub const REDIS_TOPOLOGY: &str = "/etc/redis/topology";
+    pub const SENTINEL_TOPOLOGY: &str = "/etc/sentinel/topology";
 }
 
 const COMMON_SH: &str = include_str!("scripts/common.sh");
@@ -56,6 +60,10 @@ pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
             (
                 sentinel::START_SCRIPT.to_string(),
                 sentinel::start_script(inst),
+            ),
+            (
+                sentinel::PRUNE_SCRIPT.to_string(),
+                sentinel::prune_script(inst),
             ),
             (
                 handover::PRESTOP_SENTINEL.to_string(),
@@ -126,6 +134,7 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, Setting)
             paths::SENTINEL_RUN,
         ),
     };
+    let topology_dir = topology::mount_path(component);
     let s = &inst.sentinel;
     let lit = |v: String| sh_quote(&v);
     let mut vars: Vec<(&str, String)> = vec![
@@ -138,19 +147,19 @@ fn script_header(inst: &Instance, component: Component, extra: &[(&str, Setting)
             lit(inst.headless_service(Component::Redis)),
         ),
         ("REDIS_PORT", lit(inst.redis.port.to_string())),
-        ("REDIS_REPLICAS", lit(inst.redis.replicas.to_string())),
         ("SENTINEL_STS", lit(inst.workload_name(Component::Sentinel))),
         (
             "SENTINEL_HEADLESS",
             lit(inst.headless_service(Component::Sentinel)),
         ),
         ("SENTINEL_PORT", lit(s.port.to_string())),
-        ("SENTINEL_REPLICAS", lit(s.replicas.to_string())),
         ("RESOLVE_WAIT_SECONDS", lit("120".to_string())),
         ("CLI_TIMEOUT", lit("3".to_string())),
         ("CONFIG_DIR", env_default("CONFIG_DIR", config)),
         ("TLS_DIR", env_default("TLS_DIR", tls)),
         ("RUN_DIR", env_default("RUN_DIR", run)),
+        // Pod counts and quorum: read at run time, outside the config hash.
+        ("TOPOLOGY_DIR", env_default("TOPOLOGY_DIR", topology_dir)),
         ("CLI_TLS_ARGS", with_refs(&cli_tls_args(inst, "$TLS_DIR"))),
     ];
     match &inst.auth {
@@ -323,7 +332,12 @@ mod tests {
             .find("sentinel monitor $MASTER_NAME")
             .expect("monitor line");
         assert!(cat < monitor);
-        assert!(script.contains("QUORUM='3'"));
+        let settings = &script[..script.find("# ---- common helpers").expect("helpers")];
+        assert!(
+            !settings.contains("QUORUM=") && !settings.contains("_REPLICAS="),
+            "counts and quorum come from the topology ConfigMap, not the hashed script"
+        );
+        assert!(script.contains("TOPOLOGY_DIR=${TOPOLOGY_DIR:-'/etc/sentinel/topology'}"));
     }
 
     #[test]

@@ -69,14 +69,8 @@ pub fn redis_conf(inst: &Instance) -> String {
         writeln!(out, "repl-diskless-sync yes").ok();
         writeln!(out, "repl-diskless-load on-empty-db").ok();
     }
-    if r.replicas > 1 {
-        writeln!(
-            out,
-            "# full syncs start as soon as every replica asks, not after the 5 s delay"
-        )
-        .ok();
-        writeln!(out, "repl-diskless-sync-max-replicas {}", r.replicas - 1).ok();
-    }
+    // repl-diskless-sync-max-replicas depends on the pod count: the start
+    // script adds it from the topology ConfigMap, so scaling rolls nothing.
     if let Some(m) = &r.maxmemory {
         writeln!(out, "maxmemory {m}").ok();
     }

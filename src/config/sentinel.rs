@@ -6,7 +6,10 @@ use super::{Setting, paths, script_header, tls_directives};
 use crate::spec::{Component, Instance};
 
 pub const START_SCRIPT: &str = "start-sentinel.sh";
+/// The loop beside Sentinel that forgets removed pods and applies the quorum.
+pub const PRUNE_SCRIPT: &str = "prune-sentinel.sh";
 const BODY: &str = include_str!("scripts/start-sentinel.sh");
+const PRUNE_BODY: &str = include_str!("scripts/prune-sentinel.sh");
 
 /// The static part of sentinel.conf. The start script copies it to a
 /// writable file (Sentinel rewrites its config) and appends `myid`, the
@@ -22,8 +25,7 @@ pub fn sentinel_conf(inst: &Instance) -> String {
     .ok();
     writeln!(
         out,
-        "# {START_SCRIPT} appends myid, announce-ip and the monitor block (quorum {}).",
-        inst.sentinel.quorum
+        "# {START_SCRIPT} appends myid, announce-ip and the monitor block (quorum from the topology ConfigMap)."
     )
     .ok();
     writeln!(out, "bind * -::*").ok();
@@ -44,7 +46,6 @@ pub fn sentinel_conf(inst: &Instance) -> String {
 pub fn start_script(inst: &Instance) -> String {
     let s = &inst.sentinel;
     let mut extra: Vec<(&str, Setting)> = vec![
-        ("QUORUM", s.quorum.to_string().into()),
         (
             "DOWN_AFTER_MILLISECONDS",
             s.down_after_milliseconds.to_string().into(),
@@ -69,5 +70,26 @@ pub fn start_script(inst: &Instance) -> String {
     } else {
         script.push_str(BODY);
     }
+    script
+}
+
+/// Seconds between two rounds of the prune loop.
+pub const PRUNE_INTERVAL_SECONDS: u32 = 2;
+/// How long a pod name must stay unresolvable before the prune loop takes
+/// it for removed (a pod being recreated by a rollout resolves again within
+/// seconds; a scaled-down one never does).
+pub const GONE_AFTER_SECONDS: u32 = 10;
+
+/// The prune loop `start-sentinel.sh` runs beside Sentinel (same container).
+pub fn prune_script(inst: &Instance) -> String {
+    let extra: [(&str, Setting); 2] = [
+        (
+            "PRUNE_INTERVAL_SECONDS",
+            PRUNE_INTERVAL_SECONDS.to_string().into(),
+        ),
+        ("GONE_AFTER_SECONDS", GONE_AFTER_SECONDS.to_string().into()),
+    ];
+    let mut script = script_header(inst, Component::Sentinel, &extra);
+    script.push_str(PRUNE_BODY);
     script
 }

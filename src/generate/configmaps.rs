@@ -7,6 +7,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::meta;
 use crate::certs::{self, Bundle};
+use crate::config::topology;
 use crate::spec::{Component, Instance};
 
 pub fn component_configmap(
@@ -17,6 +18,15 @@ pub fn component_configmap(
     ConfigMap {
         metadata: meta(inst, inst.workload_name(c), Some(c)),
         data: Some(files.clone()),
+        ..Default::default()
+    }
+}
+
+/// Pod counts and quorum, read at run time (see [`crate::config::topology`]).
+pub fn topology_configmap(inst: &Instance) -> ConfigMap {
+    ConfigMap {
+        metadata: meta(inst, topology::configmap_name(inst), None),
+        data: Some(topology::files(inst)),
         ..Default::default()
     }
 }

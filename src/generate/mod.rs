@@ -158,6 +158,8 @@ pub fn render(
             &files[c.as_str()],
         )))?;
     }
+    // Read by both StatefulSets, deliberately outside their config hash.
+    push(to_value(&configmaps::topology_configmap(inst)))?;
     for svc in services::services(inst) {
         push(to_value(&svc))?;
     }

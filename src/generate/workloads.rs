@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{labels, meta, secrets, services};
 use crate::certs::Role;
-use crate::config::{self, handover, paths, redis, sentinel, users};
+use crate::config::{self, handover, paths, redis, sentinel, topology, users};
 use crate::ownership;
 use crate::sources;
 use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
@@ -315,7 +315,21 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         }),
         ..Default::default()
     }];
-    let mut mounts = vec![mount("config", config_dir, true)];
+    // Pod counts and quorum: mounted, but outside the config hash (the
+    // kubelet updates it in running pods; scaling restarts nothing).
+    volumes.push(Volume {
+        name: topology::VOLUME.into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: topology::configmap_name(inst),
+            default_mode: Some(CONFIG_MODE),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let mut mounts = vec![
+        mount("config", config_dir, true),
+        mount(topology::VOLUME, topology::mount_path(c), true),
+    ];
     for m in mounted_secrets(inst, c) {
         let items = m.keys.map(|keys| {
             keys.into_iter()
@@ -559,7 +573,7 @@ mod tests {
             let mounts = p.containers[0].volume_mounts.clone().unwrap();
             for m in mounts
                 .iter()
-                .filter(|m| m.name == "tls" || m.name == "auth" || m.name == "config")
+                .filter(|m| ["tls", "auth", "config", "topology"].contains(&m.name.as_str()))
             {
                 assert_eq!(m.read_only, Some(true), "{} read-only", m.name);
             }

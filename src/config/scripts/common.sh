@@ -61,6 +61,53 @@ cli() {
 # resolves NAME: true when NAME has an address.
 resolves() { getent hosts "$1" >/dev/null 2>&1; }
 
+# topology_value KEY DEFAULT: a number from the topology ConfigMap. It is
+# not part of the pod-template hash (scaling restarts nothing), so the
+# kubelet may still show a running pod the count from before a scale.
+topology_value() {
+    _tv=$({ tr -d ' \r\n' < "$TOPOLOGY_DIR/$1"; } 2>/dev/null) || _tv=""
+    case "$_tv" in ''|0?*|*[!0-9]*) echo "$2" ;; *) echo "$_tv" ;; esac
+}
+
+# pod_count redis|sentinel: how many pods of the component can exist now:
+# the count in the topology ConfigMap, raised by the pods that already
+# resolve beyond it (a scale-up the kubelet has not shown this pod yet).
+pod_count() {
+    case "$1" in
+        redis) _pc=$(topology_value redis-replicas 0); _pc_host=redis_host ;;
+        *) _pc=$(topology_value sentinel-replicas 0); _pc_host=sentinel_host ;;
+    esac
+    _pc_k=0
+    while [ "$_pc_k" -lt 100 ] && resolves "$($_pc_host "$_pc")"; do
+        _pc=$((_pc + 1)); _pc_k=$((_pc_k + 1))
+    done
+    echo "$_pc"
+}
+
+# pod_ordinal HOST STS HEADLESS: the ordinal of HOST if it is the DNS name of
+# a pod of StatefulSet STS under HEADLESS, else nothing.
+pod_ordinal() {
+    _po=${1%".$3.$DOMAIN"}
+    [ "$_po" != "$1" ] || return 0
+    _po=${_po#"$2-"}
+    case "$_po" in ''|0?*|*[!0-9]*) return 0 ;; esac
+    echo "$_po"
+}
+
+# usable_pod redis|sentinel HOST [COUNT]: HOST names a pod of the component
+# that can exist at the current count (ordinal below it) and resolves. An
+# answer naming anything else (a pod removed by a scale-down, a name from
+# another topology) is never trusted, and never waited for.
+usable_pod() {
+    case "$1" in
+        redis) _up=$(pod_ordinal "$2" "$REDIS_STS" "$REDIS_HEADLESS") ;;
+        *) _up=$(pod_ordinal "$2" "$SENTINEL_STS" "$SENTINEL_HEADLESS") ;;
+    esac
+    [ -n "$_up" ] || return 1
+    [ "$_up" -lt "${3:-$(pod_count "$1")}" ] || return 1
+    resolves "$2"
+}
+
 # wait_resolves NAME SECONDS: waits until NAME resolves, at most SECONDS.
 wait_resolves() {
     _n=0
@@ -84,8 +131,8 @@ sentinel_says() {
 # first Sentinel that answers (down-after-milliseconds + failover-timeout),
 # plus a margin; 75 when none answers.
 failover_wait_seconds() {
-    _i=0
-    while [ "$_i" -lt "$SENTINEL_REPLICAS" ]; do
+    _i=0; _fw_n=$(pod_count sentinel)
+    while [ "$_i" -lt "$_fw_n" ]; do
         _h=$(sentinel_host "$_i")
         if resolves "$_h"; then
             _ms=$(cli "$_h" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL master "$MASTER_NAME" | tr -d '\r' |
@@ -106,8 +153,8 @@ failover_wait_seconds() {
 # the other's master_replid); then the lowest ordinal.
 redis_master_peer() {
     _seen=""
-    _i=0
-    while [ "$_i" -lt "$REDIS_REPLICAS" ]; do
+    _i=0; _mp_n=$(pod_count redis)
+    while [ "$_i" -lt "$_mp_n" ]; do
         _h=$(redis_host "$_i")
         if [ "$_h" != "$1" ] && resolves "$_h"; then
             _seen="$_seen$(cli "$_h" "$REDIS_PORT" "$REDIS_CRED" INFO replication | tr -d '\r' |
@@ -126,4 +173,8 @@ redis_master_peer() {
             }
             if (b) print host[b]}'
 }
+# The pod counts when the script starts (topology ConfigMap raised by DNS),
+# for scripts that need them once; long waits call pod_count again.
+REDIS_REPLICAS=$(pod_count redis)
+SENTINEL_REPLICAS=$(pod_count sentinel)
 # ---- end of common helpers ----

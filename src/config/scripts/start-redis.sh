@@ -21,13 +21,19 @@ sentinel_replicas() {
 #    Sentinel knows a replica of this pod: nothing can be promoted (a fresh
 #    install, where the Sentinels already monitor pod 0 before it starts
 #    and pod 1 waits for pod 0 to be Ready).
+#    An answer naming a pod that cannot exist (removed by a scale-down:
+#    ordinal at or above the count, or a name that does not resolve) is
+#    never trusted: the Sentinels will fail over away from it, so it is
+#    waited out like a self-naming answer, polling, never by resolving it.
 MASTER=""
 FAILOVER_WAIT_SECONDS=$(failover_wait_seconds)
 deadline=$(( $(date +%s) + FAILOVER_WAIT_SECONDS ))
 while :; do
-    reached=0; self_named=0; known_replicas=0; other=""
+    reached=0; self_named=0; gone_named=0; known_replicas=0; other=""; gone=""
+    redis_count=$(pod_count redis)
+    sentinel_count=$(pod_count sentinel)
     i=0
-    while [ "$i" -lt "$SENTINEL_REPLICAS" ]; do
+    while [ "$i" -lt "$sentinel_count" ]; do
         h=$(sentinel_host "$i")
         ans=$(sentinel_says "$h")
         if [ -n "$ans" ]; then
@@ -35,19 +41,30 @@ while :; do
             if [ "$ans" = "$SELF" ]; then
                 self_named=$((self_named + 1))
                 known_replicas=$((known_replicas + $(sentinel_replicas "$h")))
+            elif ! usable_pod redis "$ans" "$redis_count"; then
+                gone_named=$((gone_named + 1)); gone=$ans
             elif [ -z "$other" ]; then other=$ans; fi
         fi
         i=$((i + 1))
     done
     if [ -n "$other" ]; then MASTER=$other; log "Sentinel names $MASTER as master"; break; fi
     if [ "$reached" -eq 0 ]; then break; fi
-    if [ "$known_replicas" -eq 0 ]; then
+    if [ "$gone_named" -eq 0 ] && [ "$known_replicas" -eq 0 ]; then
         MASTER=$SELF; log "Sentinels name this pod as master and know no replica to promote: starting as master"; break
     fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
-        MASTER=$SELF; log "Sentinels still name this pod as master after ${FAILOVER_WAIT_SECONDS}s: starting as master"; break
+        if [ "$self_named" -gt 0 ]; then
+            MASTER=$SELF; log "Sentinels still name this pod as master after ${FAILOVER_WAIT_SECONDS}s: starting as master"
+        else
+            log "Sentinels still name $gone (no such pod) after ${FAILOVER_WAIT_SECONDS}s: asking the Redis pods"
+        fi
+        break
     fi
-    log "Sentinels ($self_named of $reached) still name this pod as master: waiting for failover"
+    if [ "$gone_named" -gt 0 ]; then
+        log "Sentinels ($gone_named of $reached) name $gone, which is not a pod at the current count: waiting for failover"
+    else
+        log "Sentinels ($self_named of $reached) still name this pod as master: waiting for failover"
+    fi
     sleep 2
 done
 
@@ -68,6 +85,9 @@ umask 077
 {
     conf_line "include $CONFIG_DIR/redis.conf"
     conf_line "replica-announce-ip $SELF"
+    # Depends on the pod count, read here so that scaling rolls nothing.
+    n=$(pod_count redis)
+    if [ "$n" -gt 1 ]; then conf_line "repl-diskless-sync-max-replicas $((n - 1))"; fi
     if [ "$MASTER" != "$SELF" ]; then
         valid_host "$MASTER" || { log "master name is not a host name; exiting"; exit 1; }
         wait_resolves "$MASTER" "$RESOLVE_WAIT_SECONDS" || log "master $MASTER does not resolve yet"

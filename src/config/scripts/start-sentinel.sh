@@ -7,16 +7,34 @@ esac
 
 # 1. The current master: from a peer Sentinel, else from a Redis pod that
 #    reports role master, else pod 0 (the same initial target everywhere,
-#    so that Sentinels never start split).
+#    so that Sentinels never start split). A peer naming a pod that cannot
+#    exist (removed by a scale-down) is not trusted: the peers will fail
+#    over away from it; wait for that (bounded, polling), or for a Redis pod
+#    that reports role master.
 MASTER=""
-i=0
-while [ "$i" -lt "$SENTINEL_REPLICAS" ]; do
-    h=$(sentinel_host "$i")
-    if [ "$h" != "$SELF" ]; then
-        MASTER=$(sentinel_says "$h")
-        if [ -n "$MASTER" ]; then log "peer Sentinel $h names $MASTER as master"; break; fi
-    fi
-    i=$((i + 1))
+deadline=""
+while :; do
+    gone=""
+    redis_count=$(pod_count redis)
+    sentinel_count=$(pod_count sentinel)
+    i=0
+    while [ "$i" -lt "$sentinel_count" ]; do
+        h=$(sentinel_host "$i")
+        if [ "$h" != "$SELF" ]; then
+            ans=$(sentinel_says "$h")
+            if [ -n "$ans" ] && usable_pod redis "$ans" "$redis_count"; then
+                MASTER=$ans; log "peer Sentinel $h names $MASTER as master"; break
+            elif [ -n "$ans" ]; then gone=$ans; fi
+        fi
+        i=$((i + 1))
+    done
+    if [ -n "$MASTER" ] || [ -z "$gone" ]; then break; fi
+    MASTER=$(redis_master_peer "")
+    if [ -n "$MASTER" ]; then log "peers name $gone (no such pod); Redis pod $MASTER reports role master"; break; fi
+    if [ -z "$deadline" ]; then deadline=$(( $(date +%s) + $(failover_wait_seconds) )); fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then log "peers still name $gone (no such pod): giving up waiting"; break; fi
+    log "peer Sentinels name $gone, which is not a pod at the current count: waiting for failover"
+    sleep 2
 done
 if [ -z "$MASTER" ]; then
     MASTER=$(redis_master_peer "")
@@ -41,6 +59,8 @@ fi
 # 3. Writable config: Sentinel rewrites its config file.
 mkdir -p "$RUN_DIR"
 umask 077
+QUORUM=$(topology_value sentinel-quorum 0)
+if [ "$QUORUM" -eq 0 ]; then QUORUM=$(( $(pod_count sentinel) / 2 + 1 )); fi
 MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
 {
     cat "$CONFIG_DIR/sentinel.conf"
@@ -53,8 +73,8 @@ MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
     # partition after every Sentinel restarted would otherwise stay a master
     # no one demotes. Pods not created yet (a fresh install) are left out:
     # start-redis.sh reads a known replica as one Sentinel could promote.
-    i=0
-    while [ "$i" -lt "$REDIS_REPLICAS" ]; do
+    i=0; n=$(pod_count redis)
+    while [ "$i" -lt "$n" ]; do
         h=$(redis_host "$i")
         if [ "$h" != "$MASTER" ] && resolves "$h"; then conf_line "sentinel known-replica $MASTER_NAME $h $REDIS_PORT"; fi
         i=$((i + 1))
@@ -76,4 +96,8 @@ MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
     fi
 } > "$RUN_DIR/sentinel.conf"
 log "starting Sentinel $SELF monitoring $MASTER_NAME at $MASTER"
+# 4. Beside Sentinel (same container, a child of the Sentinel process after
+#    the exec): the prune loop, which forgets removed pods and applies the
+#    quorum. It ends when Sentinel does.
+SENTINEL_PID=$$ sh "$CONFIG_DIR/prune-sentinel.sh" &
 exec redis-sentinel "$RUN_DIR/sentinel.conf"
