@@ -9,17 +9,6 @@ use serde_norway::Value;
 
 const SPEC: &str = "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata: {name: cache, namespace: redis}\nspec:\n  consumers:\n    - {name: apim, type: 3scale, namespace: threescale}\n    - {name: orders, type: service-binding, namespace: shop}\n";
 
-fn output(out: &std::process::Output) -> (Vec<Value>, Vec<Value>) {
-    let rl = parse(std::str::from_utf8(&out.stdout).expect("utf-8"));
-    (
-        rl["items"].as_sequence().cloned().unwrap_or_default(),
-        rl.get("results")
-            .and_then(Value::as_sequence)
-            .cloned()
-            .unwrap_or_default(),
-    )
-}
-
 fn messages(results: &[Value], severity: &str) -> Vec<String> {
     results
         .iter()

@@ -34,7 +34,7 @@ use serde_json::{Value, json};
 
 use harness::{
     Cluster, KeyType, Outcome, READY, Render, TestCa, TlsFiles, Topo, Writer, WriterOptions,
-    bring_up, secs,
+    bring_up, secs, strings,
 };
 
 /// Every pod must serve the renewed certificate within this time: the
@@ -56,14 +56,6 @@ struct Issuer {
 
 fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(String::from))
-        .collect()
 }
 
 fn put(render: &mut Render, obj: Value) {

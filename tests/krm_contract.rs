@@ -13,17 +13,6 @@ fn spec(name: &str, ns: &str) -> Value {
     ))
 }
 
-fn output(out: &std::process::Output) -> (Vec<Value>, Vec<Value>) {
-    let rl = parse(std::str::from_utf8(&out.stdout).expect("utf-8"));
-    (
-        rl["items"].as_sequence().cloned().unwrap_or_default(),
-        rl.get("results")
-            .and_then(Value::as_sequence)
-            .cloned()
-            .unwrap_or_default(),
-    )
-}
-
 const FOREIGN: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: cache\n  annotations:\n    config.kubernetes.io/path: web.yaml\n    config.kubernetes.io/index: '0'\n    internal.config.kubernetes.io/annotations-migration-resource-id: '0'\nspec:\n  replicas: !!int 2\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        args: ['--port', '0777', 'yes', '1e3']\n";
 
 #[test]

@@ -288,7 +288,8 @@ fn peer_answers_that_are_not_host_names_are_refused() {
     // A valid answer is used: the name of a pod that can exist. (Host names
     // and addresses that are not such a pod are never trusted either, and
     // wait for the Sentinels to fail over: tests/script_helpers.rs.)
-    for answer in ["cache-redis-2.cache-redis-headless.ns.svc.cluster.local"] {
+    {
+        let answer = "cache-redis-2.cache-redis-headless.ns.svc.cluster.local";
         let env = BTreeMap::from([("FAKE_SENTINEL_ANSWER", answer.to_string())]);
         let s = run_script(
             &dir,

@@ -178,3 +178,16 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
+
+/// The items and results of a ResourceList the function wrote.
+#[allow(dead_code)]
+pub fn output(out: &std::process::Output) -> (Vec<Value>, Vec<Value>) {
+    let rl = parse(std::str::from_utf8(&out.stdout).expect("utf-8"));
+    (
+        rl["items"].as_sequence().cloned().unwrap_or_default(),
+        rl.get("results")
+            .and_then(Value::as_sequence)
+            .cloned()
+            .unwrap_or_default(),
+    )
+}

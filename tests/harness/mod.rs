@@ -97,7 +97,7 @@ pub use consumer::{Background, extract_code_blocks, mount_secret, python_with_re
 #[allow(unused_imports)]
 pub use issuer::{KeyType, Leaf, TestCa};
 #[allow(unused_imports)]
-pub use render::{Mount, MountSource, Render, Workload};
+pub use render::{Mount, MountSource, Render, Workload, strings};
 #[allow(unused_imports)]
 pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
 #[allow(unused_imports)]

@@ -213,7 +213,8 @@ pub struct Workload {
     pub termination_grace: Duration,
 }
 
-fn strings(v: &Value) -> Vec<String> {
+/// The strings of a JSON array (none for anything else).
+pub fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
         .flatten()
