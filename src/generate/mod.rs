@@ -13,6 +13,8 @@ pub mod workloads;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_norway::Value;
 
@@ -27,6 +29,166 @@ use crate::spec::{Component, Instance};
 pub struct Rendered {
     pub items: Vec<Value>,
     pub results: Vec<KrmResult>,
+}
+
+/// Passwords of a render: the auth Secret's (unless they come from
+/// `auth.existingSecret`), the consumers' and the metrics exporter's.
+struct Credentials {
+    passwords: Option<secrets::Passwords>,
+    consumers: BTreeMap<String, String>,
+    exporter: Option<String>,
+}
+
+/// The warning for passwords that were newly generated.
+fn fresh_warning(what: String, field: &str) -> KrmResult {
+    KrmResult::warning(what).with_field(field)
+}
+
+/// Every password of a render, kept or seed-derived; a warning for each
+/// kind that had to be newly generated.
+fn credentials(
+    inst: &Instance,
+    seed: Option<&Seed>,
+    previous: &[Value],
+    results: &mut Vec<KrmResult>,
+) -> anyhow::Result<Credentials> {
+    let key = ownership::instance_key(inst);
+    let mut passwords = None;
+    if let Some(auth) = inst.auth.as_ref().filter(|a| a.existing_secret.is_none()) {
+        let (p, fresh) = secrets::passwords(inst, auth, seed, previous)?;
+        if fresh {
+            results.push(fresh_warning(format!(
+                "passwords for {key} were newly generated; set a seed or keep the rendered Secret {} to keep them stable",
+                secrets::auth_secret_name(inst)
+            ), "auth"));
+        }
+        passwords = Some(p);
+    }
+    let (consumers, fresh) = crate::consumers::passwords(inst, seed, previous)?;
+    if fresh {
+        results.push(fresh_warning(format!(
+            "passwords of the consumers of {key} were newly generated; set a seed or keep the rendered consumer Secrets to keep them stable"
+        ), "spec.consumers"));
+    }
+    let mut exporter = None;
+    if crate::metrics::has_exporter_user(inst) {
+        let (p, fresh) = crate::metrics::exporter_password(inst, seed, previous)?;
+        if fresh {
+            results.push(fresh_warning(format!(
+                "the metrics exporter's password for {key} was newly generated; set a seed or keep the rendered Secret {} to keep it stable",
+                crate::metrics::secret_name(inst)
+            ), "metrics"));
+        }
+        exporter = Some(p);
+    }
+    Ok(Credentials {
+        passwords,
+        consumers,
+        exporter,
+    })
+}
+
+/// The Secrets of the instance's own namespace: certificates (from the
+/// source), passwords, the metrics and consumer-user Secrets.
+fn instance_secrets(
+    inst: &Instance,
+    certificates: Vec<Secret>,
+    creds: &Credentials,
+) -> Vec<Secret> {
+    let mut out = certificates;
+    if let (Some(p), Some(auth)) = (&creds.passwords, &inst.auth) {
+        out.push(secrets::auth_secret(inst, auth, p));
+        out.extend(crate::metrics::metrics_secret(
+            inst,
+            p,
+            creds.exporter.as_deref(),
+        ));
+    }
+    out.extend(crate::consumers::users_secret(inst, &creds.consumers));
+    out
+}
+
+/// The consumers' connection Secrets, built from what the instance's own
+/// Secrets hold (and told where the rest is).
+fn consumer_secrets(
+    inst: &Instance,
+    own: &[Secret],
+    creds: &Credentials,
+    results: &mut Vec<KrmResult>,
+) -> Vec<Secret> {
+    let mut materials = crate::consumers::Materials::from_secrets(
+        inst,
+        own,
+        inst.tls
+            .as_ref()
+            .and_then(|tls| sources::secret_name(inst, tls, crate::certs::Role::Client))
+            .as_deref(),
+        inst.auth
+            .as_ref()
+            .map(|_| secrets::auth_secret_name(inst))
+            .as_deref(),
+        &creds.consumers,
+    );
+    if let Some((cm, key)) = inst
+        .tls
+        .as_ref()
+        .and_then(|tls| sources::ca_from_configmap(inst, tls))
+    {
+        // The service CA's bundle: only in the cluster, in this ConfigMap.
+        materials.ca = crate::consumers::Material::Elsewhere(format!("ConfigMap {cm} key {key}"));
+    }
+    let consumer = crate::consumers::render(inst, &materials);
+    results.extend(consumer.results);
+    consumer.secrets
+}
+
+/// The StatefulSet of `c`, its pod template hashed over everything its
+/// pods read: `files` (its ConfigMap) and the mounted keys of `own`
+/// Secrets. Mounted Secrets the render does not emit are listed in an
+/// annotation (the hash cannot see them).
+fn statefulset(
+    inst: &Instance,
+    c: Component,
+    files: &BTreeMap<String, String>,
+    own: &[Secret],
+) -> StatefulSet {
+    let mut inputs = PodInputs::default();
+    let cm = inst.workload_name(c);
+    for (k, v) in files {
+        inputs.add(format!("ConfigMap/{cm}/{k}"), v);
+    }
+    let mut mounted = workloads::mounted_secrets(inst, c);
+    mounted.extend(crate::metrics::mounted_secrets(inst, c));
+    let external: Vec<&str> = mounted
+        .iter()
+        .map(|m| m.secret.as_str())
+        .filter(|n| !own.iter().any(|s| s.metadata.name.as_deref() == Some(*n)))
+        .collect();
+    for s in own {
+        let name = s.metadata.name.clone().unwrap_or_default();
+        let Some(m) = mounted.iter().find(|m| m.secret == name) else {
+            continue;
+        };
+        for (k, v) in s.data.iter().flatten() {
+            if m.keys
+                .as_ref()
+                .is_none_or(|keys| keys.contains(&k.as_str()))
+            {
+                inputs.add(format!("Secret/{name}/{k}"), &v.0);
+            }
+        }
+    }
+    let mut sts = workloads::statefulset(inst, c, &inputs.digest());
+    if !external.is_empty() {
+        sts.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(
+                sources::EXTERNAL_SECRETS_ANNOTATION.into(),
+                external.join(","),
+            );
+    }
+    sts
 }
 
 /// Renders every object of an instance. `previous` are the input items, in
@@ -44,48 +206,7 @@ pub fn render(
         None => sources::Produced::default(),
     };
     results.extend(produced.results);
-    let passwords = if let Some(auth) = inst.auth.as_ref().filter(|a| a.existing_secret.is_none()) {
-        let (p, fresh) = secrets::passwords(inst, auth, seed, previous)?;
-        if fresh {
-            results.push(
-                KrmResult::warning(format!(
-                    "passwords for {} were newly generated; set a seed or keep the rendered Secret {} to keep them stable",
-                    ownership::instance_key(inst),
-                    secrets::auth_secret_name(inst)
-                ))
-                .with_field("auth"),
-            );
-        }
-        Some(p)
-    } else {
-        None
-    };
-    let (consumer_passwords, fresh) = crate::consumers::passwords(inst, seed, previous)?;
-    if fresh {
-        results.push(
-            KrmResult::warning(format!(
-                "passwords of the consumers of {} were newly generated; set a seed or keep the rendered consumer Secrets to keep them stable",
-                ownership::instance_key(inst)
-            ))
-            .with_field("spec.consumers"),
-        );
-    }
-    let exporter_password = if crate::metrics::has_exporter_user(inst) {
-        let (p, fresh) = crate::metrics::exporter_password(inst, seed, previous)?;
-        if fresh {
-            results.push(
-                KrmResult::warning(format!(
-                    "the metrics exporter's password for {} was newly generated; set a seed or keep the rendered Secret {} to keep it stable",
-                    ownership::instance_key(inst),
-                    crate::metrics::secret_name(inst)
-                ))
-                .with_field("metrics"),
-            );
-        }
-        Some(p)
-    } else {
-        None
-    };
+    let creds = credentials(inst, seed, previous, &mut results)?;
     if inst.sentinel.replicas < 3 {
         results.push(
             KrmResult::warning(format!(
@@ -95,126 +216,44 @@ pub fn render(
             .with_field("spec.sentinel.replicas"),
         );
     }
-
-    let mut items: Vec<Value> = Vec::new();
-    let mut push = |v: anyhow::Result<Value>| -> anyhow::Result<()> {
-        items.push(v?);
-        Ok(())
-    };
-
-    if inst.generate_service_account {
-        push(to_value(&workloads::service_account(inst)))?;
-    }
-    let mut secret_objs = produced.secrets;
-    if let (Some(p), Some(auth)) = (&passwords, &inst.auth) {
-        secret_objs.push(secrets::auth_secret(inst, auth, p));
-        secret_objs.extend(crate::metrics::metrics_secret(
-            inst,
-            p,
-            exporter_password.as_deref(),
-        ));
-    }
-    secret_objs.extend(crate::consumers::users_secret(inst, &consumer_passwords));
-    let mut materials = crate::consumers::Materials::from_secrets(
-        inst,
-        &secret_objs,
-        inst.tls
-            .as_ref()
-            .and_then(|tls| sources::secret_name(inst, tls, crate::certs::Role::Client))
-            .as_deref(),
-        inst.auth
-            .as_ref()
-            .map(|_| secrets::auth_secret_name(inst))
-            .as_deref(),
-        &consumer_passwords,
-    );
-    if let Some((cm, key)) = inst
-        .tls
-        .as_ref()
-        .and_then(|tls| sources::ca_from_configmap(inst, tls))
-    {
-        // The service CA's bundle: only in the cluster, in this ConfigMap.
-        materials.ca = crate::consumers::Material::Elsewhere(format!("ConfigMap {cm} key {key}"));
-    }
-    let consumer = crate::consumers::render(inst, &materials);
-    results.extend(consumer.results);
-    for s in secret_objs.iter().chain(&consumer.secrets) {
-        push(to_value(s))?;
-    }
-    for o in produced.objects {
-        push(Ok(o))?;
-    }
-    if let Some(cm) = &produced.ca_configmap {
-        push(to_value(cm))?;
-    }
+    let own = instance_secrets(inst, produced.secrets, &creds);
+    let consumers = consumer_secrets(inst, &own, &creds, &mut results);
     let files: BTreeMap<&str, BTreeMap<String, String>> = Component::ALL
         .iter()
         .map(|c| (c.as_str(), crate::config::files(inst, *c)))
         .collect();
+
+    let mut items: Vec<Value> = Vec::new();
+    if inst.generate_service_account {
+        items.push(to_value(&workloads::service_account(inst))?);
+    }
+    for s in own.iter().chain(&consumers) {
+        items.push(to_value(s)?);
+    }
+    items.extend(produced.objects);
+    if let Some(cm) = &produced.ca_configmap {
+        items.push(to_value(cm)?);
+    }
     for c in Component::ALL {
-        push(to_value(&configmaps::component_configmap(
-            inst,
-            c,
-            &files[c.as_str()],
-        )))?;
+        let cm = configmaps::component_configmap(inst, c, &files[c.as_str()]);
+        items.push(to_value(&cm)?);
     }
     // Read by both StatefulSets, deliberately outside their config hash.
-    push(to_value(&configmaps::topology_configmap(inst)))?;
+    items.push(to_value(&configmaps::topology_configmap(inst))?);
     for svc in services::services(inst) {
-        push(to_value(&svc))?;
+        items.push(to_value(&svc)?);
     }
     for c in Component::ALL {
-        // Everything the pods of `c` read.
-        let mut inputs = PodInputs::default();
-        let cm = inst.workload_name(c);
-        for (k, v) in &files[c.as_str()] {
-            inputs.add(format!("ConfigMap/{cm}/{k}"), v);
-        }
-        let mut mounted = workloads::mounted_secrets(inst, c);
-        mounted.extend(crate::metrics::mounted_secrets(inst, c));
-        let external: Vec<&str> = mounted
-            .iter()
-            .map(|m| m.secret.as_str())
-            .filter(|n| {
-                !secret_objs
-                    .iter()
-                    .any(|s| s.metadata.name.as_deref() == Some(*n))
-            })
-            .collect();
-        for s in &secret_objs {
-            let name = s.metadata.name.clone().unwrap_or_default();
-            let Some(m) = mounted.iter().find(|m| m.secret == name) else {
-                continue;
-            };
-            for (k, v) in s.data.iter().flatten() {
-                if m.keys
-                    .as_ref()
-                    .is_none_or(|keys| keys.contains(&k.as_str()))
-                {
-                    inputs.add(format!("Secret/{name}/{k}"), &v.0);
-                }
-            }
-        }
-        let mut sts = workloads::statefulset(inst, c, &inputs.digest());
-        if !external.is_empty() {
-            sts.metadata
-                .annotations
-                .get_or_insert_with(Default::default)
-                .insert(
-                    sources::EXTERNAL_SECRETS_ANNOTATION.into(),
-                    external.join(","),
-                );
-        }
-        push(to_value(&sts))?;
+        items.push(to_value(&statefulset(inst, c, &files[c.as_str()], &own))?);
     }
     if inst.pod_disruption_budget {
         for c in Component::ALL {
-            push(to_value(&workloads::pod_disruption_budget(inst, c)))?;
+            items.push(to_value(&workloads::pod_disruption_budget(inst, c))?);
         }
     }
     if let Some(p) = &inst.network_policy {
         for np in network::network_policies(inst, p) {
-            push(to_value(&np))?;
+            items.push(to_value(&np)?);
         }
     }
     items.extend(crate::metrics::objects(inst, produced.bundle.as_ref())?);
