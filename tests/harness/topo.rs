@@ -8,9 +8,10 @@
 //! message of [`wait_for`].
 
 use std::collections::BTreeMap;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, ensure};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 
 use super::client::{Client, Reply};
 use super::cluster::Cluster;
@@ -115,17 +116,31 @@ pub const FAILOVER_EVENTS: [&str; 5] = [
     "+switch-master",
 ];
 
-/// A `KEY="value"` setting from the header of a rendered start script.
+/// A setting from the header of a rendered start script, as the shell
+/// reads it (the generator quotes every value for the shell).
 fn script_setting(render: &Render, script: &str, key: &str) -> Result<String> {
     let text = render
         .kinds("ConfigMap")
         .find_map(|cm| cm["data"][script].as_str())
         .with_context(|| format!("no ConfigMap with {script} in the render"))?;
-    let prefix = format!("{key}=\"");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix)?.strip_suffix('"'))
-        .map(String::from)
-        .with_context(|| format!("{script} sets no {key}"))
+    let settings = text
+        .find("# ---- common helpers")
+        .map_or(text, |end| &text[..end]);
+    if !settings.lines().any(|l| l.starts_with(&format!("{key}="))) {
+        bail!("{script} sets no {key}");
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{settings}\nprintf '%s' \"${key}\"\n"))
+        .output()
+        .context("running sh")?;
+    if !out.status.success() {
+        bail!(
+            "{script}: the settings do not run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
 }
 
 /// Names, ports and Sentinel settings of a rendered topology running in a
