@@ -169,17 +169,21 @@ pub fn ca_fit(inst: &Instance, tls: &Tls, ca: &str, now: i64) -> Result<i64, Str
     Ok(not_after)
 }
 
-fn signed_by(cert: &X509Certificate<'_>, ca: &X509Certificate<'_>) -> bool {
-    let ca_spki = ca.public_key();
-    let curve = ca_spki
-        .algorithm
+/// The curve OID of an EC public key (`None` for other algorithms).
+fn spki_curve(spki: &SubjectPublicKeyInfo<'_>) -> Option<String> {
+    spki.algorithm
         .parameters
         .as_ref()
         .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
+        .map(|o| o.to_id_string())
+}
+
+/// `cert` carries a valid signature by `ca`'s key.
+pub(crate) fn signed_by(cert: &X509Certificate<'_>, ca: &X509Certificate<'_>) -> bool {
+    let ca_spki = ca.public_key();
     keys::verify(
         &ca_spki.algorithm.algorithm.to_id_string(),
-        curve.as_deref(),
+        spki_curve(ca_spki).as_deref(),
         &ca_spki.subject_public_key.data,
         cert.tbs_certificate.as_ref(),
         &cert.signature_value.data,
@@ -268,12 +272,7 @@ fn check_leaf(
 fn check_key_algorithm(cert: &X509Certificate<'_>, alg: KeyAlgorithm) -> Result<(), String> {
     let spki = cert.public_key();
     let oid = spki.algorithm.algorithm.to_id_string();
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.as_oid().ok())
-        .map(|o| o.to_id_string());
+    let curve = spki_curve(spki);
     let found = match (oid.as_str(), curve.as_deref()) {
         (keys::OID_EC_PUBLIC_KEY, Some(keys::OID_P256)) => Some(KeyAlgorithm::EcdsaP256),
         (keys::OID_EC_PUBLIC_KEY, Some(keys::OID_P384)) => Some(KeyAlgorithm::EcdsaP384),

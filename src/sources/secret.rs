@@ -16,7 +16,7 @@
 use serde_norway::Value;
 use x509_parser::prelude::*;
 
-use crate::certs::{keys, reuse::secret_data};
+use crate::certs::reuse::{self, secret_data};
 
 /// Certificates closer than this to expiry are reported as a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -129,20 +129,7 @@ fn signed_by_one_of(cert: &X509Certificate<'_>, ca_pem: &str) -> Result<(), Stri
             continue;
         }
         issuer_seen = true;
-        let spki = ca.public_key();
-        let curve = spki
-            .algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.as_oid().ok())
-            .map(|o| o.to_id_string());
-        if keys::verify(
-            &spki.algorithm.algorithm.to_id_string(),
-            curve.as_deref(),
-            &spki.subject_public_key.data,
-            cert.tbs_certificate.as_ref(),
-            &cert.signature_value.data,
-        ) {
+        if reuse::signed_by(cert, &ca) {
             return Ok(());
         }
     }
