@@ -542,11 +542,12 @@ pub fn pod_disruption_budget(inst: &Instance, c: Component) -> PodDisruptionBudg
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::spec::test_spec;
 
-    fn pod(inst: &Instance, c: Component) -> PodSpec {
+    /// The pod spec of `c`'s StatefulSet (for tests here and elsewhere).
+    pub(crate) fn pod(inst: &Instance, c: Component) -> PodSpec {
         statefulset(inst, c, "h")
             .spec
             .unwrap()

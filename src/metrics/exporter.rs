@@ -177,14 +177,7 @@ mod tests {
     use super::*;
     use crate::spec::test_spec;
 
-    fn pod(inst: &Instance, c: Component) -> PodSpec {
-        workloads::statefulset(inst, c, "h")
-            .spec
-            .unwrap()
-            .template
-            .spec
-            .unwrap()
-    }
+    use crate::generate::workloads::tests::pod;
 
     #[test]
     fn sidecar_dials_localhost_over_tls_with_a_password_file() {
