@@ -205,6 +205,33 @@ fn awkward_yaml_falls_back_or_matches() {
     }
 }
 
+/// Found by the resourcelist fuzz target: the non-specific tag `!` on a key
+/// of a foreign item was written as `!!`, and the output did not read back.
+/// Local and non-specific tags on foreign items pass through, on both paths,
+/// and a next run reads the output as the same items.
+#[test]
+fn tagged_foreign_items_read_back() {
+    for item in [
+        "- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: t\n  ! annotations: {a: b}\n",
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: t\n  data: {a: ! 3, b: !e%21 x, c: !<!> y, d: !t%2Cu [! z]}\n",
+        "- ! {apiVersion: v1, kind: ConfigMap, metadata: {name: t}}\n",
+    ] {
+        for fc in [Some(SPEC), None] {
+            let input = list(&[item.to_string()], fc);
+            let out = same(&input, seed);
+            let back = redis_sentinel_fn::krm::ResourceList::from_bytes(&out)
+                .unwrap_or_else(|e| panic!("{e:?}:\n{}", String::from_utf8_lossy(&out)));
+            let want = redis_sentinel_fn::krm::ResourceList::from_bytes(input.as_bytes()).unwrap();
+            assert_eq!(
+                back.items[0],
+                want.items[0],
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+        }
+    }
+}
+
 #[test]
 fn many_items_use_threads_and_match() {
     let items: Vec<String> = (0..1500).map(foreign).collect();

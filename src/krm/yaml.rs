@@ -18,7 +18,7 @@ pub fn emit(v: &Value, out: &mut String) {
         Value::Mapping(m) if !m.is_empty() => mapping(m, 0, out),
         Value::Sequence(s) if !s.is_empty() => sequence(s, 0, out),
         Value::Tagged(t) => {
-            out.push_str(&t.tag.to_string());
+            tag(&t.tag, out);
             match &t.value {
                 Value::Mapping(m) if !m.is_empty() => {
                     out.push('\n');
@@ -103,7 +103,7 @@ fn value_after_key(v: &Value, level: usize, out: &mut String) {
         }
         Value::Tagged(t) => {
             out.push(' ');
-            out.push_str(&t.tag.to_string());
+            tag(&t.tag, out);
             value_after_key(&t.value, level, out);
         }
         other => {
@@ -132,7 +132,7 @@ fn item(v: &Value, level: usize, out: &mut String) {
         Value::Mapping(m) if !m.is_empty() => mapping(m, level, out),
         Value::Sequence(s) if !s.is_empty() => sequence(s, level, out),
         Value::Tagged(t) => {
-            out.push_str(&t.tag.to_string());
+            tag(&t.tag, out);
             if is_block(&t.value) {
                 out.push('\n');
                 indent(level, out);
@@ -192,12 +192,35 @@ fn flow(v: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Tagged(t) => {
-            out.push_str(&t.tag.to_string());
+            tag(&t.tag, out);
             out.push(' ');
             flow(&t.value, out);
         }
         Value::String(s) => double_quoted(s, out),
         other => scalar(other, 0, out),
+    }
+}
+
+/// Writes a tag so that it reads back as the same tag. `Tag`'s `Display`
+/// does not: it writes the non-specific tag `!` as `!!` (the
+/// `tag:yaml.org,2002:` handle, which a reader refuses with no suffix) and
+/// leaves in characters a shorthand tag cannot hold (`!e%21` reads as the
+/// tag `e!`, and `!e!` is a named handle). Here the non-specific tag is `!`
+/// and every byte of a local tag outside the plain URI characters is
+/// %-escaped, which readers decode.
+fn tag(t: &serde_norway::value::Tag, out: &mut String) {
+    let shown = t.to_string();
+    let suffix = shown.strip_prefix('!').unwrap_or(&shown);
+    out.push('!');
+    if suffix == "!" {
+        return;
+    }
+    for b in suffix.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b':') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
 }
 
@@ -212,7 +235,7 @@ fn scalar(v: &Value, level: usize, out: &mut String) {
         Value::Mapping(_) => out.push_str("{}"),
         Value::Sequence(_) => out.push_str("[]"),
         Value::Tagged(t) => {
-            out.push_str(&t.tag.to_string());
+            tag(&t.tag, out);
             out.push(' ');
             scalar(&t.value, level, out);
         }
@@ -453,6 +476,26 @@ mod tests {
         let text = "a:\n  b:\n  - 1\n  - x: 1.5\n    y: [1, {z: true}]\n  - - nested\n  - []\n  - {}\n  c: |\n    line1\n      indented\n\n    after blank\n  d: \"no newline\\nat end\"\n  e: \"two\\n\\n\"\n  f: \" leading\\nspace\"\n  g: \"tab\\there\"\n  h: \"bell\\x07\"\n  i: 1e300\n  j: .inf\n  k: -.inf\n  l: ~\n  ? [complex]\n  : key\n  1: numeric key\n  true: bool key\n  tagged: !custom {x: 1}\n  t2: !custom 5\n  'yes': quoted key\n  unicode: \"héllo ✓\"\n  crlf: \"a\\r\\nb\"\n";
         let v: Value = serde_norway::from_str(text).unwrap();
         roundtrip(&v);
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        // Found by the resourcelist fuzz target: `! annotations` (the
+        // non-specific tag on a key) was written as `!! "annotations"`.
+        let text = "? ! annotations\n: {a: 1}\nb: ! 3\nc: !e%21 x\nd: !<!> y\ne: !t {x: [! z]}\nf: !%C3%A9%20%2C x\n";
+        let v: Value = serde_norway::from_str(text).unwrap();
+        roundtrip(&v);
+        for name in ["!", "a,b", "a[b]{c}", "é", "a b", "a%b", "a!b", "x/y:z"] {
+            let tag = serde_norway::value::Tag::new(name);
+            let v = Value::Tagged(Box::new(serde_norway::value::TaggedValue {
+                tag,
+                value: Value::String("v".into()),
+            }));
+            let mut m = Mapping::new();
+            m.insert(v.clone(), v.clone());
+            m.insert("k".into(), Value::Sequence(vec![v.clone()]));
+            roundtrip(&Value::Mapping(m));
+        }
     }
 
     #[test]
