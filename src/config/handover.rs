@@ -31,17 +31,24 @@ pub const GRACE_SECONDS: i64 = 45;
 /// How long a preStop hook may work: the grace period less 10 s for the
 /// process to stop after SIGTERM.
 pub const HANDOVER_SECONDS: i64 = GRACE_SECONDS - 10;
-/// How long the Redis hook waits for every replica to confirm every write.
+/// How long the Redis hook waits for every replica to apply every write.
 const SYNC_WAIT_MS: u32 = 2_000;
 /// Sentinel refreshes a replica's INFO (and so its `replica-priority`)
 /// every 10 s: how long the hook waits for it, at most.
 pub const PRIORITY_WAIT_SECONDS: i64 = 12;
-/// `replica-priority` of the replicas a rollout already replaced during a
-/// handover (lower is preferred); the others keep Redis' default.
+/// `replica-priority` of the handover's target (lower is preferred) while
+/// the hook runs; the other replicas get Redis' default.
 const PREFERRED_PRIORITY: u32 = 50;
+/// The age of Sentinel's last INFO read of the target at which the hook
+/// sends SENTINEL FAILOVER (see prestop-redis.sh): the next read, a second
+/// after the last, then comes after the promotion (two Sentinel timer
+/// ticks, at most 0.2 s, after the command). Between the read and the
+/// command come the pause, the replicas' sync check and round trips (0.1-0.2
+/// s measured): the command must reach Sentinel before the read is 0.8 s
+/// old, or Sentinel reads again at once and sees the promotion a second
+/// later (the outage it costs without alignment).
+const ALIGN_MS: u32 = 500;
 const DEFAULT_PRIORITY: u32 = 100;
-/// The channel of the marker message the hook publishes with its pause.
-const HANDOVER_CHANNEL: &str = "redis-sentinel-fn:handover";
 
 const PRESTOP_REDIS_BODY: &str = include_str!("scripts/prestop-redis.sh");
 const PRESTOP_SENTINEL_BODY: &str = include_str!("scripts/prestop-sentinel.sh");
@@ -76,7 +83,7 @@ pub fn prestop_redis(inst: &Instance) -> String {
         ),
         ("PREFERRED_PRIORITY", PREFERRED_PRIORITY.to_string().into()),
         ("DEFAULT_PRIORITY", DEFAULT_PRIORITY.to_string().into()),
-        ("HANDOVER_CHANNEL", HANDOVER_CHANNEL.into()),
+        ("ALIGN_MS", ALIGN_MS.to_string().into()),
     ];
     script_header(inst, Component::Redis, &extra) + PRESTOP_REDIS_BODY
 }
@@ -129,9 +136,9 @@ mod tests {
     }
 
     #[test]
-    fn pause_and_marker_are_one_transaction_followed_by_wait() {
+    fn pause_and_offset_read_are_one_transaction() {
         let s = prestop_redis(&test_spec(""));
-        assert!(s.contains("MULTI\\nPUBLISH %s %s\\nCLIENT PAUSE %s WRITE\\nEXEC\\nWAIT %s %s\\n"));
+        assert!(s.contains("MULTI\\nCLIENT PAUSE %s WRITE\\nINFO replication\\nEXEC\\n"));
         let failover = s.find("SENTINEL FAILOVER").unwrap();
         let pause = s.find("CLIENT PAUSE").unwrap();
         let follow = s.find("REPLICAOF").unwrap();

@@ -2,10 +2,10 @@ SCRIPT=prestop-redis
 # preStop hook of a Redis pod: a master hands over before it stops.
 # 0. Make Sentinel prefer a replica the rollout has already replaced (see
 #    below), while writes still flow.
-# 1. Pause writes (CLIENT PAUSE WRITE, in one transaction with a marker
-#    PUBLISH) and WAIT until every connected replica acknowledged the
-#    marker: every write this master answered before the pause is then on
-#    every replica, so whichever one Sentinel promotes has all of them
+# 1. Pause writes (CLIENT PAUSE WRITE, in one transaction with a read of
+#    the replication offset) and wait until every online replica applied
+#    the stream up to that offset: every write this master answered is then
+#    on every replica, so whichever one Sentinel promotes has all of them
 #    (WAIT 1 alone would not do: the replica that acknowledged a write may
 #    not be the one promoted). Paused writers wait; nothing new is answered.
 # 2. SENTINEL FAILOVER (forced: no vote, no down-after wait) through the
@@ -47,55 +47,114 @@ while [ "$i" -lt "$SENTINEL_REPLICAS" ] && [ -z "$leader" ]; do
 done
 if [ -z "$leader" ]; then log "no Sentinel names this pod as master: nothing to hand over"; exit 0; fi
 
-# 0. Prefer the replicas this rollout has already replaced: under the
-#    StatefulSet RollingUpdate (highest ordinal first) those are the higher
-#    ordinals; promoting a lower one would cost a second handover when the
-#    rollout reaches it. They get a lower replica-priority, the others the
-#    default; Sentinel reads priorities from INFO (every 10 s), so wait
-#    (bounded, writes still flow) until the Sentinel's view has them.
+# 0. One replica to hand over to (`target`), made the only one Sentinel
+#    prefers (replica-priority), while writes still flow:
+#    - the lowest ordinal above this pod whose link to this master is up:
+#      under the StatefulSet RollingUpdate (highest ordinal first) those
+#      are already replaced, and the lowest of them is the last-but-one pod
+#      the next rollout reaches, so that rollout hands over once;
+#    - else the lowest ordinal below (this pod is the highest: the first a
+#      rollout replaces, or the first a scale-down removes; a scale-down
+#      removes the highest ordinals, so never hand over upwards then).
 ord=${POD_NAME##*-}
-preferred=0
-i=0
-while [ "$i" -lt "$REDIS_REPLICAS" ]; do
-    h=$(redis_host "$i")
-    if [ "$i" != "$ord" ] && resolves "$h"; then
-        prio=$DEFAULT_PRIORITY
-        if [ "$i" -gt "$ord" ]; then prio=$PREFERRED_PRIORITY; fi
-        if [ "$(cli "$h" "$REDIS_PORT" "$ADMIN_CRED" CONFIG SET replica-priority "$prio" | tr -d '\r')" = OK ] &&
-            [ "$prio" = "$PREFERRED_PRIORITY" ]; then preferred=$((preferred + 1)); fi
-    fi
-    i=$((i + 1))
-done
-seen_preferred() {
-    cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL replicas "$MASTER_NAME" | tr -d '\r' |
-        awk -v p="$PREFERRED_PRIORITY" 'prev=="slave-priority" && $0==p {n++} {prev=$0} END{print n+0}'
+linked_to_me() {
+    [ "$(cli "$1" "$REDIS_PORT" "$ADMIN_CRED" INFO replication | tr -d '\r' |
+        awk -F: '$1=="role"{r=$2} $1=="master_host"{m=$2} $1=="master_link_status"{l=$2}
+            END{print r "," m "," l}')" = "slave,$SELF,up" ]
 }
-if [ "$preferred" -gt 0 ]; then
-    wait_until=$(( $(date +%s) + PRIORITY_WAIT_SECONDS ))
-    until [ "$(seen_preferred)" -ge "$preferred" ] || [ "$(date +%s)" -ge "$wait_until" ]; do sleep 0.5; done
-    log "Sentinel $leader sees $(seen_preferred) of $preferred replicas already replaced by the rollout as preferred"
-fi
-restore_priorities() {
-    i=$((ord + 1))
+target=""
+for i in $(seq $((ord + 1)) $((REDIS_REPLICAS - 1))) $(seq 0 $((ord - 1))); do
+    h=$(redis_host "$i")
+    if resolves "$h" && linked_to_me "$h"; then target=$h; break; fi
+done
+set_priorities() { # PRIORITY_FOR_TARGET
+    i=0
     while [ "$i" -lt "$REDIS_REPLICAS" ]; do
         h=$(redis_host "$i")
-        if resolves "$h"; then cli "$h" "$REDIS_PORT" "$ADMIN_CRED" CONFIG SET replica-priority "$DEFAULT_PRIORITY" >/dev/null; fi
+        if [ "$i" != "$ord" ] && resolves "$h"; then
+            prio=$DEFAULT_PRIORITY
+            if [ "$h" = "$target" ]; then prio=$1; fi
+            cli "$h" "$REDIS_PORT" "$ADMIN_CRED" CONFIG SET replica-priority "$prio" >/dev/null
+        fi
         i=$((i + 1))
     done
 }
-
-# 1. pause, then every replica has every write
-t0=$(date +%s)
-out=$(printf 'MULTI\nPUBLISH %s %s\nCLIENT PAUSE %s WRITE\nEXEC\nWAIT %s %s\n' \
-    "$HANDOVER_CHANNEL" "$SELF" "$(( (DEADLINE - t0) * 1000 ))" "$replicas" "$SYNC_WAIT_MS" | me)
-acked=$(printf '%s\n' "$out" | tail -n 1)
-case "$acked" in
-    ''|*[!0-9]*) give_up "pausing writes failed: $(printf '%s' "$out" | tr '\n' ' ')" ;;
-esac
-if [ "$acked" -lt "$replicas" ]; then
-    log "writes paused; only $acked of $replicas replicas confirmed every write within ${SYNC_WAIT_MS}ms"
+restore_priorities() { [ -z "$target" ] || set_priorities "$DEFAULT_PRIORITY"; }
+# The leader's view of the target: "<priority> <ms since its last INFO>".
+target_view() {
+    cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL replicas "$MASTER_NAME" | tr -d '\r' |
+        awk -v t="$target" -v p="$PREFERRED_PRIORITY" '
+            NR % 2 == 1 {k=$0; next}
+            k=="name" {n++} k=="ip" {ip[n]=$0} k=="slave-priority" {pr[n]=$0} k=="info-refresh" {ir[n]=$0}
+            END{others=0; for (j=1; j<=n; j++) if (ip[j]!=t && pr[j]+0>0 && pr[j]+0<=p+0) others++
+                for (j=1; j<=n; j++) if (ip[j]==t) print (others ? "other" : pr[j]), ir[j]+0}'
+}
+# Sentinel reads priorities from INFO (every 10 s) and, during a failover,
+# reads a replica's INFO once a second counted from its last read: it sees
+# the promotion (and names the new master) at the first read after its
+# REPLICAOF NO ONE, which it sends two timer ticks (at most 0.2 s) after
+# SENTINEL FAILOVER. Sending SENTINEL FAILOVER when the target's last read
+# is ALIGN_MS old (and the read after it less than 1 s minus two ticks
+# away) makes that first read come right after the promotion: about
+# 1000 - ALIGN_MS later instead of a full second. So wait (bounded, writes
+# still flow) until the leader sees the target preferred, at that phase.
+aligned=""
+if [ -n "$target" ]; then
+    set_priorities "$PREFERRED_PRIORITY"
+    wait_until=$(( $(date +%s) + PRIORITY_WAIT_SECONDS ))
+    while [ "$(date +%s)" -lt "$wait_until" ]; do
+        set -- $(target_view)
+        if [ "${1:-}" = "$PREFERRED_PRIORITY" ] && [ "${2:-9999}" -le "$ALIGN_MS" ]; then
+            sleep "$(printf '0.%03d' $((ALIGN_MS - $2)))"
+            aligned=yes
+            break
+        fi
+        sleep 0.1
+    done
+    if [ -n "$aligned" ]; then
+        log "target $target: Sentinel $leader prefers it; failover aligned with its INFO reads"
+    else
+        log "target $target: Sentinel $leader did not show it preferred within ${PRIORITY_WAIT_SECONDS}s"
+    fi
 else
-    log "writes paused; all $replicas replicas have every write"
+    log "no replica linked to this master: Sentinel picks one"
+fi
+
+# 1. pause, then every replica has every write. The pause and the read of
+#    the replication offset are one transaction: no write is answered after
+#    that offset. Not WAIT: while writes are paused Redis does not ask its
+#    replicas for their offsets, so WAIT would wait for their once-a-second
+#    report; each replica's INFO says at once how much it has applied.
+now_ms() { date +%s%3N; }
+t0=$(now_ms)
+out=$(printf 'MULTI\nCLIENT PAUSE %s WRITE\nINFO replication\nEXEC\n' "$(( DEADLINE * 1000 - t0 ))" | me)
+offset=$(field master_repl_offset "$out")
+case "$offset" in
+    ''|*[!0-9]*) give_up "pausing writes failed: $(printf '%s' "$out" | head -n 3 | tr '\n' ' ')" ;;
+esac
+online=$(printf '%s\n' "$out" | awk -F'[:=,]' '/^slave[0-9]+:/ {h=""; s=""
+    for (j = 2; j < NF; j += 2) { if ($j == "ip") h = $(j + 1); if ($j == "state") s = $(j + 1) }
+    if (s == "online" && h != "") print h}')
+# behind: how many online replicas have not applied the stream up to
+# `offset` (all asked at once).
+behind() {
+    for h in $online; do
+        (
+            o=$(field slave_repl_offset "$(cli "$h" "$REDIS_PORT" "$ADMIN_CRED" INFO replication | tr -d '\r')")
+            case "$o" in ''|*[!0-9]*) echo late ;; *) [ "$o" -ge "$offset" ] || echo late ;; esac
+        ) &
+    done | { grep -c late || true; }
+}
+replicas=$(printf '%s\n' "$online" | { grep -c . || true; })
+late=$(behind)
+while [ "$late" -gt 0 ] && [ $(( $(now_ms) - t0 )) -lt "$SYNC_WAIT_MS" ]; do
+    sleep 0.01
+    late=$(behind)
+done
+if [ "$late" -gt 0 ]; then
+    log "writes paused; $late of $replicas replicas had not applied every write within ${SYNC_WAIT_MS}ms"
+else
+    log "writes paused; all $replicas replicas applied every write (offset $offset) in $(( $(now_ms) - t0 ))ms"
 fi
 
 # 2. forced failover
@@ -130,6 +189,7 @@ me REPLICAOF "$new" "$REDIS_PORT" >/dev/null
 me CLIENT KILL TYPE normal >/dev/null
 me CLIENT KILL TYPE pubsub >/dev/null
 me CLIENT UNPAUSE >/dev/null
+t1=$(now_ms)
 log "$new promoted (poll $polls): following it; clients released"
 until [ "$(sentinel_says "$leader")" = "$new" ] || ! in_time; do sleep 0.05; done
 log "Sentinel $leader names $new"
@@ -137,4 +197,4 @@ log "Sentinel $leader names $new"
 # 4. this pod is a replica of the new master
 until [ "$(field master_link_status "$(me INFO replication)")" = up ] || ! in_time; do sleep 0.05; done
 restore_priorities
-log "handover to $new done in $(( $(date +%s) - t0 ))s; link $(field master_link_status "$(me INFO replication)")"
+log "handover to $new done: writes were paused $(( t1 - t0 ))ms; link $(field master_link_status "$(me INFO replication)")"
