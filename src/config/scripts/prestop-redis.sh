@@ -74,7 +74,9 @@ set_priorities() { # PRIORITY_FOR_TARGET
         if [ "$i" != "$ord" ] && resolves "$h"; then
             prio=$DEFAULT_PRIORITY
             if [ "$h" = "$target" ]; then prio=$1; fi
-            cli "$h" "$REDIS_PORT" "$ADMIN_CRED" CONFIG SET replica-priority "$prio" >/dev/null
+            # Best effort: Sentinel's own REPLICAOF transaction on a
+            # replica closes normal connections (CLIENT KILL TYPE normal).
+            cli "$h" "$REDIS_PORT" "$ADMIN_CRED" CONFIG SET replica-priority "$prio" >/dev/null || true
         fi
         i=$((i + 1))
     done
