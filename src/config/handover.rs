@@ -48,6 +48,9 @@ const PREFERRED_PRIORITY: u32 = 50;
 /// old, or Sentinel reads again at once and sees the promotion a second
 /// later (the outage it costs without alignment).
 const ALIGN_MS: u32 = 500;
+/// `repl-ping-replica-period` of a master while it hands over: its PING to
+/// the replicas, one an hour (see prestop-redis.sh).
+const NO_PING_SECONDS: u32 = 3_600;
 const DEFAULT_PRIORITY: u32 = 100;
 
 const PRESTOP_REDIS_BODY: &str = include_str!("scripts/prestop-redis.sh");
@@ -73,7 +76,7 @@ fn admin_credential(inst: &Instance) -> String {
 
 /// `prestop-redis.sh`.
 pub fn prestop_redis(inst: &Instance) -> String {
-    let extra: [(&str, Setting); 7] = [
+    let extra: [(&str, Setting); 8] = [
         ("ADMIN_CRED", Setting::Refs(admin_credential(inst))),
         ("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string().into()),
         ("SYNC_WAIT_MS", SYNC_WAIT_MS.to_string().into()),
@@ -84,6 +87,7 @@ pub fn prestop_redis(inst: &Instance) -> String {
         ("PREFERRED_PRIORITY", PREFERRED_PRIORITY.to_string().into()),
         ("DEFAULT_PRIORITY", DEFAULT_PRIORITY.to_string().into()),
         ("ALIGN_MS", ALIGN_MS.to_string().into()),
+        ("NO_PING_SECONDS", NO_PING_SECONDS.to_string().into()),
     ];
     script_header(inst, Component::Redis, &extra) + PRESTOP_REDIS_BODY
 }
@@ -138,7 +142,9 @@ mod tests {
     #[test]
     fn pause_and_offset_read_are_one_transaction() {
         let s = prestop_redis(&test_spec(""));
-        assert!(s.contains("MULTI\\nCLIENT PAUSE %s WRITE\\nINFO replication\\nEXEC\\n"));
+        assert!(s.contains(
+            "MULTI\\nCONFIG SET repl-ping-replica-period %s\\nCLIENT PAUSE %s WRITE\\nINFO replication\\nEXEC\\n"
+        ));
         let failover = s.find("SENTINEL FAILOVER").unwrap();
         let pause = s.find("CLIENT PAUSE").unwrap();
         let follow = s.find("REPLICAOF").unwrap();

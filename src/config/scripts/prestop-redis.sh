@@ -27,7 +27,13 @@ DEADLINE=$(( $(date +%s) + HANDOVER_SECONDS ))
 me() { cli localhost "$REDIS_PORT" "$ADMIN_CRED" "$@" | tr -d '\r'; }
 field() { printf '%s\n' "$2" | sed -n "s/^$1://p"; }
 in_time() { [ "$(date +%s)" -lt "$DEADLINE" ]; }
-give_up() { me CLIENT UNPAUSE >/dev/null; restore_priorities; log "$*; writes resumed, Sentinel fails over by itself"; exit 1; }
+give_up() {
+    me CLIENT UNPAUSE >/dev/null
+    if [ -n "${ping_period:-}" ]; then me CONFIG SET repl-ping-replica-period "$ping_period" >/dev/null; fi
+    restore_priorities
+    log "$*; writes resumed, Sentinel fails over by itself"
+    exit 1
+}
 
 info=$(me INFO replication)
 role=$(field role "$info")
@@ -127,9 +133,18 @@ fi
 #    that offset. Not WAIT: while writes are paused Redis does not ask its
 #    replicas for their offsets, so WAIT would wait for their once-a-second
 #    report; each replica's INFO says at once how much it has applied.
+#    The same transaction stops this master's PING to its replicas
+#    (`repl-ping-replica-period`, restored if the handover fails): a PING
+#    is written to the replication stream even while writes are paused,
+#    and one sent after the promotion, before this pod follows, leaves the
+#    other replicas ahead of the new master, so they need a full resync and
+#    the new master has no replica to acknowledge writes for seconds.
 now_ms() { date +%s%3N; }
+ping_period=$(me CONFIG GET repl-ping-replica-period | sed -n 2p)
+case "$ping_period" in ''|*[!0-9]*) ping_period=10 ;; esac
 t0=$(now_ms)
-out=$(printf 'MULTI\nCLIENT PAUSE %s WRITE\nINFO replication\nEXEC\n' "$(( DEADLINE * 1000 - t0 ))" | me)
+out=$(printf 'MULTI\nCONFIG SET repl-ping-replica-period %s\nCLIENT PAUSE %s WRITE\nINFO replication\nEXEC\n' \
+    "$NO_PING_SECONDS" "$(( DEADLINE * 1000 - t0 ))" | me)
 offset=$(field master_repl_offset "$out")
 case "$offset" in
     ''|*[!0-9]*) give_up "pausing writes failed: $(printf '%s' "$out" | head -n 3 | tr '\n' ' ')" ;;
@@ -167,30 +182,35 @@ case "$ans" in
 esac
 
 # 3. follow the promoted replica as soon as it is master (the Sentinel
-#    flags it `promoted` when it selects it, and names it once its INFO
-#    shows the promotion, up to a second later), release the clients
+#    promotes it two timer ticks after the command and names it once its
+#    INFO shows the promotion), release the clients. The target is asked
+#    directly (one round trip a poll: the paused clients wait for it); every
+#    fifth poll, or without a target, the Sentinel says which replica it
+#    promotes (flag `promoted`, or the master it names).
+promoted_from_me() {
+    p=$(cli "$1" "$REDIS_PORT" "$REDIS_CRED" INFO replication | tr -d '\r')
+    [ "$(field role "$p")" = master ] && [ "$(field master_replid2 "$p")" = "$replid" ]
+}
+sentinel_pick() {
+    _pick=$(cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL replicas "$MASTER_NAME" | tr -d '\r' |
+        awk 'NR % 2 == 1 {k=$0; next} k=="ip"{ip=$0} k=="flags" && $0 ~ /promoted/ {print ip}' | sed -n 1p)
+    if [ -z "$_pick" ]; then
+        _pick=$(cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | sed -n 1p)
+    fi
+    printf '%s\n' "$_pick"
+}
 new=""
 polls=0
 while [ -z "$new" ] && in_time; do
     polls=$((polls + 1))
-    h=$(cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL replicas "$MASTER_NAME" | tr -d '\r' |
-        awk 'prev=="ip"{ip=$0} prev=="flags" && $0 ~ /promoted/ {print ip} {prev=$0}' | sed -n 1p)
-    if [ -z "$h" ]; then
-        h=$(cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL get-master-addr-by-name "$MASTER_NAME" | tr -d '\r' | sed -n 1p)
-    fi
-    if [ -n "$h" ] && [ "$h" != "$SELF" ]; then
-        p=$(cli "$h" "$REDIS_PORT" "$REDIS_CRED" INFO replication | tr -d '\r')
-        if [ "$(field role "$p")" = master ] && [ "$(field master_replid2 "$p")" = "$replid" ]; then
-            new=$h
-        fi
-    fi
-    [ -n "$new" ] || sleep 0.02
+    if [ -n "$target" ] && [ $((polls % 5)) -ne 0 ]; then h=$target; else h=$(sentinel_pick); fi
+    if [ -n "$h" ] && [ "$h" != "$SELF" ] && promoted_from_me "$h"; then new=$h; fi
+    [ -n "$new" ] || sleep 0.01
 done
 [ -n "$new" ] || give_up "no replica was promoted within ${HANDOVER_SECONDS}s"
-me REPLICAOF "$new" "$REDIS_PORT" >/dev/null
-me CLIENT KILL TYPE normal >/dev/null
-me CLIENT KILL TYPE pubsub >/dev/null
-me CLIENT UNPAUSE >/dev/null
+# One connection, in this order (CLIENT KILL spares the connection that
+# sends it): replica first, so an unpaused write is refused, never answered.
+printf 'REPLICAOF %s %s\nCLIENT KILL TYPE normal\nCLIENT KILL TYPE pubsub\nCLIENT UNPAUSE\n' "$new" "$REDIS_PORT" | me >/dev/null
 t1=$(now_ms)
 log "$new promoted (poll $polls): following it; clients released"
 until [ "$(sentinel_says "$leader")" = "$new" ] || ! in_time; do sleep 0.05; done
