@@ -139,7 +139,11 @@ fi
 #    and one sent after the promotion, before this pod follows, leaves the
 #    other replicas ahead of the new master, so they need a full resync and
 #    the new master has no replica to acknowledge writes for seconds.
-now_ms() { date +%s%3N; }
+# Milliseconds since the epoch (whole seconds where `date` has no %N).
+now_ms() {
+    _t=$(date +%s%3N)
+    case "$_t" in ''|*[!0-9]*) echo "$(date +%s)000" ;; *) echo "$_t" ;; esac
+}
 ping_period=$(me CONFIG GET repl-ping-replica-period | sed -n 2p)
 case "$ping_period" in ''|*[!0-9]*) ping_period=10 ;; esac
 t0=$(now_ms)
