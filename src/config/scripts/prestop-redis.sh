@@ -1,7 +1,8 @@
 SCRIPT=prestop-redis
 # preStop hook of a Redis pod: a master hands over before it stops.
-# 0. Make Sentinel prefer a replica the rollout has already replaced (see
-#    below), while writes still flow.
+# 0. Pick one target replica (see below), make it the one Sentinel
+#    prefers and wait, while writes still flow, for the moment in
+#    Sentinel's INFO reads of it that makes the failover quickest.
 # 1. Pause writes (CLIENT PAUSE WRITE, in one transaction with a read of
 #    the replication offset) and wait until every online replica applied
 #    the stream up to that offset: every write this master answered is then
