@@ -4,7 +4,7 @@ use serde_norway::Value;
 
 use crate::certs::seed::Seed;
 use crate::generate;
-use crate::krm::{ItemExt, KrmResult, ResourceList, ResourceRef};
+use crate::krm::{FieldError, ItemExt, KrmResult, ResourceList, ResourceRef};
 use crate::ownership;
 use crate::spec::{self, Instance};
 
@@ -34,6 +34,15 @@ fn config_ref(fc: &Value) -> Option<ResourceRef> {
             .to_string(),
         namespace: fc.str_at(&["metadata", "namespace"]).map(str::to_string),
     })
+}
+
+/// Errors found in the function config, as results that point at it.
+fn push_config_errors(rl: &mut ResourceList, errors: &[FieldError], fc_ref: &Option<ResourceRef>) {
+    for e in errors {
+        let mut r = e.to_result();
+        r.resource_ref = fc_ref.clone();
+        rl.results.push(r);
+    }
 }
 
 /// Runs the function on raw input. Returns the output list; it has an
@@ -97,11 +106,7 @@ pub fn run_parsed(
     let inst = match spec::from_function_config(&fc) {
         Ok(i) => i,
         Err(errors) => {
-            for e in errors {
-                let mut r = e.to_result();
-                r.resource_ref = fc_ref.clone();
-                rl.results.push(r);
-            }
+            push_config_errors(&mut rl, &errors, &fc_ref);
             return rl;
         }
     };
@@ -119,11 +124,7 @@ pub fn run_parsed(
             r
         })),
         Err(errors) => {
-            for e in errors {
-                let mut r = e.to_result();
-                r.resource_ref = fc_ref.clone();
-                rl.results.push(r);
-            }
+            push_config_errors(&mut rl, &errors, &fc_ref);
             return rl;
         }
     }
