@@ -710,29 +710,37 @@ fn connections_to(c: &Cluster, addr: &str, window: Duration) -> Result<Vec<Strin
 }
 
 /// Every Sentinel names `master` by its DNS name in `SENTINEL master` and
-/// lists `pod` among the replicas by its DNS name, healthy.
+/// lists `pod` among the replicas by its DNS name, healthy. Polled: right
+/// after [`Topo::wait_sentinels_agree`] one `redis-cli` round trip to a
+/// Sentinel may still fail or show the previous `INFO` read; the error
+/// says what every Sentinel showed last.
 fn sentinels_use_dns_names(t: &Topo, c: &Cluster, master: &str, pod: &str) -> Result<()> {
     let fqdn = t.fqdn(c, pod);
     let master_fqdn = t.fqdn(c, master);
-    for s in &t.sentinels {
-        let st = t.sentinel_state(c, s).map_err(anyhow::Error::msg)?;
-        ensure!(
-            get(&st, "ip") == master_fqdn && get(&st, "flags") == "master",
-            "{s}: SENTINEL master shows {st:?}"
-        );
-        let r = t.sentinel(c, s, &["SENTINEL", "replicas", MASTER_NAME])?;
-        let recs = replica_records(&r);
-        let rec = recs
-            .iter()
-            .find(|m| get(m, "name") == format!("{fqdn}:{}", t.redis_port))
-            .with_context(|| format!("{s} does not list {pod} by its DNS name: {recs:?}"))?;
-        ensure!(
-            get(rec, "ip") == fqdn
-                && get(rec, "flags") == "slave"
-                && get(rec, "master-link-status") == "ok",
-            "{s} lists {pod} as {rec:?}"
-        );
-    }
+    let what = format!("every Sentinel to name {master} and list {pod} by DNS name, healthy");
+    wait_for(&what, SETTLE, POLL, || {
+        for s in &t.sentinels {
+            let st = t.sentinel_state(c, s)?;
+            if get(&st, "ip") != master_fqdn || get(&st, "flags") != "master" {
+                return Err(format!("{s}: SENTINEL master shows {st:?}"));
+            }
+            let r = t
+                .sentinel(c, s, &["SENTINEL", "replicas", MASTER_NAME])
+                .map_err(|e| format!("{s}: {e:#}"))?;
+            let recs = replica_records(&r);
+            let rec = recs
+                .iter()
+                .find(|m| get(m, "name") == format!("{fqdn}:{}", t.redis_port))
+                .ok_or_else(|| format!("{s} does not list {pod} by its DNS name: {recs:?}"))?;
+            if get(rec, "ip") != fqdn
+                || get(rec, "flags") != "slave"
+                || get(rec, "master-link-status") != "ok"
+            {
+                return Err(format!("{s} lists {pod} as {rec:?}"));
+            }
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 

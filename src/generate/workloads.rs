@@ -23,7 +23,7 @@ use crate::certs::Role;
 use crate::config::{self, handover, paths, redis, sentinel, topology, users};
 use crate::ownership;
 use crate::sources;
-use crate::spec::{AntiAffinity, Component, Instance, model::Resources};
+use crate::spec::{AntiAffinity, Component, Instance, Storage, model::Resources};
 
 /// Secret file mode: owner and group (fsGroup) may read.
 pub const SECRET_MODE: i32 = 0o440;
@@ -287,109 +287,56 @@ pub fn container_security_context(inst: &Instance) -> SecurityContext {
     }
 }
 
+/// Where a component's files are mounted, and its start script.
+struct Dirs {
+    config: &'static str,
+    tls: &'static str,
+    auth: &'static str,
+    run: &'static str,
+    script: &'static str,
+}
+
+fn dirs(c: Component) -> Dirs {
+    match c {
+        Component::Redis => Dirs {
+            config: paths::REDIS_CONFIG,
+            tls: paths::REDIS_TLS,
+            auth: paths::REDIS_AUTH,
+            run: paths::REDIS_RUN,
+            script: redis::START_SCRIPT,
+        },
+        Component::Sentinel => Dirs {
+            config: paths::SENTINEL_CONFIG,
+            tls: paths::SENTINEL_TLS,
+            auth: paths::SENTINEL_AUTH,
+            run: paths::SENTINEL_RUN,
+            script: sentinel::START_SCRIPT,
+        },
+    }
+}
+
 /// The StatefulSet of a component; `config_hash` goes on its pod template.
 pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> StatefulSet {
     let name = inst.workload_name(c);
-    let (config_dir, tls_dir, auth_dir, run_dir, script) = match c {
-        Component::Redis => (
-            paths::REDIS_CONFIG,
-            paths::REDIS_TLS,
-            paths::REDIS_AUTH,
-            paths::REDIS_RUN,
-            redis::START_SCRIPT,
-        ),
-        Component::Sentinel => (
-            paths::SENTINEL_CONFIG,
-            paths::SENTINEL_TLS,
-            paths::SENTINEL_AUTH,
-            paths::SENTINEL_RUN,
-            sentinel::START_SCRIPT,
-        ),
-    };
-    let mut volumes = vec![Volume {
-        name: "config".into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: name.clone(),
-            default_mode: Some(CONFIG_MODE),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }];
-    // Pod counts and quorum: mounted, but outside the config hash (the
-    // kubelet updates it in running pods; scaling restarts nothing).
-    volumes.push(Volume {
-        name: topology::VOLUME.into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: topology::configmap_name(inst),
-            default_mode: Some(CONFIG_MODE),
-            ..Default::default()
-        }),
-        ..Default::default()
-    });
-    let mut mounts = vec![
-        mount("config", config_dir, true),
-        mount(topology::VOLUME, topology::mount_path(c), true),
-    ];
+    let d = dirs(c);
+    let (mut volumes, mut mounts) = config_volumes(inst, c, &name, &d);
     for m in mounted_secrets(inst, c) {
-        let items = m.keys.map(|keys| {
-            keys.into_iter()
-                .map(|k| KeyToPath {
-                    key: k.to_string(),
-                    path: k.to_string(),
-                    ..Default::default()
-                })
-                .collect()
-        });
-        let v = match m.ca_from {
-            Some((cm, key)) => projected_tls_volume(m.volume, m.secret, items, cm, key),
-            None => {
-                let mut v = secret_volume(m.volume, m.secret);
-                if let Some(src) = v.secret.as_mut() {
-                    src.items = items;
-                }
-                v
-            }
+        let path = match m.volume {
+            "tls" => d.tls,
+            "consumers" => paths::REDIS_CONSUMERS,
+            _ => d.auth,
         };
-        volumes.push(v);
-        mounts.push(mount(
-            m.volume,
-            match m.volume {
-                "tls" => tls_dir,
-                "consumers" => paths::REDIS_CONSUMERS,
-                _ => auth_dir,
-            },
-            true,
-        ));
+        mounts.push(mount(m.volume, path, true));
+        volumes.push(mounted_secret_volume(m));
     }
     volumes.push(empty_dir("run", "16Mi"));
-    mounts.push(mount("run", run_dir, false));
+    mounts.push(mount("run", d.run, false));
     volumes.push(empty_dir("tmp", "16Mi"));
     mounts.push(mount("tmp", "/tmp", false));
     let mut claims = None;
     if c == Component::Redis {
         match &inst.redis.persistence {
-            Some(st) => {
-                claims = Some(vec![PersistentVolumeClaim {
-                    metadata: ObjectMeta {
-                        name: Some("data".into()),
-                        labels: Some(inst.selector_labels(c)),
-                        ..Default::default()
-                    },
-                    spec: Some(PersistentVolumeClaimSpec {
-                        access_modes: Some(vec!["ReadWriteOnce".into()]),
-                        storage_class_name: st.storage_class_name.clone(),
-                        resources: Some(VolumeResourceRequirements {
-                            requests: Some(BTreeMap::from([(
-                                "storage".to_string(),
-                                Quantity(st.size.clone()),
-                            )])),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }]);
-            }
+            Some(st) => claims = Some(vec![data_claim(inst, c, st)]),
             None => volumes.push(Volume {
                 name: "data".into(),
                 empty_dir: Some(EmptyDirVolumeSource::default()),
@@ -398,104 +345,12 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         }
         mounts.push(mount("data", paths::REDIS_DATA, false));
     }
-
-    let ports = services::ports(inst, c)
-        .into_iter()
-        .map(|(n, p)| ContainerPort {
-            name: Some(n),
-            container_port: i32::from(p),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        })
-        .collect();
-    let res = match c {
-        Component::Redis => &inst.redis.resources,
-        Component::Sentinel => &inst.sentinel.resources,
-    };
-    let mut readiness = ping_probe(inst, c, "^PONG");
-    readiness.failure_threshold = Some(3);
-    if c == Component::Redis {
-        // In sync with the master (replica) or named by Sentinel (master):
-        // a rollout moves on only then (config::handover).
-        readiness.exec = Some(ExecAction {
-            command: Some(handover::redis_readiness_command()),
-        });
-        readiness.period_seconds = Some(5);
-    }
-    let mut liveness = ping_probe(inst, c, "^(PONG|LOADING|MASTERDOWN)");
-    liveness.failure_threshold = Some(6);
-    liveness.period_seconds = Some(15);
-    // Start-up may wait for a failover (Redis) or for DNS (both): allow it.
-    let mut startup = ping_probe(inst, c, "^(PONG|LOADING|MASTERDOWN)");
-    startup.period_seconds = Some(5);
-    let startup_budget = match c {
-        Component::Redis => {
-            (inst.sentinel.down_after_milliseconds + inst.sentinel.failover_timeout) / 1000 + 150
-        }
-        Component::Sentinel => 150,
-    };
-    startup.failure_threshold = Some(i32::try_from(startup_budget.div_ceil(5)).unwrap_or(i32::MAX));
-
-    let container = Container {
-        name: c.as_str().into(),
-        image: Some(inst.image.clone()),
-        image_pull_policy: inst.image_pull_policy.clone(),
-        command: Some(vec!["sh".into(), format!("{config_dir}/{script}")]),
-        env: Some(vec![
-            field_env("POD_NAME", "metadata.name"),
-            field_env("POD_NAMESPACE", "metadata.namespace"),
-        ]),
-        ports: Some(ports),
-        readiness_probe: Some(readiness),
-        liveness_probe: Some(liveness),
-        startup_probe: Some(startup),
-        lifecycle: Some(Lifecycle {
-            pre_stop: Some(LifecycleHandler {
-                exec: Some(ExecAction {
-                    command: Some(handover::pre_stop_command(c)),
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        resources: Some(resources(res)),
-        security_context: Some(container_security_context(inst)),
-        volume_mounts: Some(mounts),
-        ..Default::default()
-    };
-
-    let mut pod_annotations = BTreeMap::new();
-    pod_annotations.insert(
+    let mut pod_spec = pod_spec(inst, c, main_container(inst, c, &d, mounts), volumes);
+    crate::metrics::exporter::add_to_pod(inst, c, &mut pod_spec);
+    let pod_annotations = BTreeMap::from([(
         ownership::CONFIG_HASH_ANNOTATION.to_string(),
         config_hash.to_string(),
-    );
-    let mut pod_spec = PodSpec {
-        containers: vec![container],
-        volumes: Some(volumes),
-        service_account_name: Some(inst.service_account.clone()),
-        automount_service_account_token: Some(false),
-        enable_service_links: Some(false),
-        termination_grace_period_seconds: Some(handover::GRACE_SECONDS),
-        affinity: affinity(inst, c),
-        node_selector: (!inst.placement.node_selector.is_empty())
-            .then(|| inst.placement.node_selector.clone()),
-        tolerations: tolerations(inst),
-        priority_class_name: inst.placement.priority_class_name.clone(),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: inst.security.run_as_user,
-            run_as_group: inst.security.run_as_group,
-            fs_group: inst.security.fs_group,
-            fs_group_change_policy: inst.security.fs_group.map(|_| "OnRootMismatch".into()),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".into(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    crate::metrics::exporter::add_to_pod(inst, c, &mut pod_spec);
+    )]);
     StatefulSet {
         metadata: meta(inst, name.clone(), Some(c)),
         spec: Some(StatefulSetSpec {
@@ -520,6 +375,187 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
                 spec: Some(pod_spec),
             },
             volume_claim_templates: claims,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The component's ConfigMap and the topology ConfigMap. Pod counts and
+/// quorum are mounted, but outside the config hash (the kubelet updates
+/// them in running pods; scaling restarts nothing).
+fn config_volumes(
+    inst: &Instance,
+    c: Component,
+    name: &str,
+    d: &Dirs,
+) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let configmap = |volume: &str, configmap: String| Volume {
+        name: volume.into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: configmap,
+            default_mode: Some(CONFIG_MODE),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    (
+        vec![
+            configmap("config", name.to_string()),
+            configmap(topology::VOLUME, topology::configmap_name(inst)),
+        ],
+        vec![
+            mount("config", d.config, true),
+            mount(topology::VOLUME, topology::mount_path(c), true),
+        ],
+    )
+}
+
+/// The volume of one of [`mounted_secrets`].
+fn mounted_secret_volume(m: MountedSecret) -> Volume {
+    let items = m.keys.map(|keys| {
+        keys.into_iter()
+            .map(|k| KeyToPath {
+                key: k.to_string(),
+                path: k.to_string(),
+                ..Default::default()
+            })
+            .collect()
+    });
+    match m.ca_from {
+        Some((cm, key)) => projected_tls_volume(m.volume, m.secret, items, cm, key),
+        None => {
+            let mut v = secret_volume(m.volume, m.secret);
+            if let Some(src) = v.secret.as_mut() {
+                src.items = items;
+            }
+            v
+        }
+    }
+}
+
+/// The claim template of a Redis pod's data volume.
+fn data_claim(inst: &Instance, c: Component, st: &Storage) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some("data".into()),
+            labels: Some(inst.selector_labels(c)),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: st.storage_class_name.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_string(),
+                    Quantity(st.size.clone()),
+                )])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Readiness, liveness and start-up probes of the main container.
+fn probes(inst: &Instance, c: Component) -> (Probe, Probe, Probe) {
+    let mut readiness = ping_probe(inst, c, "^PONG");
+    readiness.failure_threshold = Some(3);
+    if c == Component::Redis {
+        // In sync with the master (replica) or named by Sentinel (master):
+        // a rollout moves on only then (config::handover).
+        readiness.exec = Some(ExecAction {
+            command: Some(handover::redis_readiness_command()),
+        });
+        readiness.period_seconds = Some(5);
+    }
+    let mut liveness = ping_probe(inst, c, "^(PONG|LOADING|MASTERDOWN)");
+    liveness.failure_threshold = Some(6);
+    liveness.period_seconds = Some(15);
+    // Start-up may wait for a failover (Redis) or for DNS (both): allow it.
+    let mut startup = ping_probe(inst, c, "^(PONG|LOADING|MASTERDOWN)");
+    startup.period_seconds = Some(5);
+    let startup_budget = match c {
+        Component::Redis => {
+            (inst.sentinel.down_after_milliseconds + inst.sentinel.failover_timeout) / 1000 + 150
+        }
+        Component::Sentinel => 150,
+    };
+    startup.failure_threshold = Some(i32::try_from(startup_budget.div_ceil(5)).unwrap_or(i32::MAX));
+    (readiness, liveness, startup)
+}
+
+/// The redis-server or redis-sentinel container.
+fn main_container(inst: &Instance, c: Component, d: &Dirs, mounts: Vec<VolumeMount>) -> Container {
+    let ports = services::ports(inst, c)
+        .into_iter()
+        .map(|(n, p)| ContainerPort {
+            name: Some(n),
+            container_port: i32::from(p),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        })
+        .collect();
+    let res = match c {
+        Component::Redis => &inst.redis.resources,
+        Component::Sentinel => &inst.sentinel.resources,
+    };
+    let (readiness, liveness, startup) = probes(inst, c);
+    Container {
+        name: c.as_str().into(),
+        image: Some(inst.image.clone()),
+        image_pull_policy: inst.image_pull_policy.clone(),
+        command: Some(vec!["sh".into(), format!("{}/{}", d.config, d.script)]),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            field_env("POD_NAMESPACE", "metadata.namespace"),
+        ]),
+        ports: Some(ports),
+        readiness_probe: Some(readiness),
+        liveness_probe: Some(liveness),
+        startup_probe: Some(startup),
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction {
+                    command: Some(handover::pre_stop_command(c)),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        resources: Some(resources(res)),
+        security_context: Some(container_security_context(inst)),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
+/// The pod around `container`: placement, service account, the
+/// restricted pod security context.
+fn pod_spec(inst: &Instance, c: Component, container: Container, volumes: Vec<Volume>) -> PodSpec {
+    PodSpec {
+        containers: vec![container],
+        volumes: Some(volumes),
+        service_account_name: Some(inst.service_account.clone()),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        termination_grace_period_seconds: Some(handover::GRACE_SECONDS),
+        affinity: affinity(inst, c),
+        node_selector: (!inst.placement.node_selector.is_empty())
+            .then(|| inst.placement.node_selector.clone()),
+        tolerations: tolerations(inst),
+        priority_class_name: inst.placement.priority_class_name.clone(),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: inst.security.run_as_user,
+            run_as_group: inst.security.run_as_group,
+            fs_group: inst.security.fs_group,
+            fs_group_change_policy: inst.security.fs_group.map(|_| "OnRootMismatch".into()),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()

@@ -165,80 +165,150 @@ pub fn resolve(
             format!("{} consumers; at most {MAX_CONSUMERS}", specs.len()),
         )]);
     }
+    let mut taken = Taken {
+        names: BTreeSet::new(),
+        users: cx.taken_users.iter().map(|u| u.to_string()).collect(),
+        secrets: cx
+            .instance_secrets
+            .iter()
+            .map(|s| (cx.namespace.to_string(), s.clone()))
+            .collect(),
+    };
     let mut errors = Vec::new();
     let mut out = Vec::new();
-    let mut names = BTreeSet::new();
-    let mut users: BTreeSet<String> = cx.taken_users.iter().map(|u| u.to_string()).collect();
-    let mut secrets: BTreeSet<(String, String)> = cx
-        .instance_secrets
-        .iter()
-        .map(|s| (cx.namespace.to_string(), s.clone()))
-        .collect();
     for (i, s) in specs.iter().enumerate() {
-        let field = |f: &str| format!("{prefix}consumers[{i}].{f}");
-        let mut errs: Vec<(String, String)> = Vec::new();
+        let mut one = One {
+            spec: s,
+            prefix,
+            index: i,
+            errs: Vec::new(),
+        };
+        let c = one.resolve(cx, &mut taken);
+        errors.extend(one.errs.into_iter().map(|(f, m)| FieldError::new(f, m)));
+        out.extend(c);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Consumer names, ACL users and (namespace, Secret) pairs already used.
+struct Taken {
+    names: BTreeSet<String>,
+    users: BTreeSet<String>,
+    secrets: BTreeSet<(String, String)>,
+}
+
+/// One entry of `spec.consumers` being resolved, with its errors.
+struct One<'s> {
+    spec: &'s ConsumerSpec,
+    prefix: &'s str,
+    index: usize,
+    errs: Vec<(String, String)>,
+}
+
+impl One<'_> {
+    fn field(&self, f: &str) -> String {
+        format!("{}consumers[{}].{f}", self.prefix, self.index)
+    }
+
+    fn err(&mut self, f: &str, msg: impl Into<String>) {
+        let field = self.field(f);
+        self.errs.push((field, msg.into()));
+    }
+
+    /// The consumer, or `None` when its name or type is missing.
+    fn resolve(&mut self, cx: &Context<'_>, taken: &mut Taken) -> Option<Consumer> {
+        let s = self.spec;
         let Some(name) = s.name.clone() else {
-            errors.push(FieldError::new(
-                field("name"),
-                "every consumer needs a name (a DNS-1123 label)",
-            ));
-            continue;
+            self.err("name", "every consumer needs a name (a DNS-1123 label)");
+            return None;
         };
         if let Err(e) = dns1123_label(&name) {
-            errs.push((field("name"), format!("consumer name {name:?} {e}")));
-        } else if !names.insert(name.clone()) {
-            errs.push((
-                field("name"),
-                format!("consumer name {name:?} is used twice"),
-            ));
+            self.err("name", format!("consumer name {name:?} {e}"));
+        } else if !taken.names.insert(name.clone()) {
+            self.err("name", format!("consumer name {name:?} is used twice"));
         }
         let Some(ty) = s.type_ else {
-            errors.push(FieldError::new(
-                field("type"),
-                "set the consumer type: 3scale or service-binding",
-            ));
-            continue;
+            self.err("type", "set the consumer type: 3scale or service-binding");
+            return None;
         };
         let namespace = s
             .namespace
             .clone()
             .unwrap_or_else(|| cx.namespace.to_string());
         if let Err(e) = dns1123_label(&namespace) {
-            errs.push((field("namespace"), format!("namespace {namespace:?} {e}")));
+            self.err("namespace", format!("namespace {namespace:?} {e}"));
         }
-        let user = s.user.clone().unwrap_or_else(|| name.clone());
+        let user = self.user(&name, &mut taken.users);
+        let rules = self.rules(ty, cx);
+        self.check_pod_labels();
+        self.check_foreign_fields(ty);
+        let kind = match ty {
+            ConsumerType::ThreeScale => self.threescale(&name, cx),
+            ConsumerType::ServiceBinding => self.service_binding(&name, cx),
+        };
+        let c = Consumer {
+            name,
+            namespace,
+            user,
+            rules,
+            pod_labels: s.pod_labels.clone(),
+            kind,
+        };
+        self.check_secret_names(ty, &c, &mut taken.secrets);
+        Some(c)
+    }
+
+    /// The ACL user (default: the consumer name), not taken yet.
+    fn user(&mut self, name: &str, users: &mut BTreeSet<String>) -> String {
+        let user = self.spec.user.clone().unwrap_or_else(|| name.to_string());
         if user.is_empty()
             || user.len() > 64
             || !user
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            errs.push((
-                field("user"),
+            self.err(
+                "user",
                 format!("user {user:?} must be 1-64 letters, digits, '-' or '_'"),
-            ));
+            );
         } else if !users.insert(user.clone()) {
-            errs.push((
-                field("user"),
-                format!("ACL user {user:?} is already taken (by the function's own users, auth.appUser or another consumer): set another user"),
-            ));
+            self.err("user", format!("ACL user {user:?} is already taken (by the function's own users, auth.appUser or another consumer): set another user"));
         }
+        user
+    }
+
+    /// The ACL rules (default per type), checked against Redis' commands.
+    fn rules(&mut self, ty: ConsumerType, cx: &Context<'_>) -> String {
         let default_rules = match ty {
             ConsumerType::ThreeScale => THREESCALE_RULES,
             ConsumerType::ServiceBinding => cx.app_rules,
         };
-        let rules = s.rules.clone().unwrap_or_else(|| default_rules.to_string());
+        let rules = self
+            .spec
+            .rules
+            .clone()
+            .unwrap_or_else(|| default_rules.to_string());
         if let Err(e) = super::acl::check_rules(&rules, cx.redis_version) {
-            errs.push((field("rules"), e.replace("appUserRules", "rules")));
+            self.err("rules", e.replace("appUserRules", "rules"));
         }
-        for (k, v) in s.pod_labels.iter().flatten() {
+        rules
+    }
+
+    fn check_pod_labels(&mut self) {
+        for (k, v) in self.spec.pod_labels.iter().flatten() {
             if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
-                errs.push((
-                    field(&format!("podLabels.{k}")),
-                    format!("label {k:?}: {v:?} {e}"),
-                ));
+                self.err(&format!("podLabels.{k}"), format!("label {k:?}: {v:?} {e}"));
             }
         }
+    }
+
+    /// Fields of the other consumer type are errors, not silently ignored.
+    fn check_foreign_fields(&mut self, ty: ConsumerType) {
+        let s = self.spec;
         let three = [
             ("backendSecretName", s.backend_secret_name.is_some()),
             ("systemSecretName", s.system_secret_name.is_some()),
@@ -258,117 +328,109 @@ pub fn resolve(
         };
         for (f, set) in foreign {
             if *set {
-                errs.push((
-                    field(f),
+                self.err(
+                    f,
                     format!("{f} does not apply to a consumer of type {}", ty.as_str()),
-                ));
+                );
             }
         }
-        let mut db = |f: &str, v: Option<u32>, default: u32| {
-            database(v, default).unwrap_or_else(|e| {
-                errs.push((field(f), e));
-                default
-            })
-        };
-        let kind = match ty {
-            ConsumerType::ThreeScale => {
-                let storage_db = db("storageDatabase", s.storage_database, 0);
-                let queues_db = db("queuesDatabase", s.queues_database, 1);
-                let system_db = db("systemDatabase", s.system_database, 2);
-                if queues_db == storage_db {
-                    errs.push((field("queuesDatabase"), format!("queues and storage share database {storage_db}: 3scale keeps them on separate databases")));
-                }
-                if system_db == storage_db || system_db == queues_db {
-                    errs.push((
-                        field("systemDatabase"),
-                        format!("system shares database {system_db} with backend: give it its own"),
-                    ));
-                }
-                if cx.master_name.chars().any(|c| c.is_ascii_uppercase()) {
-                    errs.push((
-                        format!("{prefix}sentinel.masterName"),
-                        format!("masterName {:?} has capital letters: 3scale reads it from a URL host, which URL parsers lower-case, and would then ask Sentinel for another master group; use a lower-case masterName (consumer {name})", cx.master_name),
-                    ));
-                }
-                if let Some(k) = &s.system_key_namespace
-                    && (k.is_empty()
-                        || k.len() > 128
-                        || k.chars().any(|c| c.is_control() || c.is_whitespace()))
-                {
-                    errs.push((
-                        field("systemKeyNamespace"),
-                        "systemKeyNamespace must be 1-128 characters without spaces".into(),
-                    ));
-                }
-                ConsumerKind::ThreeScale(ThreeScale {
-                    backend_secret: s
-                        .backend_secret_name
-                        .clone()
-                        .unwrap_or_else(|| "backend-redis".into()),
-                    system_secret: s
-                        .system_secret_name
-                        .clone()
-                        .unwrap_or_else(|| "system-redis".into()),
-                    storage_db,
-                    queues_db,
-                    system_db,
-                    key_namespace: s.system_key_namespace.clone(),
-                })
-            }
-            ConsumerType::ServiceBinding => {
-                let database = db("database", s.database, 0);
-                let provider = s
-                    .provider
-                    .clone()
-                    .unwrap_or_else(|| "redis-sentinel-fn".into());
-                if provider.is_empty()
-                    || provider.len() > 253
-                    || provider.chars().any(char::is_control)
-                {
-                    errs.push((
-                        field("provider"),
-                        "provider must be 1-253 characters".into(),
-                    ));
-                }
-                ConsumerKind::ServiceBinding(ServiceBinding {
-                    secret: s
-                        .secret_name
-                        .clone()
-                        .unwrap_or_else(|| format!("{}-{name}-binding", cx.instance)),
-                    database,
-                    provider,
-                })
-            }
-        };
-        let c = Consumer {
-            name,
-            namespace,
-            user,
-            rules,
-            pod_labels: s.pod_labels.clone(),
-            kind,
-        };
+    }
+
+    /// A logical database (`default` when unset).
+    fn db(&mut self, f: &str, v: Option<u32>, default: u32) -> u32 {
+        database(v, default).unwrap_or_else(|e| {
+            self.err(f, e);
+            default
+        })
+    }
+
+    /// A 3scale consumer: storage, queues and system on their own databases.
+    fn threescale(&mut self, name: &str, cx: &Context<'_>) -> ConsumerKind {
+        let s = self.spec;
+        let storage_db = self.db("storageDatabase", s.storage_database, 0);
+        let queues_db = self.db("queuesDatabase", s.queues_database, 1);
+        let system_db = self.db("systemDatabase", s.system_database, 2);
+        if queues_db == storage_db {
+            self.err("queuesDatabase", format!("queues and storage share database {storage_db}: 3scale keeps them on separate databases"));
+        }
+        if system_db == storage_db || system_db == queues_db {
+            self.err(
+                "systemDatabase",
+                format!("system shares database {system_db} with backend: give it its own"),
+            );
+        }
+        if cx.master_name.chars().any(|c| c.is_ascii_uppercase()) {
+            self.errs.push((
+                format!("{}sentinel.masterName", self.prefix),
+                format!("masterName {:?} has capital letters: 3scale reads it from a URL host, which URL parsers lower-case, and would then ask Sentinel for another master group; use a lower-case masterName (consumer {name})", cx.master_name),
+            ));
+        }
+        if let Some(k) = &s.system_key_namespace
+            && (k.is_empty()
+                || k.len() > 128
+                || k.chars().any(|c| c.is_control() || c.is_whitespace()))
+        {
+            self.err(
+                "systemKeyNamespace",
+                "systemKeyNamespace must be 1-128 characters without spaces",
+            );
+        }
+        ConsumerKind::ThreeScale(ThreeScale {
+            backend_secret: s
+                .backend_secret_name
+                .clone()
+                .unwrap_or_else(|| "backend-redis".into()),
+            system_secret: s
+                .system_secret_name
+                .clone()
+                .unwrap_or_else(|| "system-redis".into()),
+            storage_db,
+            queues_db,
+            system_db,
+            key_namespace: s.system_key_namespace.clone(),
+        })
+    }
+
+    /// A Service Binding consumer.
+    fn service_binding(&mut self, name: &str, cx: &Context<'_>) -> ConsumerKind {
+        let s = self.spec;
+        let database = self.db("database", s.database, 0);
+        let provider = s
+            .provider
+            .clone()
+            .unwrap_or_else(|| "redis-sentinel-fn".into());
+        if provider.is_empty() || provider.len() > 253 || provider.chars().any(char::is_control) {
+            self.err("provider", "provider must be 1-253 characters");
+        }
+        ConsumerKind::ServiceBinding(ServiceBinding {
+            secret: s
+                .secret_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-{name}-binding", cx.instance)),
+            database,
+            provider,
+        })
+    }
+
+    /// The consumer's Secret names: valid, and not made twice in one
+    /// namespace.
+    fn check_secret_names(
+        &mut self,
+        ty: ConsumerType,
+        c: &Consumer,
+        secrets: &mut BTreeSet<(String, String)>,
+    ) {
         let secret_fields = match ty {
             ConsumerType::ThreeScale => ["backendSecretName", "systemSecretName"].as_slice(),
             ConsumerType::ServiceBinding => ["secretName"].as_slice(),
         };
         for (f, secret) in secret_fields.iter().zip(c.secret_names()) {
             if let Err(e) = dns_name(secret, false) {
-                errs.push((field(f), format!("Secret name {secret:?} {e}")));
+                self.err(f, format!("Secret name {secret:?} {e}"));
             } else if !secrets.insert((c.namespace.clone(), secret.to_string())) {
-                errs.push((
-                    field(f),
-                    format!("Secret {}/{secret} is already generated (by the instance or another consumer): choose another name", c.namespace),
-                ));
+                self.err(f, format!("Secret {}/{secret} is already generated (by the instance or another consumer): choose another name", c.namespace));
             }
         }
-        errors.extend(errs.into_iter().map(|(f, m)| FieldError::new(f, m)));
-        out.push(c);
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
     }
 }
 
@@ -430,6 +492,10 @@ mod tests {
             has(&e, "spec.consumers[0].type", "3scale or service-binding"),
             "{e:?}"
         );
+        // A bad name is reported with a missing type, not hidden by it.
+        let e = errors("  consumers:\n    - {name: A_b}\n");
+        assert!(has(&e, "spec.consumers[0].name", "A_b"), "{e:?}");
+        assert!(has(&e, "spec.consumers[0].type", "3scale"), "{e:?}");
         let e = errors("  consumers:\n    - {name: a, type: redis}\n");
         assert!(
             e.iter().any(|(f, _)| f.starts_with("spec.consumers[0]")),

@@ -29,6 +29,13 @@ impl Ctx {
         self.errors
             .push(FieldError::new(format!("{}{field}", self.prefix), msg));
     }
+
+    /// (field, message) pairs from a helper module.
+    fn extend(&mut self, problems: Vec<(String, String)>) {
+        for (field, msg) in problems {
+            self.err(&field, msg);
+        }
+    }
 }
 
 pub(super) fn resolve(
@@ -41,7 +48,69 @@ pub(super) fn resolve(
         errors: Vec::new(),
         warnings: Vec::new(),
     };
+    let name = instance_name(spec, meta, &mut cx);
+    let namespace = namespace(spec, meta, &mut cx);
+    let cluster_domain = cluster_domain(spec, &mut cx);
+    let image = image(spec, &mut cx);
+    let redis_version = redis_version(&mut cx, &image, spec.redis.version.as_deref());
+    check_pull_policy(spec, &mut cx);
+    let redis = redis(&spec.redis, redis_version, &mut cx);
+    let sentinel = sentinel(&spec.sentinel, &name, &mut cx);
+    let plaintext = plaintext_ports(&spec.tls);
+    let ports = check_ports(&redis, &sentinel, plaintext, &mut cx);
+    let tls = tls(spec, &name, &cluster_domain, &mut cx);
+    check_metadata(spec, &mut cx);
+    let placement = placement(&spec.placement, &mut cx);
+    let security = security(spec, &mut cx);
+    let (service_account, generate_service_account) = service_account(spec, &name, &mut cx);
+    let auth = auth(spec, redis_version, &mut cx);
+    let network_policy = network_policy(&spec.network_policy, &name, &mut cx);
+    let metrics = metrics(spec, &ports, &mut cx);
+    check_dns_name_length(&name, &namespace, &cluster_domain, &mut cx);
+    let consumers = resolve_consumers(
+        spec,
+        &name,
+        &namespace,
+        &sentinel.master_name,
+        auth.as_ref(),
+        redis_version,
+        &mut cx,
+    );
 
+    if !cx.errors.is_empty() {
+        return Err(capped(cx.errors));
+    }
+    Ok(Instance {
+        name,
+        namespace,
+        cluster_domain,
+        image,
+        image_pull_policy: spec.image_pull_policy.clone(),
+        platform: spec.platform,
+        redis,
+        sentinel,
+        tls,
+        plaintext,
+        auth,
+        labels: spec.labels.clone(),
+        annotations: spec.annotations.clone(),
+        placement,
+        security,
+        service_account,
+        generate_service_account,
+        pod_disruption_budget: spec.pod_disruption_budget.unwrap_or(true),
+        network_policy,
+        consumers,
+        metrics,
+        warnings: cx.warnings,
+        field_prefix: prefix,
+    })
+}
+
+/// The instance name (`spec.name`, else `metadata.name`); errors name the
+/// field it was written in.
+fn instance_name(spec: &Spec, meta: &ResourceMeta, cx: &mut Ctx) -> String {
+    let prefix = cx.prefix;
     let name = match spec.name.clone().or_else(|| meta.name.clone()) {
         Some(n) => n,
         None => {
@@ -54,39 +123,40 @@ pub(super) fn resolve(
                 field,
                 format!("the instance needs a name: set {field}"),
             ));
-            String::new()
+            return String::new();
         }
     };
-    // The field the name was written in: errors about it name that field.
     let name_field = if spec.name.is_some() {
         format!("{prefix}name")
     } else {
         "metadata.name".to_string()
     };
     // A name that is given is checked, the empty one too.
-    if spec.name.is_some() || meta.name.is_some() {
-        if let Err(e) = dns1035_label(&name) {
-            cx.errors.push(FieldError::new(
-                &name_field,
-                format!("instance name {name:?} {e}"),
-            ));
-        } else {
-            let longest = format!("{name}-sentinel{HEADLESS_SUFFIX}");
-            let sts = format!("{name}-sentinel");
-            if longest.len() > 63 || sts.len() > MAX_STATEFULSET_NAME {
-                let max = (63 - "-sentinel".len() - HEADLESS_SUFFIX.len())
-                    .min(MAX_STATEFULSET_NAME - "-sentinel".len());
-                cx.errors.push(FieldError::new(
-                    &name_field,
-                    format!(
-                        "instance name {name:?} is {} characters; at most {max} keep generated names such as {longest:?} within Kubernetes limits",
-                        name.len()
-                    ),
-                ));
-            }
-        }
+    if let Err(e) = dns1035_label(&name) {
+        cx.errors.push(FieldError::new(
+            &name_field,
+            format!("instance name {name:?} {e}"),
+        ));
+        return name;
     }
+    let longest = format!("{name}-sentinel{HEADLESS_SUFFIX}");
+    let sts = format!("{name}-sentinel");
+    if longest.len() > 63 || sts.len() > MAX_STATEFULSET_NAME {
+        let max = (63 - "-sentinel".len() - HEADLESS_SUFFIX.len())
+            .min(MAX_STATEFULSET_NAME - "-sentinel".len());
+        cx.errors.push(FieldError::new(
+            &name_field,
+            format!(
+                "instance name {name:?} is {} characters; at most {max} keep generated names such as {longest:?} within Kubernetes limits",
+                name.len()
+            ),
+        ));
+    }
+    name
+}
 
+/// `spec.namespace`, else `metadata.namespace`, else the default.
+fn namespace(spec: &Spec, meta: &ResourceMeta, cx: &mut Ctx) -> String {
     let namespace = spec
         .namespace
         .clone()
@@ -94,7 +164,7 @@ pub(super) fn resolve(
         .unwrap_or_else(|| defaults::NAMESPACE.to_string());
     if let Err(e) = dns1123_label(&namespace) {
         let field = if spec.namespace.is_some() {
-            format!("{prefix}namespace")
+            format!("{}namespace", cx.prefix)
         } else {
             "metadata.namespace".to_string()
         };
@@ -103,7 +173,11 @@ pub(super) fn resolve(
             format!("namespace {namespace:?} {e}"),
         ));
     }
+    namespace
+}
 
+/// `spec.clusterDomain` without its trailing dot.
+fn cluster_domain(spec: &Spec, cx: &mut Ctx) -> String {
     let cluster_domain = spec
         .cluster_domain
         .clone()
@@ -115,7 +189,10 @@ pub(super) fn resolve(
             format!("cluster domain {cluster_domain:?} {e}"),
         );
     }
+    cluster_domain
+}
 
+fn image(spec: &Spec, cx: &mut Ctx) -> String {
     let image = spec
         .image
         .clone()
@@ -129,7 +206,10 @@ pub(super) fn resolve(
             "image must be a non-empty image reference without spaces",
         );
     }
-    let redis_version = redis_version(&mut cx, &image, spec.redis.version.as_deref());
+    image
+}
+
+fn check_pull_policy(spec: &Spec, cx: &mut Ctx) {
     if let Some(p) = &spec.image_pull_policy
         && !["Always", "IfNotPresent", "Never"].contains(&p.as_str())
     {
@@ -138,25 +218,25 @@ pub(super) fn resolve(
             format!("imagePullPolicy {p:?} must be Always, IfNotPresent or Never"),
         );
     }
+}
 
-    // --- Redis
-    let r = &spec.redis;
-    let redis_replicas = r.replicas.unwrap_or(defaults::REDIS_REPLICAS);
-    if redis_replicas == 0 || redis_replicas > MAX_REDIS_REPLICAS {
+/// `spec.redis`.
+fn redis(r: &model::RedisSpec, version: Option<super::acl::RedisVersion>, cx: &mut Ctx) -> Redis {
+    let replicas = r.replicas.unwrap_or(defaults::REDIS_REPLICAS);
+    if replicas == 0 || replicas > MAX_REDIS_REPLICAS {
         cx.err(
             "redis.replicas",
-            format!("redis.replicas is {redis_replicas}; it must be between 1 (a master alone) and {MAX_REDIS_REPLICAS}"),
+            format!("redis.replicas is {replicas}; it must be between 1 (a master alone) and {MAX_REDIS_REPLICAS}"),
         );
     }
-    let redis_port = r.port.unwrap_or(defaults::REDIS_PORT);
-    let default_min_write = if redis_replicas >= 2 { 1 } else { 0 };
+    let default_min_write = if replicas >= 2 { 1 } else { 0 };
     let min_replicas_to_write = r.min_replicas_to_write.unwrap_or(default_min_write);
-    if redis_replicas >= 1 && min_replicas_to_write > redis_replicas.saturating_sub(1) {
+    if replicas >= 1 && min_replicas_to_write > replicas.saturating_sub(1) {
         cx.err(
             "redis.minReplicasToWrite",
             format!(
                 "redis.minReplicasToWrite is {min_replicas_to_write} but there are only {} replicas besides the master: the master would refuse every write",
-                redis_replicas.saturating_sub(1)
+                replicas.saturating_sub(1)
             ),
         );
     }
@@ -169,6 +249,34 @@ pub(super) fn resolve(
             "redis.minReplicasMaxLag must be between 1 and 3600 seconds",
         );
     }
+    check_memory(r, cx);
+    let resources = r.resources.clone().unwrap_or_else(default_redis_resources);
+    check_resources(cx, "redis.resources", &resources);
+    Redis {
+        replicas,
+        port: r.port.unwrap_or(defaults::REDIS_PORT),
+        resources,
+        persistence: persistence(&r.persistence, cx),
+        min_replicas_to_write,
+        min_replicas_max_lag,
+        maxmemory: r.maxmemory.clone(),
+        maxmemory_policy: r.maxmemory_policy.clone(),
+        version,
+    }
+}
+
+/// `spec.redis.maxmemory` and `maxmemoryPolicy`.
+fn check_memory(r: &model::RedisSpec, cx: &mut Ctx) {
+    const POLICIES: [&str; 8] = [
+        "volatile-lru",
+        "allkeys-lru",
+        "volatile-lfu",
+        "allkeys-lfu",
+        "volatile-random",
+        "allkeys-random",
+        "volatile-ttl",
+        "noeviction",
+    ];
     if let Some(m) = &r.maxmemory
         && !is_redis_memory(m)
     {
@@ -177,82 +285,73 @@ pub(super) fn resolve(
             format!("maxmemory {m:?} must be a byte count such as 256mb or 1gb"),
         );
     }
-    if let Some(p) = &r.maxmemory_policy {
-        const POLICIES: [&str; 8] = [
-            "volatile-lru",
-            "allkeys-lru",
-            "volatile-lfu",
-            "allkeys-lfu",
-            "volatile-random",
-            "allkeys-random",
-            "volatile-ttl",
-            "noeviction",
-        ];
-        if !POLICIES.contains(&p.as_str()) {
-            cx.err(
-                "redis.maxmemoryPolicy",
-                format!(
-                    "maxmemoryPolicy {p:?} must be one of {}",
-                    POLICIES.join(", ")
-                ),
-            );
-        }
+    if let Some(p) = &r.maxmemory_policy
+        && !POLICIES.contains(&p.as_str())
+    {
+        cx.err(
+            "redis.maxmemoryPolicy",
+            format!(
+                "maxmemoryPolicy {p:?} must be one of {}",
+                POLICIES.join(", ")
+            ),
+        );
     }
-    let redis_resources = r.resources.clone().unwrap_or_else(default_redis_resources);
-    check_resources(&mut cx, "redis.resources", &redis_resources);
-    let persistence = if r.persistence.enabled {
-        let size = r
-            .persistence
-            .size
-            .clone()
-            .unwrap_or_else(|| defaults::STORAGE_SIZE.to_string());
-        match super::quantity::parse(&size) {
-            Err(e) => cx.err(
-                "redis.persistence.size",
-                format!("storage size: {e} (e.g. 1Gi)"),
-            ),
-            Ok(q) if q.negative || q.is_zero() => cx.err(
-                "redis.persistence.size",
-                format!("storage size {size:?} must be greater than 0"),
-            ),
-            Ok(_) => {}
-        }
-        if let Some(sc) = &r.persistence.storage_class_name
-            && let Err(e) = dns_name(sc, false)
-        {
-            cx.err(
-                "redis.persistence.storageClassName",
-                format!("storage class {sc:?} {e}"),
-            );
-        }
-        Some(Storage {
-            size,
-            storage_class_name: r.persistence.storage_class_name.clone(),
-        })
-    } else {
-        if r.persistence.size.is_some() || r.persistence.storage_class_name.is_some() {
+}
+
+/// `spec.redis.persistence`.
+fn persistence(p: &model::Persistence, cx: &mut Ctx) -> Option<Storage> {
+    if !p.enabled {
+        if p.size.is_some() || p.storage_class_name.is_some() {
             cx.err("redis.persistence.enabled", "persistence size/storageClassName are set but persistence.enabled is false; set enabled: true");
         }
-        None
-    };
+        return None;
+    }
+    let size = p
+        .size
+        .clone()
+        .unwrap_or_else(|| defaults::STORAGE_SIZE.to_string());
+    match super::quantity::parse(&size) {
+        Err(e) => cx.err(
+            "redis.persistence.size",
+            format!("storage size: {e} (e.g. 1Gi)"),
+        ),
+        Ok(q) if q.negative || q.is_zero() => cx.err(
+            "redis.persistence.size",
+            format!("storage size {size:?} must be greater than 0"),
+        ),
+        Ok(_) => {}
+    }
+    if let Some(sc) = &p.storage_class_name
+        && let Err(e) = dns_name(sc, false)
+    {
+        cx.err(
+            "redis.persistence.storageClassName",
+            format!("storage class {sc:?} {e}"),
+        );
+    }
+    Some(Storage {
+        size,
+        storage_class_name: p.storage_class_name.clone(),
+    })
+}
 
-    // --- Sentinel
-    let s = &spec.sentinel;
-    let sentinel_replicas = s.replicas.unwrap_or(defaults::SENTINEL_REPLICAS);
-    if sentinel_replicas == 0 || sentinel_replicas > MAX_SENTINEL_REPLICAS {
+/// `spec.sentinel`; the master name defaults to the instance name.
+fn sentinel(s: &model::SentinelSpec, name: &str, cx: &mut Ctx) -> Sentinel {
+    let replicas = s.replicas.unwrap_or(defaults::SENTINEL_REPLICAS);
+    if replicas == 0 || replicas > MAX_SENTINEL_REPLICAS {
         cx.err(
             "sentinel.replicas",
-            format!("sentinel.replicas is {sentinel_replicas}; it must be between 1 and {MAX_SENTINEL_REPLICAS} (3 or 5 is usual)"),
+            format!("sentinel.replicas is {replicas}; it must be between 1 and {MAX_SENTINEL_REPLICAS} (3 or 5 is usual)"),
         );
     }
-    let quorum = s.quorum.unwrap_or(sentinel_replicas / 2 + 1);
-    if quorum == 0 || quorum > sentinel_replicas {
+    let quorum = s.quorum.unwrap_or(replicas / 2 + 1);
+    if quorum == 0 || quorum > replicas {
         cx.err(
             "sentinel.quorum",
-            format!("sentinel.quorum is {quorum}; it must be between 1 and sentinel.replicas ({sentinel_replicas})"),
+            format!("sentinel.quorum is {quorum}; it must be between 1 and sentinel.replicas ({replicas})"),
         );
     }
-    let master_name = s.master_name.clone().unwrap_or_else(|| name.clone());
+    let master_name = s.master_name.clone().unwrap_or_else(|| name.to_string());
     // The default (the instance name) is checked with the name.
     if s.master_name.is_some()
         && (master_name.is_empty()
@@ -263,7 +362,6 @@ pub(super) fn resolve(
     {
         cx.err("sentinel.masterName", format!("masterName {master_name:?} must be 1-63 characters of letters, digits, '-', '_' or '.'"));
     }
-    let sentinel_port = s.port.unwrap_or(defaults::SENTINEL_PORT);
     let down_after = s.down_after_milliseconds.unwrap_or(defaults::DOWN_AFTER_MS);
     if !(100..=3_600_000).contains(&down_after) {
         cx.err(
@@ -281,28 +379,43 @@ pub(super) fn resolve(
     if parallel_syncs == 0 || parallel_syncs > MAX_REDIS_REPLICAS {
         cx.err("sentinel.parallelSyncs", format!("parallelSyncs is {parallel_syncs}; it must be at least 1 and at most {MAX_REDIS_REPLICAS}"));
     }
-    let sentinel_resources = s
+    let resources = s
         .resources
         .clone()
         .unwrap_or_else(default_sentinel_resources);
-    check_resources(&mut cx, "sentinel.resources", &sentinel_resources);
+    check_resources(cx, "sentinel.resources", &resources);
+    Sentinel {
+        replicas,
+        quorum,
+        master_name,
+        port: s.port.unwrap_or(defaults::SENTINEL_PORT),
+        down_after_milliseconds: down_after,
+        failover_timeout,
+        parallel_syncs,
+        resources,
+    }
+}
 
-    // --- TLS
-    let t = &spec.tls;
-    let tls_enabled = t.enabled.unwrap_or(true);
-    let plaintext = if t.plaintext.enabled && tls_enabled {
-        Some(PlainPorts {
-            redis: t.plaintext.redis_port.unwrap_or(defaults::PLAIN_REDIS_PORT),
-            sentinel: t
-                .plaintext
-                .sentinel_port
-                .unwrap_or(defaults::PLAIN_SENTINEL_PORT),
-        })
-    } else {
-        None
-    };
-    let mut ports: Vec<(&str, u16)> =
-        vec![("redis.port", redis_port), ("sentinel.port", sentinel_port)];
+/// The plaintext ports beside the TLS ones, when both are on.
+fn plaintext_ports(t: &model::TlsSpec) -> Option<PlainPorts> {
+    (t.plaintext.enabled && t.enabled.unwrap_or(true)).then(|| PlainPorts {
+        redis: t.plaintext.redis_port.unwrap_or(defaults::PLAIN_REDIS_PORT),
+        sentinel: t
+            .plaintext
+            .sentinel_port
+            .unwrap_or(defaults::PLAIN_SENTINEL_PORT),
+    })
+}
+
+/// Every port the pods listen on, with its field: none is 0, no two are
+/// the same.
+fn check_ports(
+    redis: &Redis,
+    sentinel: &Sentinel,
+    plaintext: Option<PlainPorts>,
+    cx: &mut Ctx,
+) -> Vec<(&'static str, u16)> {
+    let mut ports = vec![("redis.port", redis.port), ("sentinel.port", sentinel.port)];
     if let Some(p) = plaintext {
         ports.push(("tls.plaintext.redisPort", p.redis));
         ports.push(("tls.plaintext.sentinelPort", p.sentinel));
@@ -314,83 +427,96 @@ pub(super) fn resolve(
             cx.err(field, format!("port {port} is already used by {other}"));
         }
     }
-    if !tls_enabled && t.source != model::CertificateSource::Generated {
-        let mut problems = Vec::new();
-        super::source::resolve(spec, &name, &cluster_domain, &mut problems);
-        for (f, m) in problems {
-            cx.err(&f, m);
+    ports
+}
+
+/// `spec.tls`. With TLS off, a certificate source other than `generated`
+/// is still checked (it is an error to name one).
+fn tls(spec: &Spec, name: &str, cluster_domain: &str, cx: &mut Ctx) -> Option<Tls> {
+    let t = &spec.tls;
+    let mut problems = Vec::new();
+    if !t.enabled.unwrap_or(true) {
+        if t.source != model::CertificateSource::Generated {
+            super::source::resolve(spec, name, cluster_domain, &mut problems);
+        }
+        cx.extend(problems);
+        return None;
+    }
+    let ca_validity_days = t.ca_validity_days.unwrap_or(defaults::CA_VALIDITY_DAYS);
+    let validity_days = t.validity_days.unwrap_or(defaults::VALIDITY_DAYS);
+    let renew_before_days = t.renew_before_days.unwrap_or(defaults::RENEW_BEFORE_DAYS);
+    check_validity(ca_validity_days, validity_days, renew_before_days, cx);
+    let not_before = not_before(t, ca_validity_days, cx);
+    for (i, n) in t.extra_dns_names.iter().enumerate() {
+        if let Err(e) = dns_name(n, true) {
+            cx.err(&format!("tls.extraDnsNames[{i}]"), format!("{n:?} {e}"));
         }
     }
-    let tls = if tls_enabled {
-        let ca_validity_days = t.ca_validity_days.unwrap_or(defaults::CA_VALIDITY_DAYS);
-        let validity_days = t.validity_days.unwrap_or(defaults::VALIDITY_DAYS);
-        let renew_before_days = t.renew_before_days.unwrap_or(defaults::RENEW_BEFORE_DAYS);
-        if !(1..=36_500).contains(&validity_days) {
-            cx.err(
-                "tls.validityDays",
-                "tls.validityDays must be between 1 and 36500",
-            );
-        }
-        if !(1..=36_500).contains(&ca_validity_days) {
-            cx.err(
-                "tls.caValidityDays",
-                "tls.caValidityDays must be between 1 and 36500",
-            );
-        } else if ca_validity_days < validity_days {
-            cx.err("tls.caValidityDays", format!("tls.caValidityDays ({ca_validity_days}) must be at least tls.validityDays ({validity_days})"));
-        }
-        if renew_before_days >= validity_days {
-            cx.err("tls.renewBeforeDays", format!("tls.renewBeforeDays ({renew_before_days}) must be less than tls.validityDays ({validity_days})"));
-        }
-        let not_before = match &t.not_before {
-            None => DEFAULT_NOT_BEFORE,
-            Some(s) => {
-                match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                {
-                    Ok(dt) => dt.unix_timestamp(),
-                    Err(e) => {
-                        cx.err(
-                            "tls.notBefore",
-                            format!("tls.notBefore {s:?} is not an RFC 3339 time ({e})"),
-                        );
-                        DEFAULT_NOT_BEFORE
-                    }
+    let source = super::source::resolve(spec, name, cluster_domain, &mut problems);
+    cx.extend(problems);
+    Some(Tls {
+        source,
+        client_auth: t.client_auth,
+        key_algorithm: t.key_algorithm,
+        ca_validity_days,
+        validity_days,
+        renew_before_days,
+        keep_ca_key: t.keep_ca_key,
+        rotation: t.rotation,
+        not_before,
+        extra_dns_names: t.extra_dns_names.clone(),
+    })
+}
+
+/// `tls.validityDays`, `tls.caValidityDays` and `tls.renewBeforeDays`.
+fn check_validity(ca_validity_days: u32, validity_days: u32, renew_before_days: u32, cx: &mut Ctx) {
+    if !(1..=36_500).contains(&validity_days) {
+        cx.err(
+            "tls.validityDays",
+            "tls.validityDays must be between 1 and 36500",
+        );
+    }
+    if !(1..=36_500).contains(&ca_validity_days) {
+        cx.err(
+            "tls.caValidityDays",
+            "tls.caValidityDays must be between 1 and 36500",
+        );
+    } else if ca_validity_days < validity_days {
+        cx.err("tls.caValidityDays", format!("tls.caValidityDays ({ca_validity_days}) must be at least tls.validityDays ({validity_days})"));
+    }
+    if renew_before_days >= validity_days {
+        cx.err("tls.renewBeforeDays", format!("tls.renewBeforeDays ({renew_before_days}) must be less than tls.validityDays ({validity_days})"));
+    }
+}
+
+/// `tls.notBefore` as a Unix time, and the certificate window it starts.
+fn not_before(t: &model::TlsSpec, ca_validity_days: u32, cx: &mut Ctx) -> i64 {
+    let not_before = match &t.not_before {
+        None => DEFAULT_NOT_BEFORE,
+        Some(s) => {
+            match time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+                Ok(dt) => dt.unix_timestamp(),
+                Err(e) => {
+                    cx.err(
+                        "tls.notBefore",
+                        format!("tls.notBefore {s:?} is not an RFC 3339 time ({e})"),
+                    );
+                    DEFAULT_NOT_BEFORE
                 }
             }
-        };
-        if let Err(e) = super::window::check_static(not_before, ca_validity_days) {
-            cx.err("tls.notBefore", e);
         }
-        for (i, n) in t.extra_dns_names.iter().enumerate() {
-            if let Err(e) = dns_name(n, true) {
-                cx.err(&format!("tls.extraDnsNames[{i}]"), format!("{n:?} {e}"));
-            }
-        }
-        let mut problems = Vec::new();
-        let source = super::source::resolve(spec, &name, &cluster_domain, &mut problems);
-        for (f, m) in problems {
-            cx.err(&f, m);
-        }
-        Some(Tls {
-            source,
-            client_auth: t.client_auth,
-            key_algorithm: t.key_algorithm,
-            ca_validity_days,
-            validity_days,
-            renew_before_days,
-            keep_ca_key: t.keep_ca_key,
-            rotation: t.rotation,
-            not_before,
-            extra_dns_names: t.extra_dns_names.clone(),
-        })
-    } else {
-        None
     };
+    if let Err(e) = super::window::check_static(not_before, ca_validity_days) {
+        cx.err("tls.notBefore", e);
+    }
+    not_before
+}
 
-    // --- metadata, placement, security
-    // Labels and annotations go on every generated object: bounded, so a
-    // small spec cannot make a huge render (Kubernetes allows 256 KiB of
-    // annotations per object).
+/// `spec.labels`, `spec.annotations` and the lengths of the lists the
+/// render copies around. Labels and annotations go on every generated
+/// object: bounded, so a small spec cannot make a huge render (Kubernetes
+/// allows 256 KiB of annotations per object).
+fn check_metadata(spec: &Spec, cx: &mut Ctx) {
     if spec.labels.len() > MAX_LABELS {
         cx.err(
             "labels",
@@ -421,24 +547,7 @@ pub(super) fn resolve(
         }
     }
     for (k, v) in &spec.labels {
-        if let Err(e) = label_key(k) {
-            cx.err(&format!("labels.{k}"), format!("label key {k:?} {e}"));
-        }
-        if let Err(e) = label_value(v) {
-            cx.err(&format!("labels.{k}"), format!("label value {v:?} {e}"));
-        }
-        if k.starts_with(RESERVED_PREFIX) {
-            cx.err(&format!("labels.{k}"), format!("label {k:?} uses the prefix {RESERVED_PREFIX}, which this function keeps for its own marks"));
-        }
-        if matches!(
-            k.as_str(),
-            "app.kubernetes.io/name"
-                | "app.kubernetes.io/instance"
-                | "app.kubernetes.io/component"
-                | "app.kubernetes.io/managed-by"
-        ) {
-            cx.err(&format!("labels.{k}"), format!("label {k:?} is set by the function (it selects the pods) and cannot be overridden"));
-        }
+        check_label(k, v, cx);
     }
     for k in spec.annotations.keys() {
         if k.starts_with(RESERVED_PREFIX) {
@@ -451,7 +560,38 @@ pub(super) fn resolve(
             );
         }
     }
-    let p = &spec.placement;
+}
+
+/// One of `spec.labels`: valid, and not one the function sets itself.
+fn check_label(k: &str, v: &str, cx: &mut Ctx) {
+    let field = format!("labels.{k}");
+    if let Err(e) = label_key(k) {
+        cx.err(&field, format!("label key {k:?} {e}"));
+    }
+    if let Err(e) = label_value(v) {
+        cx.err(&field, format!("label value {v:?} {e}"));
+    }
+    if k.starts_with(RESERVED_PREFIX) {
+        cx.err(&field, format!("label {k:?} uses the prefix {RESERVED_PREFIX}, which this function keeps for its own marks"));
+    }
+    if matches!(
+        k,
+        "app.kubernetes.io/name"
+            | "app.kubernetes.io/instance"
+            | "app.kubernetes.io/component"
+            | "app.kubernetes.io/managed-by"
+    ) {
+        cx.err(
+            &field,
+            format!(
+                "label {k:?} is set by the function (it selects the pods) and cannot be overridden"
+            ),
+        );
+    }
+}
+
+/// `spec.placement`.
+fn placement(p: &model::Placement, cx: &mut Ctx) -> Placement {
     for (k, v) in &p.node_selector {
         if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
             cx.err(
@@ -483,6 +623,18 @@ pub(super) fn resolve(
             format!("priorityClassName {pc:?} {e}"),
         );
     }
+    Placement {
+        node_selector: p.node_selector.clone(),
+        tolerations: p.tolerations.clone(),
+        anti_affinity: p.anti_affinity,
+        topology_key,
+        priority_class_name: p.priority_class_name.clone(),
+    }
+}
+
+/// `spec.security`: fixed non-root IDs on Kubernetes, the platform's
+/// (OpenShift assigns them per namespace) unless set.
+fn security(spec: &Spec, cx: &mut Ctx) -> Security {
     let security = match spec.platform {
         model::Platform::Kubernetes => Security {
             run_as_user: Some(spec.security.run_as_user.unwrap_or(defaults::RUN_AS_ID)),
@@ -513,7 +665,12 @@ pub(super) fn resolve(
             cx.err(f, "must be a GID between 0 and 4294967295");
         }
     }
-    let (service_account, generate_service_account) = match &spec.service_account_name {
+    security
+}
+
+/// The ServiceAccount the pods run as, and whether the function makes it.
+fn service_account(spec: &Spec, name: &str, cx: &mut Ctx) -> (String, bool) {
+    match &spec.service_account_name {
         Some(sa) => {
             if let Err(e) = dns_name(sa, false) {
                 cx.err(
@@ -523,95 +680,107 @@ pub(super) fn resolve(
             }
             (sa.clone(), false)
         }
-        None => (name.clone(), true),
-    };
+        None => (name.to_string(), true),
+    }
+}
 
+/// `spec.auth`. With auth off, `existingSecret` is still checked.
+fn auth(
+    spec: &Spec,
+    redis_version: Option<super::acl::RedisVersion>,
+    cx: &mut Ctx,
+) -> Option<Auth> {
     let a = &spec.auth;
-    let auth = if a.enabled.unwrap_or(true) {
-        let app_user = a.app_user.clone().unwrap_or_else(|| "app".to_string());
-        if app_user.is_empty()
-            || app_user.len() > 64
-            || !app_user
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            cx.err(
-                "auth.appUser",
-                format!("appUser {app_user:?} must be 1-64 letters, digits, '-' or '_'"),
-            );
-        } else if ["default", "replication", "sentinel", "admin"].contains(&app_user.as_str()) {
-            cx.err("auth.appUser", format!("appUser {app_user:?} is reserved for the users the function defines (default, replication, sentinel, admin)"));
-        }
-        let rules = a
-            .app_user_rules
-            .clone()
-            .unwrap_or_else(|| DEFAULT_APP_USER_RULES.to_string());
-        if let Err(e) = super::acl::check_rules(&rules, redis_version) {
-            cx.err("auth.appUserRules", e);
-        }
-        if a.mode == model::AuthMode::Password
-            && (a.app_user.is_some() || a.app_user_rules.is_some())
-        {
-            cx.err("auth.mode", "appUser and appUserRules need auth.mode acl");
-        }
-        let mut problems = Vec::new();
-        let existing_secret = super::source::existing_auth_secret(spec, &mut problems);
-        for (f, m) in problems {
-            cx.err(&f, m);
-        }
-        Some(Auth {
-            existing_secret,
-            mode: a.mode,
-            app_user,
-            app_user_rules: rules,
-        })
-    } else {
-        let mut problems = Vec::new();
-        super::source::existing_auth_secret(spec, &mut problems);
-        for (f, m) in problems {
-            cx.err(&f, m);
-        }
-        None
-    };
+    let mut problems = Vec::new();
+    let existing_secret = super::source::existing_auth_secret(spec, &mut problems);
+    if !a.enabled.unwrap_or(true) {
+        cx.extend(problems);
+        return None;
+    }
+    let app_user = a.app_user.clone().unwrap_or_else(|| "app".to_string());
+    if app_user.is_empty()
+        || app_user.len() > 64
+        || !app_user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        cx.err(
+            "auth.appUser",
+            format!("appUser {app_user:?} must be 1-64 letters, digits, '-' or '_'"),
+        );
+    } else if ["default", "replication", "sentinel", "admin"].contains(&app_user.as_str()) {
+        cx.err("auth.appUser", format!("appUser {app_user:?} is reserved for the users the function defines (default, replication, sentinel, admin)"));
+    }
+    let rules = a
+        .app_user_rules
+        .clone()
+        .unwrap_or_else(|| DEFAULT_APP_USER_RULES.to_string());
+    if let Err(e) = super::acl::check_rules(&rules, redis_version) {
+        cx.err("auth.appUserRules", e);
+    }
+    if a.mode == model::AuthMode::Password && (a.app_user.is_some() || a.app_user_rules.is_some()) {
+        cx.err("auth.mode", "appUser and appUserRules need auth.mode acl");
+    }
+    cx.extend(problems);
+    Some(Auth {
+        existing_secret,
+        mode: a.mode,
+        app_user,
+        app_user_rules: rules,
+    })
+}
 
-    let np = &spec.network_policy;
-    let network_policy = if np.enabled.unwrap_or(true) {
-        let client_pod_labels = np
-            .client_pod_labels
-            .clone()
-            .unwrap_or_else(|| BTreeMap::from([(CLIENT_LABEL.to_string(), name.clone())]));
-        if client_pod_labels.is_empty() {
-            cx.err("networkPolicy.clientPodLabels", "clientPodLabels must not be empty: it would admit every pod; omit it for the default label");
-        }
-        // The default label's value is the instance name, checked with it.
-        for (field, map) in [
-            (
-                "networkPolicy.clientPodLabels",
-                np.client_pod_labels.as_ref(),
-            ),
-            (
-                "networkPolicy.clientNamespaceLabels",
-                np.client_namespace_labels.as_ref(),
-            ),
-        ] {
-            for (k, v) in map.into_iter().flatten() {
-                if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
-                    cx.err(&format!("{field}.{k}"), format!("label {k:?}: {v:?} {e}"));
-                }
+/// `spec.networkPolicy`; clients are by default the pods labelled with
+/// the instance name.
+fn network_policy(
+    np: &model::NetworkPolicySpec,
+    name: &str,
+    cx: &mut Ctx,
+) -> Option<NetworkPolicy> {
+    if !np.enabled.unwrap_or(true) {
+        return None;
+    }
+    let client_pod_labels = np
+        .client_pod_labels
+        .clone()
+        .unwrap_or_else(|| BTreeMap::from([(CLIENT_LABEL.to_string(), name.to_string())]));
+    if client_pod_labels.is_empty() {
+        cx.err("networkPolicy.clientPodLabels", "clientPodLabels must not be empty: it would admit every pod; omit it for the default label");
+    }
+    // The default label's value is the instance name, checked with it.
+    for (field, map) in [
+        (
+            "networkPolicy.clientPodLabels",
+            np.client_pod_labels.as_ref(),
+        ),
+        (
+            "networkPolicy.clientNamespaceLabels",
+            np.client_namespace_labels.as_ref(),
+        ),
+    ] {
+        for (k, v) in map.into_iter().flatten() {
+            if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
+                cx.err(&format!("{field}.{k}"), format!("label {k:?}: {v:?} {e}"));
             }
         }
-        Some(NetworkPolicy {
-            client_pod_labels,
-            client_namespace_labels: np.client_namespace_labels.clone(),
-        })
-    } else {
-        None
-    };
-
-    if let Some(r) = &spec.metrics.resources {
-        check_resources(&mut cx, "metrics.resources", r);
     }
-    let metrics = match crate::metrics::resolve(&spec.metrics, &ports) {
+    Some(NetworkPolicy {
+        client_pod_labels,
+        client_namespace_labels: np.client_namespace_labels.clone(),
+    })
+}
+
+/// `spec.metrics` (see [`crate::metrics`]); its port must not clash with
+/// `ports`.
+fn metrics(
+    spec: &Spec,
+    ports: &[(&'static str, u16)],
+    cx: &mut Ctx,
+) -> Option<crate::metrics::Metrics> {
+    if let Some(r) = &spec.metrics.resources {
+        check_resources(cx, "metrics.resources", r);
+    }
+    match crate::metrics::resolve(&spec.metrics, ports) {
         Ok(m) => m,
         Err(errs) => {
             for (field, msg) in errs {
@@ -619,9 +788,11 @@ pub(super) fn resolve(
             }
             None
         }
-    };
+    }
+}
 
-    // The longest pod DNS name must fit in 253 characters.
+/// The longest pod DNS name must fit in 253 characters.
+fn check_dns_name_length(name: &str, namespace: &str, cluster_domain: &str, cx: &mut Ctx) {
     let fqdn_len = format!(
         "{name}-sentinel-{}.{name}-sentinel{HEADLESS_SUFFIX}.{namespace}.svc.{cluster_domain}",
         MAX_SENTINEL_REPLICAS
@@ -630,70 +801,6 @@ pub(super) fn resolve(
     if fqdn_len > 253 {
         cx.err("clusterDomain", format!("pod DNS names would be {fqdn_len} characters, over the 253 allowed; shorten the name, namespace or cluster domain"));
     }
-
-    let consumers = resolve_consumers(
-        spec,
-        &name,
-        &namespace,
-        &master_name,
-        auth.as_ref(),
-        redis_version,
-        &mut cx,
-    );
-
-    if !cx.errors.is_empty() {
-        return Err(capped(cx.errors));
-    }
-    Ok(Instance {
-        name,
-        namespace,
-        cluster_domain,
-        image,
-        image_pull_policy: spec.image_pull_policy.clone(),
-        platform: spec.platform,
-        redis: Redis {
-            replicas: redis_replicas,
-            port: redis_port,
-            resources: redis_resources,
-            persistence,
-            min_replicas_to_write,
-            min_replicas_max_lag,
-            maxmemory: r.maxmemory.clone(),
-            maxmemory_policy: r.maxmemory_policy.clone(),
-            version: redis_version,
-        },
-        sentinel: Sentinel {
-            replicas: sentinel_replicas,
-            quorum,
-            master_name,
-            port: sentinel_port,
-            down_after_milliseconds: down_after,
-            failover_timeout,
-            parallel_syncs,
-            resources: sentinel_resources,
-        },
-        tls,
-        plaintext,
-        auth,
-        labels: spec.labels.clone(),
-        annotations: spec.annotations.clone(),
-        placement: Placement {
-            node_selector: p.node_selector.clone(),
-            tolerations: p.tolerations.clone(),
-            anti_affinity: p.anti_affinity,
-            topology_key,
-            priority_class_name: p.priority_class_name.clone(),
-        },
-        security,
-        service_account,
-        generate_service_account,
-        pod_disruption_budget: spec.pod_disruption_budget.unwrap_or(true),
-        network_policy,
-        consumers,
-        metrics,
-        warnings: cx.warnings,
-        field_prefix: prefix,
-    })
 }
 
 /// `spec.consumers` (see [`super::consumers`]).
