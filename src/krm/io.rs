@@ -186,44 +186,6 @@ pub fn read_limited(r: impl Read, limit: u64) -> Result<Vec<u8>, InputError> {
 /// `limit` for libyaml; the price is that brackets in text (`"[[["`) can
 /// count too, which takes more than `limit` unbalanced ones to matter.
 pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
-    // Deepest open collection per lexer state (0: no reading in this state).
-    #[derive(Clone, Copy, Default)]
-    struct States {
-        /// Plain text where a token starts for sure (after `[`, `{`, `,`,
-        /// `: ` and the blanks after them): a quote or `#` here opens.
-        start: usize,
-        plain: usize,
-        single: usize,
-        /// Just after a `'` in a single-quoted scalar: `''` or the end.
-        single_end: usize,
-        double: usize,
-        escape: usize,
-        comment: usize,
-        tag: usize,
-    }
-    impl States {
-        fn any(&self) -> bool {
-            self.start
-                | self.plain
-                | self.single
-                | self.single_end
-                | self.double
-                | self.escape
-                | self.comment
-                | self.tag
-                != 0
-        }
-        fn deepest(&self) -> usize {
-            self.start
-                .max(self.plain)
-                .max(self.single)
-                .max(self.single_end)
-                .max(self.double)
-                .max(self.escape)
-                .max(self.comment)
-                .max(self.tag)
-        }
-    }
     let mut s = States::default();
     let mut line = 1usize;
     let mut prev = b'\n';
@@ -258,50 +220,69 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
             prev = b;
             continue;
         }
+        let n = s.step(text, i, prev);
+        if n.deepest() > limit {
+            let mut at = Position::of(text, i);
+            at.line = line;
+            return Err(InputError::TooDeep { at, limit });
+        }
+        s = n;
+        prev = b;
+    }
+    Ok(())
+}
+
+/// The readings [`check_flow_depth`] follows: the deepest open flow
+/// collection per lexer state (0: no reading in this state).
+#[derive(Clone, Copy, Default)]
+struct States {
+    /// Plain text where a token starts for sure (after `[`, `{`, `,`,
+    /// `: ` and the blanks after them): a quote or `#` here opens.
+    start: usize,
+    plain: usize,
+    single: usize,
+    /// Just after a `'` in a single-quoted scalar: `''` or the end.
+    single_end: usize,
+    double: usize,
+    escape: usize,
+    comment: usize,
+    tag: usize,
+}
+
+impl States {
+    fn any(&self) -> bool {
+        self.start
+            | self.plain
+            | self.single
+            | self.single_end
+            | self.double
+            | self.escape
+            | self.comment
+            | self.tag
+            != 0
+    }
+
+    fn deepest(&self) -> usize {
+        self.start
+            .max(self.plain)
+            .max(self.single)
+            .max(self.single_end)
+            .max(self.double)
+            .max(self.escape)
+            .max(self.comment)
+            .max(self.tag)
+    }
+
+    /// The readings after byte `text[i]` (`prev` is the byte before it).
+    fn step(&self, text: &[u8], i: usize, prev: u8) -> States {
+        let s = self;
+        let b = text[i];
         let mut n = States::default();
-        // Applies byte `b` to a reading in plain flow text at depth `d`;
-        // `start`: a token starts here for sure.
-        let flow = |n: &mut States, d: usize, start: bool| {
-            let blank = is_blank_end(prev);
-            match b {
-                b'[' | b'{' => n.start = n.start.max(d + 1),
-                b']' | b'}' => n.plain = n.plain.max(d - 1),
-                b',' => n.start = n.start.max(d),
-                b' ' | b'\t' | b'\n' | b'\r' if start || prev == b':' => {
-                    n.start = n.start.max(d);
-                }
-                b'\'' | b'"' if start || blank || b":?".contains(&prev) => {
-                    if b == b'"' {
-                        n.double = n.double.max(d);
-                    } else {
-                        n.single = n.single.max(d);
-                    }
-                    if !start {
-                        // Or a quote inside plain text (`a "b`).
-                        n.plain = n.plain.max(d);
-                    }
-                }
-                // Outside quotes, ` #` always opens a comment in flow context,
-                // as does `#` where a token starts.
-                b'#' if start || blank || b"]}".contains(&prev) => {
-                    n.comment = n.comment.max(d);
-                }
-                b'#' if b":?\"'".contains(&prev) => {
-                    n.comment = n.comment.max(d);
-                    n.plain = n.plain.max(d);
-                }
-                b'!' => {
-                    n.tag = n.tag.max(d);
-                    n.plain = n.plain.max(d);
-                }
-                _ => n.plain = n.plain.max(d),
-            }
-        };
         if s.start > 0 {
-            flow(&mut n, s.start, true);
+            n.flow(b, prev, s.start, true);
         }
         if s.plain > 0 {
-            flow(&mut n, s.plain, false);
+            n.flow(b, prev, s.plain, false);
         }
         if s.single > 0 {
             if b == b'\'' {
@@ -315,7 +296,7 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 // `''`: an escaped quote.
                 n.single = n.single.max(s.single_end);
             } else {
-                flow(&mut n, s.single_end, false);
+                n.flow(b, prev, s.single_end, false);
             }
         }
         if s.double > 0 {
@@ -346,22 +327,55 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
             } else {
                 // The tag may go on, or have ended just before this byte.
                 n.tag = n.tag.max(s.tag);
-                flow(&mut n, s.tag, false);
+                n.flow(b, prev, s.tag, false);
             }
         }
         // A new collection may open here from block context too.
         if matches!(b, b'[' | b'{') && may_open_flow(prev) {
             n.start = n.start.max(1);
         }
-        if n.deepest() > limit {
-            let mut at = Position::of(text, i);
-            at.line = line;
-            return Err(InputError::TooDeep { at, limit });
-        }
-        s = n;
-        prev = b;
+        n
     }
-    Ok(())
+
+    /// Applies byte `b` to a reading in plain flow text at depth `d`;
+    /// `start`: a token starts here for sure.
+    fn flow(&mut self, b: u8, prev: u8, d: usize, start: bool) {
+        let n = self;
+        let blank = is_blank_end(prev);
+        match b {
+            b'[' | b'{' => n.start = n.start.max(d + 1),
+            b']' | b'}' => n.plain = n.plain.max(d - 1),
+            b',' => n.start = n.start.max(d),
+            b' ' | b'\t' | b'\n' | b'\r' if start || prev == b':' => {
+                n.start = n.start.max(d);
+            }
+            b'\'' | b'"' if start || blank || b":?".contains(&prev) => {
+                if b == b'"' {
+                    n.double = n.double.max(d);
+                } else {
+                    n.single = n.single.max(d);
+                }
+                if !start {
+                    // Or a quote inside plain text (`a "b`).
+                    n.plain = n.plain.max(d);
+                }
+            }
+            // Outside quotes, ` #` always opens a comment in flow context,
+            // as does `#` where a token starts.
+            b'#' if start || blank || b"]}".contains(&prev) => {
+                n.comment = n.comment.max(d);
+            }
+            b'#' if b":?\"'".contains(&prev) => {
+                n.comment = n.comment.max(d);
+                n.plain = n.plain.max(d);
+            }
+            b'!' => {
+                n.tag = n.tag.max(d);
+                n.plain = n.plain.max(d);
+            }
+            _ => n.plain = n.plain.max(d),
+        }
+    }
 }
 
 /// Offset of the first `[` or `{` in `s` (its length if none), 32 bytes

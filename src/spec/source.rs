@@ -3,7 +3,7 @@
 //! work are errors naming the fields.
 
 use super::instance::{IssuerRef, TlsSource};
-use super::model::{CertificateSource, ClientAuth, Spec};
+use super::model::{CertificateSource, ClientAuth, Spec, TlsSpec};
 use super::validate::dns_name;
 
 /// cert-manager's API group.
@@ -22,12 +22,27 @@ pub fn resolve(
     problems: &mut Problems,
 ) -> TlsSource {
     let t = &spec.tls;
+    check_combinations(t, problems);
+    match t.source {
+        CertificateSource::Generated => TlsSource::Generated,
+        CertificateSource::CertManager => TlsSource::CertManager {
+            issuer: issuer_ref(t, problems),
+        },
+        CertificateSource::OpenshiftServiceCa => {
+            check_service_ca(t, cluster_domain, problems);
+            TlsSource::OpenshiftServiceCa
+        }
+        CertificateSource::Secret => existing_secrets(t, name, problems),
+    }
+}
+
+/// Settings that do not go with the chosen source.
+fn check_combinations(t: &TlsSpec, problems: &mut Problems) {
     let mut err = |f: &str, m: String| problems.push((f.to_string(), m));
-    let tls_enabled = t.enabled.unwrap_or(true);
     let src = t.source;
     if src != CertificateSource::Generated {
         let what = source_name(src);
-        if !tls_enabled {
+        if !t.enabled.unwrap_or(true) {
             err(
                 "tls.source",
                 format!(
@@ -70,76 +85,86 @@ pub fn resolve(
             ),
         );
     }
-    match src {
-        CertificateSource::Generated => TlsSource::Generated,
-        CertificateSource::CertManager => {
-            let issuer = t
-                .cert_manager
-                .as_ref()
-                .and_then(|c| c.issuer_ref.as_ref())
-                .map(|r| {
-                    let group = r.group.clone().unwrap_or_else(|| CERT_MANAGER_GROUP.into());
-                    let kind = r.kind.clone().unwrap_or_else(|| "Issuer".into());
-                    if let Err(e) = object_name(&r.name) {
-                        err("tls.certManager.issuerRef.name", format!("issuerRef name {:?} {e}", r.name));
-                    }
-                    if group == CERT_MANAGER_GROUP && kind != "Issuer" && kind != "ClusterIssuer" {
-                        err(
-                            "tls.certManager.issuerRef.kind",
-                            format!("issuerRef kind {kind:?} must be Issuer or ClusterIssuer for group {CERT_MANAGER_GROUP}"),
-                        );
-                    }
-                    if let Err(e) = dns_name(&group, false) {
-                        err("tls.certManager.issuerRef.group", format!("issuerRef group {group:?} {e}"));
-                    }
-                    IssuerRef { name: r.name.clone(), kind, group }
-                });
-            TlsSource::CertManager { issuer }
+}
+
+/// `tls.certManager.issuerRef`; `None`: the function emits its own chain.
+fn issuer_ref(t: &TlsSpec, problems: &mut Problems) -> Option<IssuerRef> {
+    let r = t.cert_manager.as_ref()?.issuer_ref.as_ref()?;
+    let mut err = |f: &str, m: String| problems.push((f.to_string(), m));
+    let group = r.group.clone().unwrap_or_else(|| CERT_MANAGER_GROUP.into());
+    let kind = r.kind.clone().unwrap_or_else(|| "Issuer".into());
+    if let Err(e) = object_name(&r.name) {
+        err(
+            "tls.certManager.issuerRef.name",
+            format!("issuerRef name {:?} {e}", r.name),
+        );
+    }
+    if group == CERT_MANAGER_GROUP && kind != "Issuer" && kind != "ClusterIssuer" {
+        err(
+            "tls.certManager.issuerRef.kind",
+            format!(
+                "issuerRef kind {kind:?} must be Issuer or ClusterIssuer for group {CERT_MANAGER_GROUP}"
+            ),
+        );
+    }
+    if let Err(e) = dns_name(&group, false) {
+        err(
+            "tls.certManager.issuerRef.group",
+            format!("issuerRef group {group:?} {e}"),
+        );
+    }
+    Some(IssuerRef {
+        name: r.name.clone(),
+        kind,
+        group,
+    })
+}
+
+/// What the OpenShift service CA cannot issue.
+fn check_service_ca(t: &TlsSpec, cluster_domain: &str, problems: &mut Problems) {
+    let mut err = |f: &str, m: String| problems.push((f.to_string(), m));
+    if t.client_auth != ClientAuth::No {
+        err(
+            "tls.clientAuth",
+            format!(
+                "tls.source openshift-service-ca issues serving certificates with the serverAuth usage only, so no pod has a client certificate: replicas and Sentinels present their serving certificate when they dial, and with tls.clientAuth {} the server would reject it; set tls.clientAuth: no (clients then authenticate with ACL passwords, auth.enabled) or use tls.source cert-manager for client certificates",
+                t.client_auth.as_conf()
+            ),
+        );
+    }
+    if !t.extra_dns_names.is_empty() {
+        err(
+            "tls.extraDnsNames",
+            "the OpenShift service CA issues names of the annotated Service only; tls.extraDnsNames cannot be added (use tls.source cert-manager or secret)".to_string(),
+        );
+    }
+    if cluster_domain != SERVICE_CA_CLUSTER_DOMAIN {
+        err(
+            "clusterDomain",
+            format!(
+                "the OpenShift service CA issues names under {SERVICE_CA_CLUSTER_DOMAIN} only; clusterDomain {cluster_domain:?} would not be covered"
+            ),
+        );
+    }
+}
+
+/// `tls.secrets`: the Secret of each role (default `<name>-<role>-tls`).
+fn existing_secrets(t: &TlsSpec, name: &str, problems: &mut Problems) -> TlsSource {
+    let s = t.secrets.clone().unwrap_or_default();
+    let mut pick = |field: &str, given: Option<String>, role: &str| {
+        let n = given.unwrap_or_else(|| format!("{name}-{role}-tls"));
+        if let Err(e) = object_name(&n) {
+            problems.push((field.to_string(), format!("Secret name {n:?} {e}")));
         }
-        CertificateSource::OpenshiftServiceCa => {
-            if t.client_auth != ClientAuth::No {
-                err(
-                    "tls.clientAuth",
-                    format!(
-                        "tls.source openshift-service-ca issues serving certificates with the serverAuth usage only, so no pod has a client certificate: replicas and Sentinels present their serving certificate when they dial, and with tls.clientAuth {} the server would reject it; set tls.clientAuth: no (clients then authenticate with ACL passwords, auth.enabled) or use tls.source cert-manager for client certificates",
-                        t.client_auth.as_conf()
-                    ),
-                );
-            }
-            if !t.extra_dns_names.is_empty() {
-                err(
-                    "tls.extraDnsNames",
-                    "the OpenShift service CA issues names of the annotated Service only; tls.extraDnsNames cannot be added (use tls.source cert-manager or secret)".to_string(),
-                );
-            }
-            if cluster_domain != SERVICE_CA_CLUSTER_DOMAIN {
-                err(
-                    "clusterDomain",
-                    format!(
-                        "the OpenShift service CA issues names under {SERVICE_CA_CLUSTER_DOMAIN} only; clusterDomain {cluster_domain:?} would not be covered"
-                    ),
-                );
-            }
-            TlsSource::OpenshiftServiceCa
-        }
-        CertificateSource::Secret => {
-            let s = t.secrets.clone().unwrap_or_default();
-            let mut pick = |field: &str, given: Option<String>, role: &str| {
-                let n = given.unwrap_or_else(|| format!("{name}-{role}-tls"));
-                if let Err(e) = object_name(&n) {
-                    err(field, format!("Secret name {n:?} {e}"));
-                }
-                n
-            };
-            let redis = pick("tls.secrets.redis", s.redis, "redis");
-            let sentinel = pick("tls.secrets.sentinel", s.sentinel, "sentinel");
-            let client = pick("tls.secrets.client", s.client, "client");
-            TlsSource::Secret {
-                redis,
-                sentinel,
-                client,
-            }
-        }
+        n
+    };
+    let redis = pick("tls.secrets.redis", s.redis, "redis");
+    let sentinel = pick("tls.secrets.sentinel", s.sentinel, "sentinel");
+    let client = pick("tls.secrets.client", s.client, "client");
+    TlsSource::Secret {
+        redis,
+        sentinel,
+        client,
     }
 }
 
