@@ -412,7 +412,7 @@ fn config_volumes(
 }
 
 /// The volume of one of [`mounted_secrets`].
-fn mounted_secret_volume(m: MountedSecret) -> Volume {
+pub fn mounted_secret_volume(m: MountedSecret) -> Volume {
     let items = m.keys.map(|keys| {
         keys.into_iter()
             .map(|k| KeyToPath {

@@ -1,18 +1,16 @@
 //! The `redis_exporter` sidecar: its container, its password-file volume,
 //! and the NetworkPolicy rule that admits scrapers to its port.
 
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, HTTPGetAction, KeyToPath, PodSpec, Probe, SecretVolumeSource, Volume,
-};
+use k8s_openapi::api::core::v1::{Container, ContainerPort, HTTPGetAction, PodSpec, Probe};
 use k8s_openapi::api::networking::v1::{
     NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{EXPORTER_USER, Metrics, has_exporter_user, mounted_keys, secret_name};
+use super::{EXPORTER_USER, Metrics, has_exporter_user, mounted_keys};
 use crate::config::paths;
-use crate::generate::workloads::{self, SECRET_MODE};
+use crate::generate::workloads;
 use crate::spec::{Component, Instance};
 
 /// Name of the sidecar container.
@@ -116,28 +114,13 @@ pub fn container(inst: &Instance, m: &Metrics, c: Component) -> Container {
 /// mount of the exporter's password to a pod spec.
 pub fn add_to_pod(inst: &Instance, c: Component, pod: &mut PodSpec) {
     let Some(m) = &inst.metrics else { return };
-    let (main, exp) = mounted_keys(inst, c);
-    let keys: Vec<&str> = main.iter().chain(&exp).copied().collect();
-    if !keys.is_empty() {
-        pod.volumes.get_or_insert_with(Vec::new).push(Volume {
-            name: AUTH_VOLUME.into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(secret_name(inst)),
-                default_mode: Some(SECRET_MODE),
-                items: Some(
-                    keys.iter()
-                        .map(|k| KeyToPath {
-                            key: k.to_string(),
-                            path: k.to_string(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                ),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
+    // The volume is made from the same list as the config hash.
+    for secret in super::mounted_secrets(inst, c) {
+        pod.volumes
+            .get_or_insert_with(Vec::new)
+            .push(workloads::mounted_secret_volume(secret));
     }
+    let (main, _) = mounted_keys(inst, c);
     if !main.is_empty()
         && let Some(first) = pod.containers.first_mut()
     {
