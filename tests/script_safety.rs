@@ -9,6 +9,8 @@
 //! write it), and a peer's answer that is not a host name never reaches
 //! `replicaof` or `sentinel monitor`.
 
+mod harness;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -150,6 +152,17 @@ struct Run {
 
 /// Runs a generated start script as pod `pod` with the fake binaries.
 fn run_script(dir: &Path, script: &str, pod: &str, env: &BTreeMap<&str, String>) -> Run {
+    run_with_passwords(dir, script, pod, env, &|key| format!("pw-{key}"))
+}
+
+/// [`run_script`] with the password files holding `password(key)`.
+fn run_with_passwords(
+    dir: &Path,
+    script: &str,
+    pod: &str,
+    env: &BTreeMap<&str, String>,
+    password: &dyn Fn(&str) -> String,
+) -> Run {
     let bin = fake_bin(dir);
     let path = dir.join("start.sh");
     std::fs::write(&path, script).expect("script");
@@ -165,8 +178,9 @@ fn run_script(dir: &Path, script: &str, pod: &str, env: &BTreeMap<&str, String>)
         "replication-password",
         "sentinel-user-password",
         "sentinel-password",
+        "redis-password",
     ] {
-        std::fs::write(dir.join("auth").join(key), format!("pw-{key}")).expect("pw");
+        std::fs::write(dir.join("auth").join(key), password(key)).expect("pw");
     }
     std::fs::write(dir.join("config/sentinel.conf"), "# static part\n").expect("conf");
     let out_file = dir.join("out.conf");
@@ -221,7 +235,7 @@ fn acl_rules_never_run_commands_or_add_directives() {
         }
         assert!(r.ok, "{value:?}: {}", r.log);
         let conf = r.conf.expect("redis-server got a config");
-        let expected = format!("user app on >pw-app-password {value}");
+        let expected = format!("user app on \">pw-app-password\" {value}");
         assert!(
             conf.lines().any(|l| l == expected),
             "{value:?}: no line {expected:?} in\n{conf}"
@@ -363,4 +377,106 @@ fn settings_that_refer_to_other_settings_are_expanded() {
             }
         }
     }
+}
+
+/// Passwords are the user's with `auth.existingSecret`. Every printable
+/// one reaches redis-server as exactly one argument, exactly as written
+/// (a real redis-server reads the lines the script wrote and accepts the
+/// password over RESP); none runs a command; an empty one or one with a
+/// control character is refused before redis-server starts.
+#[test]
+fn passwords_reach_redis_exactly_as_written() {
+    let dir = scratch("passwords");
+    let marker = dir.join("pwned");
+    let m = marker.display();
+    let accepted = [
+        "two words".to_string(),
+        "q\"uote".to_string(),
+        "back\\slash\\".to_string(),
+        "\\\"".to_string(),
+        "#hash at start".to_string(),
+        ">x <y ~* +@all".to_string(),
+        "'single'".to_string(),
+        format!("$(touch {m})"),
+        format!("`touch {m}`"),
+        "${HOME}".to_string(),
+        "-n".to_string(),
+        "*".to_string(),
+        "\u{e9}t\u{e9} \u{2003}".to_string(),
+    ];
+    for pw in &accepted {
+        let password = |_: &str| pw.clone();
+        for mode in ["acl", "password"] {
+            let mut inst = instance();
+            inst.auth.as_mut().expect("auth").mode = match mode {
+                "acl" => spec::model::AuthMode::Acl,
+                _ => spec::model::AuthMode::Password,
+            };
+            let run = |script: &str, pod: &str| {
+                let r = run_with_passwords(&dir, script, pod, &BTreeMap::new(), &password);
+                assert!(!marker.exists(), "{pw:?} ran a command: {}", r.log);
+                assert!(r.ok, "{mode} {pw:?}: {}", r.log);
+                r.conf.expect("the server got a config")
+            };
+            let redis_conf = run(&redis::start_script(&inst), "cache-redis-1");
+            let sentinel_conf = run(&sentinel::start_script(&inst), "cache-sentinel-1");
+            redis_accepts(&dir, &redis_conf, mode, pw);
+            // sentinel.conf is read by the same parser: its password lines
+            // carry the argument redis-server just accepted.
+            let arg = redis_conf
+                .lines()
+                .find_map(|l| l.strip_prefix("masterauth "))
+                .expect("masterauth line");
+            let requirepass = format!("requirepass {arg}");
+            let auth_pass = format!("sentinel auth-pass cache {arg}");
+            for want in [&requirepass, &auth_pass] {
+                assert!(
+                    sentinel_conf.lines().any(|l| l == want.as_str()),
+                    "{mode} {pw:?}: no {want:?} in\n{sentinel_conf}"
+                );
+            }
+        }
+    }
+    for pw in ["", "line\nbreak", "tab\tbed", "esc\u{1b}[31m", "cr\r"] {
+        let password = |_: &str| pw.to_string();
+        for (script, pod) in [
+            (redis::start_script(&instance()), "cache-redis-1"),
+            (sentinel::start_script(&instance()), "cache-sentinel-1"),
+        ] {
+            let r = run_with_passwords(&dir, &script, pod, &BTreeMap::new(), &password);
+            assert!(!r.ok, "{pw:?} accepted: {}", r.log);
+            assert!(r.conf.is_none(), "{pw:?}: the server started");
+            assert!(r.log.contains("refusing"), "{pw:?}: {}", r.log);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A real redis-server reads the user and password lines of `conf` and
+/// accepts `pw` for them.
+fn redis_accepts(dir: &Path, conf: &str, mode: &str, pw: &str) {
+    let lines: String = conf
+        .lines()
+        .filter(|l| {
+            ["user ", "requirepass ", "masteruser ", "masterauth "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let server = harness::Standalone::start_with_config(&dir.join("redis"), &lines)
+        .unwrap_or_else(|e| panic!("{mode} {pw:?}: redis-server refused\n{lines}: {e:#}"));
+    let auth = match mode {
+        "acl" => vec!["AUTH".to_string(), "app".to_string(), pw.to_string()],
+        _ => vec!["AUTH".to_string(), pw.to_string()],
+    };
+    let wrong = vec!["AUTH".to_string(), format!("{pw}x")];
+    let replies = server
+        .pipeline(&[wrong, auth, vec!["PING".to_string()]])
+        .expect("pipeline");
+    assert!(
+        replies[0].starts_with("-WRONGPASS"),
+        "{mode} {pw:?}: {replies:?}"
+    );
+    assert_eq!(replies[1..], ["+OK", "+PONG"], "{mode} {pw:?}\n{lines}");
 }

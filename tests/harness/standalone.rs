@@ -20,8 +20,25 @@ impl Standalone {
     /// Starts `redis-server` with its socket in `dir` (created) and waits
     /// (bounded) until it answers.
     pub fn start(dir: &Path) -> Result<Standalone> {
+        Standalone::start_with(dir, None)
+    }
+
+    /// Like [`Standalone::start`], reading `conf` (redis.conf text) first,
+    /// as `redis-server <file>` does; the command line then adds the
+    /// socket and no persistence. `Err` when redis-server refuses it.
+    pub fn start_with_config(dir: &Path, conf: &str) -> Result<Standalone> {
+        Standalone::start_with(dir, Some(conf))
+    }
+
+    fn start_with(dir: &Path, conf: Option<&str>) -> Result<Standalone> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let child = Command::new("redis-server")
+        let mut cmd = Command::new("redis-server");
+        if let Some(conf) = conf {
+            let file = dir.join("redis.conf");
+            std::fs::write(&file, conf).context("writing redis.conf")?;
+            cmd.arg(file);
+        }
+        let child = cmd
             .args([
                 "--port",
                 "0",
@@ -47,7 +64,13 @@ impl Standalone {
             Duration::from_secs(20),
             Duration::from_millis(20),
             || match s.pipeline(&[vec!["PING".to_string()]]) {
-                Ok(r) if r.first().is_some_and(|l| l == "+PONG") => Ok(()),
+                // NOAUTH: up, with the default user off (a config).
+                Ok(r)
+                    if r.first()
+                        .is_some_and(|l| l == "+PONG" || l.starts_with("-NOAUTH")) =>
+                {
+                    Ok(())
+                }
                 other => Err(format!("{other:?}")),
             },
         )?;

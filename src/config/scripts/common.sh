@@ -28,6 +28,25 @@ conf_line() {
     printf '%s\n' "$1"
 }
 
+# check_secret FILE: exits unless FILE holds a password that can be one
+# config argument: not empty, no control character (a password from
+# auth.existingSecret is the user's; a line break would start a directive).
+# Trailing line breaks are dropped, as $(cat) drops them.
+check_secret() {
+    v=$(cat "$1") || { log "cannot read $1"; exit 1; }
+    case "$v" in
+        "") log "refusing the empty password in $1"; exit 1 ;;
+        *[[:cntrl:]]*) log "refusing the password in $1: it holds a control character"; exit 1 ;;
+    esac
+}
+
+# secret_arg FILE [PREFIX]: PREFIX and the password in FILE as one
+# double-quoted config argument, '\' and '"' escaped (redis.conf splits
+# arguments like sdssplitargs), so spaces, quotes and '#' stay in the
+# password. Call check_secret FILE first: this runs in $(...), where exit
+# cannot stop the script.
+secret_arg() { printf '"%s%s"' "${2:-}" "$(sed 's/[\\"]/\\&/g' "$1")"; }
+
 # valid_host NAME: true when NAME is a DNS name (labels of 1-63 letters,
 # digits and '-', not starting or ending with '-'; at most 253 characters)
 # or an IPv4 or IPv6 address.

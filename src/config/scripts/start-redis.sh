@@ -96,17 +96,21 @@ umask 077
     case "$AUTH_MODE" in
         acl)
             # ACL users (users.rs); the default user is off.
+            for f in admin-password replication-password sentinel-user-password app-password; do
+                check_secret "$AUTH_DIR/$f"
+            done
             conf_line "user default off"
-            conf_line "user $ADMIN_USER on >$(cat "$AUTH_DIR/admin-password") $ADMIN_RULES"
-            conf_line "user $REPLICATION_USER on >$(cat "$AUTH_DIR/replication-password") $REPLICATION_RULES"
-            conf_line "user $SENTINEL_USER on >$(cat "$AUTH_DIR/sentinel-user-password") $SENTINEL_RULES"
-            conf_line "user $APP_USER on >$(cat "$AUTH_DIR/app-password") $APP_USER_RULES"
+            conf_line "user $ADMIN_USER on $(secret_arg "$AUTH_DIR/admin-password" '>') $ADMIN_RULES"
+            conf_line "user $REPLICATION_USER on $(secret_arg "$AUTH_DIR/replication-password" '>') $REPLICATION_RULES"
+            conf_line "user $SENTINEL_USER on $(secret_arg "$AUTH_DIR/sentinel-user-password" '>') $SENTINEL_RULES"
+            conf_line "user $APP_USER on $(secret_arg "$AUTH_DIR/app-password" '>') $APP_USER_RULES"
             conf_line "masteruser $REPLICATION_USER"
-            conf_line "masterauth \"$(cat "$AUTH_DIR/replication-password")\""
+            conf_line "masterauth $(secret_arg "$AUTH_DIR/replication-password")"
             ;;
         password)
-            conf_line "requirepass \"$(cat "$AUTH_DIR/redis-password")\""
-            conf_line "masterauth \"$(cat "$AUTH_DIR/redis-password")\""
+            check_secret "$AUTH_DIR/redis-password"
+            conf_line "requirepass $(secret_arg "$AUTH_DIR/redis-password")"
+            conf_line "masterauth $(secret_arg "$AUTH_DIR/redis-password")"
             ;;
     esac
 } > "$RUN_DIR/redis.conf"

@@ -84,15 +84,18 @@ MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
     conf_line "sentinel parallel-syncs $MASTER_NAME $PARALLEL_SYNCS"
     case "$AUTH_MODE" in
         acl)
+            check_secret "$AUTH_DIR/sentinel-user-password"
             conf_line "sentinel auth-user $MASTER_NAME $SENTINEL_USER"
-            conf_line "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/sentinel-user-password")\""
+            conf_line "sentinel auth-pass $MASTER_NAME $(secret_arg "$AUTH_DIR/sentinel-user-password")"
             ;;
         password)
-            conf_line "sentinel auth-pass $MASTER_NAME \"$(cat "$AUTH_DIR/redis-password")\""
+            check_secret "$AUTH_DIR/redis-password"
+            conf_line "sentinel auth-pass $MASTER_NAME $(secret_arg "$AUTH_DIR/redis-password")"
             ;;
     esac
     if [ -n "$AUTH_MODE" ]; then
-        conf_line "requirepass \"$(cat "$AUTH_DIR/sentinel-password")\""
+        check_secret "$AUTH_DIR/sentinel-password"
+        conf_line "requirepass $(secret_arg "$AUTH_DIR/sentinel-password")"
     fi
 } > "$RUN_DIR/sentinel.conf"
 log "starting Sentinel $SELF monitoring $MASTER_NAME at $MASTER"
