@@ -1,8 +1,10 @@
 //! Hostile and malformed input, through the real binary in KRM mode.
 //!
-//! Every case must be answered within 2 s with at most 256 MB of peak
-//! memory (VmHWM of the process, sampled from /proc while it runs; `prlimit
-//! --as` caps the address space at 1 GiB as a backstop), exit non-zero with
+//! Every case must be answered within 2 s of CPU time (`prlimit --cpu`: the
+//! kernel stops the process, so a loaded machine cannot fail a case; 20 s
+//! of wall time for one that blocks) with at most 256 MB of peak memory
+//! (VmHWM of the process, sampled from /proc while it runs; `prlimit --as`
+//! caps the address space at 1 GiB as a backstop), exit non-zero with
 //! a clear `severity: error` result, never panic, and leave the item list
 //! either empty or exactly the input items.
 //!
@@ -18,7 +20,12 @@ use std::time::{Duration, Instant};
 use serde_norway::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_redis-sentinel-fn");
-const TIME_LIMIT: Duration = Duration::from_secs(2);
+/// CPU time a hostile input may cost, enforced by the kernel (RLIMIT_CPU
+/// through prlimit: SIGXCPU, then SIGKILL a second later), so that other
+/// tests sharing the machine cannot make a case fail.
+const CPU_LIMIT_SECONDS: u64 = 2;
+/// Wall time, for a case that blocks instead of computing.
+const TIME_LIMIT: Duration = Duration::from_secs(20);
 const MEMORY_LIMIT_KIB: u64 = 256 * 1000;
 /// Address-space cap (backstop against a runaway case eating the machine).
 const ADDRESS_SPACE_CAP: u64 = 1 << 30;
@@ -26,6 +33,8 @@ const SEED: &str = "adversarial-test-seed-0123456789";
 
 struct Outcome {
     code: Option<i32>,
+    /// The signal that ended the process (24: SIGXCPU, over the CPU limit).
+    signal: Option<i32>,
     stdout: String,
     stderr: String,
     elapsed: Duration,
@@ -43,6 +52,10 @@ fn run(input: Vec<u8>) -> Outcome {
     let mut cmd = if Path::new("/usr/bin/prlimit").exists() {
         let mut c = Command::new("/usr/bin/prlimit");
         c.arg(format!("--as={ADDRESS_SPACE_CAP}"))
+            .arg(format!(
+                "--cpu={CPU_LIMIT_SECONDS}:{}",
+                CPU_LIMIT_SECONDS + 1
+            ))
             .arg("--")
             .arg(BIN);
         c
@@ -95,6 +108,7 @@ fn run(input: Vec<u8>) -> Outcome {
     writer.join().expect("writer");
     Outcome {
         code: status.code(),
+        signal: std::os::unix::process::ExitStatusExt::signal(&status),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         elapsed,
@@ -151,7 +165,13 @@ fn check(name: &str, input: Vec<u8>) -> Vec<(String, Option<String>)> {
         "{name}: peak RSS {} KiB (limit {MEMORY_LIMIT_KIB} KiB)",
         o.peak_kib
     );
-    assert_eq!(o.code, Some(1), "{name}: exit code; stderr: {}", o.stderr);
+    assert_eq!(
+        o.code,
+        Some(1),
+        "{name}: exit code (signal {:?}; 24 is SIGXCPU: over {CPU_LIMIT_SECONDS} s of CPU); stderr: {}",
+        o.signal,
+        o.stderr
+    );
     for bad in ["panicked", "internal error", "RUST_BACKTRACE"] {
         assert!(!o.stderr.contains(bad), "{name}: stderr: {}", o.stderr);
     }
