@@ -123,6 +123,9 @@ pub enum Origin {
     /// Kept from the function's Secrets among the input items, or moved
     /// to the next CA that those Secrets already published (a safe step).
     Kept,
+    /// New leaves signed by the kept CA (its key from `tls.keepCaKey`):
+    /// trust does not change; the string says why the leaves changed.
+    Renewed(String),
     /// Newly generated at random; the string says why nothing was kept.
     Generated(String),
 }

@@ -87,10 +87,7 @@ pub fn from_earlier(
             let mut bundle = issue::issue_with_kept_ca(inst, tls, seed, now, cur, key, now + left)?;
             bundle.previous_ca_pem = prev;
             bundle.next_ca = next;
-            Ok((
-                bundle,
-                Origin::Generated(format!("{why}; the kept CA signed the new certificates")),
-            ))
+            Ok((bundle, Origin::Renewed(why)))
         }
         (step, leaves, _) => {
             let why = step.or(leaves).unwrap_or_default();
@@ -406,5 +403,28 @@ mod tests {
         mixed[i] = other.clone();
         let w = warnings(KEEP, None, &mixed, NOW);
         assert!(w.iter().any(|m| m.contains("another CA")), "{w:?}");
+    }
+
+    /// Leaves re-signed by the kept CA are reported as a renewal (info),
+    /// not as certificates "newly generated" that change on every render.
+    #[test]
+    fn a_kept_ca_renewal_is_reported_as_one() {
+        let r0 = render(KEEP, None, &[], NOW);
+        let names = "  tls:\n    keepCaKey: true\n    extraDnsNames: [redis.example.com]\n";
+        let inst = test_spec(names);
+        let out = generate::render(&inst, None, &r0, NOW + 86_400).expect("renders");
+        assert_eq!(current(names, &out.items), current(KEEP, &r0), "same CA");
+        let about: Vec<_> = out
+            .results
+            .iter()
+            .filter(|r| r.message.contains("certificates for"))
+            .collect();
+        assert_eq!(about.len(), 1, "{about:?}");
+        assert_eq!(about[0].severity, crate::krm::Severity::Info, "{about:?}");
+        assert!(
+            about[0].message.contains("renewed by the kept CA"),
+            "{about:?}"
+        );
+        assert!(!about[0].message.contains("newly generated"), "{about:?}");
     }
 }

@@ -22,6 +22,13 @@ pub fn produce(
     let mut results = Vec::new();
     match origin {
         Origin::Seeded | Origin::Kept => {}
+        Origin::Renewed(reason) => results.push(
+            KrmResult::info(format!(
+                "certificates for {} were renewed by the kept CA ({reason}); the CA and every ca.crt stay the same, so pods on the old and on the new certificates trust each other while they roll",
+                ownership::instance_key(inst)
+            ))
+            .with_field("tls"),
+        ),
         Origin::Generated(reason) => results.push(
             KrmResult::warning(format!(
                 "certificates for {} were newly generated ({reason}); without a seed they change on every render. Set {} (or {}) to a secret seed of at least {} bytes, or keep the rendered Secrets (kpt does) so later renders keep them",
