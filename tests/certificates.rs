@@ -662,3 +662,45 @@ fn kept_rotation_without_keep_ca_key_warns_that_it_is_not_safe() {
     assert!(!verifies(&dir, &old_ca, &new_leaf, NOW), "the unsafe part");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With a seed and the earlier render among the input items (kpt), a step
+/// of one (`rotation` + 1) moves to a CA the earlier `ca.crt` already
+/// trusts: no warning. More than one step at once (`rotation` + 2, another
+/// key algorithm, another seed) is warned about, naming `tls`.
+#[test]
+fn seeded_steps_without_overlap_are_warned_about() {
+    let seed: &[(&str, Option<&str>)] = &[(
+        "REDIS_SENTINEL_FN_SEED",
+        Some("a-test-seed-of-at-least-32-bytes!!"),
+    )];
+    let other_seed: &[(&str, Option<&str>)] = &[(
+        "REDIS_SENTINEL_FN_SEED",
+        Some("another-test-seed-of-32-bytes-or-more"),
+    )];
+    let (r0, results) = items_of(&krm(&spec_with("  tls: {rotation: 0}\n"), &[], seed));
+    assert!(warnings(&results).is_empty(), "{results:?}");
+    let no_overlap = |results: &[Value]| {
+        results.iter().any(|r| {
+            r["severity"].as_str() == Some("warning")
+                && r["field"]["path"].as_str() == Some("spec.tls")
+                && r["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("is not in the ca.crt of the earlier render"))
+        })
+    };
+    for (what, extra, env, warned) in [
+        ("same spec", "  tls: {rotation: 0}\n", seed, false),
+        ("rotation + 1", "  tls: {rotation: 1}\n", seed, false),
+        ("rotation + 2", "  tls: {rotation: 2}\n", seed, true),
+        (
+            "key algorithm",
+            "  tls: {rotation: 0, keyAlgorithm: rsa-2048}\n",
+            seed,
+            true,
+        ),
+        ("another seed", "  tls: {rotation: 0}\n", other_seed, true),
+    ] {
+        let (_, results) = items_of(&krm(&spec_with(extra), &r0, env));
+        assert_eq!(no_overlap(&results), warned, "{what}: {results:?}");
+    }
+}

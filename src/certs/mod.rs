@@ -128,6 +128,25 @@ pub enum Origin {
     Renewed(String),
     /// Newly generated at random; the string says why nothing was kept.
     Generated(String),
+    /// Derived from the seed, but signed by a CA that the earlier render
+    /// among the input items does not trust (its `ca.crt` lacks it): more
+    /// than one step at once (`tls.rotation` + 2, a new seed, key
+    /// algorithm or `tls.notBefore`).
+    NoOverlap,
+}
+
+/// Seeded certificates need no earlier render, but when one is among the
+/// input items (kpt) its `ca.crt` is what running pods trust: the new
+/// signing CA must be in it, or the roll-out has no overlap.
+fn seeded_origin(inst: &Instance, items: &[Value], bundle: &Bundle) -> Origin {
+    let Ok(earlier) = reuse::earlier(inst, items) else {
+        return Origin::Seeded;
+    };
+    if earlier.trusts(&bundle.ca_pem) {
+        Origin::Seeded
+    } else {
+        Origin::NoOverlap
+    }
 }
 
 /// Decides where the certificates come from and produces them.
@@ -139,7 +158,9 @@ pub fn obtain(
     now: i64,
 ) -> anyhow::Result<(Bundle, Origin)> {
     if let Some(seed) = seed.filter(|s| s.is_user_supplied()) {
-        return Ok((issue::issue_all(inst, tls, seed, now)?, Origin::Seeded));
+        let bundle = issue::issue_all(inst, tls, seed, now)?;
+        let origin = seeded_origin(inst, items, &bundle);
+        return Ok((bundle, origin));
     }
     let seed = &*Seed::or_random(seed)?;
     renew::from_earlier(inst, tls, seed, items, now)

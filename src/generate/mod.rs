@@ -213,7 +213,7 @@ pub fn render(
                 "{} Sentinel(s): failover needs a majority of Sentinels to agree, so fewer than 3 cannot survive the loss of one",
                 inst.sentinel.replicas
             ))
-            .with_field("spec.sentinel.replicas"),
+            .with_field(format!("{}sentinel.replicas", inst.field_prefix)),
         );
     }
     let own = instance_secrets(inst, produced.secrets, &creds);

@@ -22,12 +22,19 @@ pub fn produce(
     let mut results = Vec::new();
     match origin {
         Origin::Seeded | Origin::Kept => {}
+        Origin::NoOverlap => results.push(
+            KrmResult::warning(format!(
+                "the CA that signs the new certificates for {} is not in the ca.crt of the earlier render among the input items (more than one step at once: tls.rotation changed by more than 1, or the seed, tls.keyAlgorithm or tls.notBefore changed): pods still on the earlier ca.crt reject the new certificates until they roll, so replication and Sentinel links break during the roll-out. To rotate without that, change tls.rotation by 1 and let both StatefulSets roll before the next step",
+                ownership::instance_key(inst)
+            ))
+            .with_field(format!("{}tls", inst.field_prefix)),
+        ),
         Origin::Renewed(reason) => results.push(
             KrmResult::info(format!(
                 "certificates for {} were renewed by the kept CA ({reason}); the CA and every ca.crt stay the same, so pods on the old and on the new certificates trust each other while they roll",
                 ownership::instance_key(inst)
             ))
-            .with_field("tls"),
+            .with_field(format!("{}tls", inst.field_prefix)),
         ),
         Origin::Generated(reason) => results.push(
             KrmResult::warning(format!(
@@ -37,7 +44,7 @@ pub fn produce(
                 certs::seed::SEED_ENV,
                 certs::seed::MIN_SEED_BYTES
             ))
-            .with_field("tls"),
+            .with_field(format!("{}tls", inst.field_prefix)),
         ),
     }
     Ok(Produced {
