@@ -33,11 +33,12 @@ conf_line() {
 # auth.existingSecret is the user's; a line break would start a directive).
 # Trailing line breaks are dropped, as $(cat) drops them.
 check_secret() {
-    v=$(cat "$1") || { log "cannot read $1"; exit 1; }
-    case "$v" in
+    _cs=$(cat "$1") || { log "cannot read $1"; exit 1; }
+    case "$_cs" in
         "") log "refusing the empty password in $1"; exit 1 ;;
         *[[:cntrl:]]*) log "refusing the password in $1: it holds a control character"; exit 1 ;;
     esac
+    _cs=""
 }
 
 # secret_arg FILE [PREFIX]: PREFIX and the password in FILE as one
