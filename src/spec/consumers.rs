@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::validate::{dns_name, dns1123_label, label_key, label_value};
+use super::validate::{acl_user_name, dns_name, dns1123_label, label_key, label_value};
 use crate::krm::FieldError;
 
 /// Most consumers one instance serves.
@@ -265,16 +265,8 @@ impl One<'_> {
     /// The ACL user (default: the consumer name), not taken yet.
     fn user(&mut self, name: &str, users: &mut BTreeSet<String>) -> String {
         let user = self.spec.user.clone().unwrap_or_else(|| name.to_string());
-        if user.is_empty()
-            || user.len() > 64
-            || !user
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            self.err(
-                "user",
-                format!("user {user:?} must be 1-64 letters, digits, '-' or '_'"),
-            );
+        if let Err(e) = acl_user_name(&user) {
+            self.err("user", format!("user {user:?} {e}"));
         } else if !users.insert(user.clone()) {
             self.err("user", format!("ACL user {user:?} is already taken (by the function's own users, auth.appUser or another consumer): set another user"));
         }

@@ -698,16 +698,8 @@ fn auth(
         return None;
     }
     let app_user = a.app_user.clone().unwrap_or_else(|| "app".to_string());
-    if app_user.is_empty()
-        || app_user.len() > 64
-        || !app_user
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        cx.err(
-            "auth.appUser",
-            format!("appUser {app_user:?} must be 1-64 letters, digits, '-' or '_'"),
-        );
+    if let Err(e) = acl_user_name(&app_user) {
+        cx.err("auth.appUser", format!("appUser {app_user:?} {e}"));
     } else if ["default", "replication", "sentinel", "admin"].contains(&app_user.as_str()) {
         cx.err("auth.appUser", format!("appUser {app_user:?} is reserved for the users the function defines (default, replication, sentinel, admin)"));
     }
@@ -789,6 +781,20 @@ fn metrics(
             None
         }
     }
+}
+
+/// An ACL user name the function writes into `user` lines and Secrets:
+/// 1-64 letters, digits, `-` or `_`.
+pub(super) fn acl_user_name(user: &str) -> Result<(), &'static str> {
+    if user.is_empty()
+        || user.len() > 64
+        || !user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("must be 1-64 letters, digits, '-' or '_'");
+    }
+    Ok(())
 }
 
 /// The longest pod DNS name must fit in 253 characters.
