@@ -48,6 +48,11 @@ const PREFERRED_PRIORITY: u32 = 50;
 /// old, or Sentinel reads again at once and sees the promotion a second
 /// later (the outage it costs without alignment).
 const ALIGN_MS: u32 = 500;
+/// How long the Redis hook keeps the paused clients waiting, after the
+/// promotion, for the Sentinel to name the new master (see
+/// prestop-redis.sh): its next INFO read of the promoted replica comes
+/// within a second.
+const NAME_WAIT_MS: u32 = 1_500;
 /// `repl-ping-replica-period` of a master while it hands over: its PING to
 /// the replicas, one an hour (see prestop-redis.sh).
 const NO_PING_SECONDS: u32 = 3_600;
@@ -76,7 +81,7 @@ fn admin_credential(inst: &Instance) -> String {
 
 /// `prestop-redis.sh`.
 pub fn prestop_redis(inst: &Instance) -> String {
-    let extra: [(&str, Setting); 8] = [
+    let extra: [(&str, Setting); 9] = [
         ("ADMIN_CRED", Setting::Refs(admin_credential(inst))),
         ("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string().into()),
         ("SYNC_WAIT_MS", SYNC_WAIT_MS.to_string().into()),
@@ -87,6 +92,7 @@ pub fn prestop_redis(inst: &Instance) -> String {
         ("PREFERRED_PRIORITY", PREFERRED_PRIORITY.to_string().into()),
         ("DEFAULT_PRIORITY", DEFAULT_PRIORITY.to_string().into()),
         ("ALIGN_MS", ALIGN_MS.to_string().into()),
+        ("NAME_WAIT_MS", NAME_WAIT_MS.to_string().into()),
         ("NO_PING_SECONDS", NO_PING_SECONDS.to_string().into()),
     ];
     script_header(inst, Component::Redis, &extra) + PRESTOP_REDIS_BODY

@@ -12,11 +12,12 @@ SCRIPT=prestop-redis
 # 2. SENTINEL FAILOVER (forced: no vote, no down-after wait) through the
 #    Sentinel chosen before the pause.
 # 3. Once the replica that Sentinel promotes reports role master
-#    (promoted from this master's history), follow it (REPLICAOF), close
-#    the paused clients' connections (they ask Sentinel again: a write that
-#    reaches this pod before the Sentinel names the new master is refused
-#    with READONLY, never accepted) and unpause: this pod never answers
-#    another write as master. Then wait until the Sentinel names it.
+#    (promoted from this master's history) and the Sentinel names it
+#    (bounded: released earlier, clients would ask the Sentinel, be sent
+#    back here, get READONLY and have to ask again), follow it (REPLICAOF),
+#    close the paused clients' connections (they ask Sentinel again; a
+#    write that still reaches this pod is refused with READONLY, never
+#    accepted) and unpause: this pod never answers another write as master.
 # 4. Wait until this pod's link to the new master is up, then return:
 #    kubelet sends SIGTERM and Redis stops as a replica.
 # Everything is bounded by HANDOVER_SECONDS (less than the pod's
@@ -213,13 +214,23 @@ while [ -z "$new" ] && in_time; do
     [ -n "$new" ] || sleep 0.01
 done
 [ -n "$new" ] || give_up "no replica was promoted within ${HANDOVER_SECONDS}s"
+promoted=$(now_ms)
+named=""
+while [ $(( $(now_ms) - promoted )) -lt "$NAME_WAIT_MS" ] && in_time; do
+    if [ "$(sentinel_says "$leader")" = "$new" ]; then named=yes; break; fi
+    sleep 0.01
+done
 # One connection, in this order (CLIENT KILL spares the connection that
 # sends it): replica first, so an unpaused write is refused, never answered.
 printf 'REPLICAOF %s %s\nCLIENT KILL TYPE normal\nCLIENT KILL TYPE pubsub\nCLIENT UNPAUSE\n' "$new" "$REDIS_PORT" | me >/dev/null
 t1=$(now_ms)
-log "$new promoted (poll $polls): following it; clients released"
-until [ "$(sentinel_says "$leader")" = "$new" ] || ! in_time; do sleep 0.05; done
-log "Sentinel $leader names $new"
+if [ -n "$named" ]; then
+    log "$new promoted (poll $polls), named by Sentinel $leader $(( t1 - promoted ))ms later: following it; clients released"
+else
+    log "$new promoted (poll $polls), not named by Sentinel $leader within ${NAME_WAIT_MS}ms: following it; clients released"
+    until [ "$(sentinel_says "$leader")" = "$new" ] || ! in_time; do sleep 0.05; done
+    log "Sentinel $leader names $new"
+fi
 
 # 4. this pod is a replica of the new master
 until [ "$(field master_link_status "$(me INFO replication)")" = up ] || ! in_time; do sleep 0.05; done
