@@ -22,8 +22,8 @@
 //! `DAY2_MAX_OUTAGE_MS` bounds the outage per master replacement (default
 //! 8000, room for a CPU-starved shared machine where every TLS handshake
 //! of the reconnecting replicas and clients queues behind others; the
-//! target is 1000, the goal 500, measured 0.53-0.77 s with 3 + 3 pods and
-//! 0.84-1.11 s with 5 + 5 on a shared 2-core machine). That the master
+//! target is 1000, the goal 500, measured 0.40-0.70 s with 3 + 3 pods and
+//! 0.48-0.82 s with 5 + 5 on a shared 2-core machine). That the master
 //! was replaced by a handover and not by a failover after
 //! down-after-milliseconds is asserted on its own: no Sentinel may log
 //! `+odown`.
