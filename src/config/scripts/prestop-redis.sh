@@ -187,12 +187,13 @@ case "$ans" in
     *) give_up "Sentinel $leader refused SENTINEL FAILOVER: ${ans:-no answer}" ;;
 esac
 
-# 3. follow the promoted replica as soon as it is master (the Sentinel
-#    promotes it two timer ticks after the command and names it once its
-#    INFO shows the promotion), release the clients. The target is asked
-#    directly (one round trip a poll: the paused clients wait for it); every
-#    fifth poll, or without a target, the Sentinel says which replica it
-#    promotes (flag `promoted`, or the master it names).
+# 3. wait for the promoted replica to be master (the Sentinel promotes it
+#    a few timer ticks after the command and names it once its INFO shows
+#    the promotion), then for the Sentinel to name it; then follow it and
+#    release the clients. The target is asked directly (one round trip a
+#    poll: the paused clients wait for it); every fifth poll, or without a
+#    target, the Sentinel says which replica it promotes (flag `promoted`,
+#    or the master it names).
 promoted_from_me() {
     p=$(cli "$1" "$REDIS_PORT" "$REDIS_CRED" INFO replication | tr -d '\r')
     [ "$(field role "$p")" = master ] && [ "$(field master_replid2 "$p")" = "$replid" ]
