@@ -83,13 +83,13 @@ pub const NEXT_CA_CERT: &str = "next-ca.crt";
 pub const NEXT_CA_KEY: &str = "next-ca.key";
 
 impl Earlier {
-    /// Index in [`Earlier::trust`] of the CA that signed every leaf.
     /// Whether `ca` (PEM) is one of the CAs of the earlier `ca.crt`.
     pub fn trusts(&self, ca: &str) -> bool {
         let Some(der) = pem_der(ca) else { return false };
         self.trust.iter().any(|c| pem_der(c).as_ref() == Some(&der))
     }
 
+    /// Index in [`Earlier::trust`] of the CA that signed every leaf.
     pub fn signer(&self) -> Result<usize, String> {
         let mut found = None;
         for (role, leaf) in &self.leaves {

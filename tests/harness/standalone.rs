@@ -25,7 +25,9 @@ impl Standalone {
 
     /// Like [`Standalone::start`], reading `conf` (redis.conf text) first,
     /// as `redis-server <file>` does; the command line then adds the
-    /// socket and no persistence. `Err` when redis-server refuses it.
+    /// socket and no persistence. When redis-server refuses the config it
+    /// exits, and this returns `Err` once the wait for its answer (20 s)
+    /// runs out.
     pub fn start_with_config(dir: &Path, conf: &str) -> Result<Standalone> {
         Standalone::start_with(dir, Some(conf))
     }
