@@ -891,6 +891,35 @@ fn certificate_window_errors_name_their_field() {
                 && m.contains("2026-03-01T00:00:00Z")),
         "{errors:?}"
     );
+    // As a kpt ConfigMap (`kpt fn eval -- tls.notBefore=...`), and with the
+    // earlier render's Secrets among the items (kpt's second render).
+    expect_field(
+        "notBefore far in the future, ConfigMap",
+        with_config(
+            "  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: fi}\n  data: {name: cache, namespace: ns, tls.notBefore: '2200-01-01T00:00:00Z'}\n",
+        ),
+        "data.tls.notBefore",
+    );
+    let first = run(with_spec("{}").into_bytes());
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let mut again: Value = serde_norway::from_str(&first.stdout).expect("yaml");
+    again["functionConfig"] = serde_norway::from_str(
+        "{apiVersion: fn.redis-sentinel.dev/v1alpha1, kind: RedisSentinel, metadata: {name: cache, namespace: ns}, spec: {tls: {notBefore: '9000-01-01T00:00:00Z'}}}",
+    )
+    .expect("yaml");
+    if let Some(m) = again.as_mapping_mut() {
+        m.remove("results");
+    }
+    let errors = check(
+        "notBefore far in the future, earlier render among the items",
+        serde_norway::to_string(&again).expect("yaml").into_bytes(),
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|(_, f)| f.as_deref() == Some("spec.tls.notBefore")),
+        "{errors:?}"
+    );
     // Two days ahead: rendered, with a warning saying when.
     let o = run(with_spec("{tls: {notBefore: '2026-01-03T00:00:00Z'}}").into_bytes());
     assert_eq!(o.code, Some(0), "{}", o.stdout);
@@ -1016,6 +1045,36 @@ fn values_redis_or_the_api_server_would_refuse() {
             "tolerationSeconds without NoExecute",
             "{placement: {tolerations: [{key: a, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}]}}",
             "spec.placement.tolerations[0].effect",
+        ),
+        (
+            "negative tolerationSeconds",
+            "{placement: {tolerations: [{key: a, operator: Exists, effect: NoExecute, tolerationSeconds: -5}]}}",
+            "spec.placement.tolerations[0].tolerationSeconds",
+        ),
+        (
+            "negative tolerationSeconds without an effect",
+            "{placement: {tolerations: [{key: a, operator: Exists, tolerationSeconds: -5}]}}",
+            "spec.placement.tolerations[0].tolerationSeconds",
+        ),
+        (
+            "appUserRules starting with a two-byte character",
+            "{auth: {appUserRules: 'éx'}}",
+            "spec.auth.appUserRules",
+        ),
+        (
+            "appUserRules with a four-byte character after a rule",
+            "{auth: {appUserRules: '+get \u{1F600}x'}}",
+            "spec.auth.appUserRules",
+        ),
+        (
+            "a consumer's rules starting with a two-byte character",
+            "{consumers: [{name: t, type: 3scale, rules: 'éx'}]}",
+            "spec.consumers[0].rules",
+        ),
+        (
+            "a consumer's rules starting with a three-byte space",
+            "{consumers: [{name: t, type: service-binding, rules: '\u{2003}+get'}]}",
+            "spec.consumers[0].rules",
         ),
         (
             "hugepages of no size",

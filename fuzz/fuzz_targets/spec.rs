@@ -86,6 +86,27 @@ const KEYS: &[&str] = &[
     "metadata",
     "spec",
     "data",
+    // auth and consumers: the ACL rules parser (spec::acl) sits behind
+    // appUserRules and consumers[].rules.
+    "mode",
+    "appUser",
+    "appUserRules",
+    "existingSecret",
+    "consumers",
+    "type",
+    "user",
+    "rules",
+    "podLabels",
+    "backendSecretName",
+    "systemSecretName",
+    "storageDatabase",
+    "queuesDatabase",
+    "systemDatabase",
+    "systemKeyNamespace",
+    "secretName",
+    "database",
+    "provider",
+    "version",
 ];
 
 const WORDS: &[&str] = &[
@@ -153,6 +174,21 @@ const WORDS: &[&str] = &[
     "x\ny",
     "\"quoted\"",
     "$(reboot)",
+    "acl",
+    "password",
+    "3scale",
+    "service-binding",
+    "~* &* +@all -@admin +role",
+    "+get +set %R~cache:* &*",
+    // Multi-byte first characters of an ACL rule ("éx" once panicked:
+    // "end byte index 1 is not a char boundary").
+    "éx",
+    "+get éx",
+    "\u{1F600}~*",
+    "\u{2003}+get",
+    "~é* +@é",
+    "%é~x",
+    "+select|é",
 ];
 
 #[derive(Arbitrary, Debug)]

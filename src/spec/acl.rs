@@ -79,11 +79,13 @@ pub fn image_version(image: &str) -> ImageVersion {
     };
     let tag = tag.strip_prefix('v').unwrap_or(tag);
     let mut parts = tag.splitn(3, |c: char| !c.is_ascii_digit());
-    let Some(major) = parts.next().and_then(|m| m.parse::<u32>().ok()) else {
+    let major_digits = parts.next().unwrap_or_default();
+    let Ok(major) = major_digits.parse::<u32>() else {
         return ImageVersion::Unknown;
     };
-    // The character after the major number must separate it (`7.2`, `7-alpine`).
-    let after = tag[major.to_string().len()..].chars().next();
+    // The character after the major number must separate it (`7.2`,
+    // `7-alpine`). The digits are ASCII: their length is a char boundary.
+    let after = tag[major_digits.len()..].chars().next();
     if !matches!(after, None | Some('.' | '-' | '_')) {
         return ImageVersion::Unknown;
     }
@@ -143,10 +145,13 @@ fn check_rule(token: &str, version: Option<RedisVersion>) -> Result<(), String> 
     if WORDS.iter().any(|w| w.eq_ignore_ascii_case(token)) {
         return Ok(());
     }
-    let (first, rest) = token.split_at(1);
+    // The first character, not the first byte: any Unicode is input.
+    let mut chars = token.chars();
+    let first = chars.next().unwrap_or_default();
+    let rest = chars.as_str();
     match first {
-        "~" | "&" => Ok(()),
-        "%" => {
+        '~' | '&' => Ok(()),
+        '%' => {
             let (flags, _) = rest
                 .split_once('~')
                 .ok_or("a %R~/%W~/%RW~ key rule needs '~' and a pattern")?;
@@ -156,7 +161,7 @@ fn check_rule(token: &str, version: Option<RedisVersion>) -> Result<(), String> 
             }
             Ok(())
         }
-        "+" | "-" => match rest.strip_prefix('@') {
+        '+' | '-' => match rest.strip_prefix('@') {
             Some(cat) => {
                 // `all` is every category (not listed by ACL CAT).
                 if version.is_some()
@@ -170,7 +175,7 @@ fn check_rule(token: &str, version: Option<RedisVersion>) -> Result<(), String> 
                 }
                 Ok(())
             }
-            None => check_command(first == "+", rest, version),
+            None => check_command(first == '+', rest, version),
         },
         _ => Err(format!(
             "not allowed in appUserRules: use key (~pattern, %R~, %W~), channel (&pattern) and command (+cmd, -cmd, +cmd|sub, +@category, -@category) rules, or {}",
@@ -239,6 +244,10 @@ mod tests {
             ("redis:8.0.2", Newer("8.0".into())),
             ("redis:72", Newer("72".into())),
             ("redis:7x", Unknown),
+            ("redis:7é", Unknown),
+            ("redis:7.é", Known(V7_4)),
+            ("redis:é7.2", Unknown),
+            ("redis:\u{1F600}", Unknown),
         ] {
             assert_eq!(image_version(image), v, "{image}");
         }
@@ -284,5 +293,34 @@ mod tests {
         assert!(check_rules("+hexpire", Some(RedisVersion::V7_4)).is_ok());
         assert!(check_rules("+waitaof +client|setinfo", Some(RedisVersion::V7_2)).is_ok());
         assert!(check_rules("+nosuchcommand", None).is_ok());
+    }
+
+    /// The first character of a rule may be any Unicode: refused, never a
+    /// slice inside a character (`"éx"` once panicked).
+    #[test]
+    fn multibyte_first_characters_are_refused_not_sliced() {
+        for version in [None, Some(RedisVersion::V7_0), Some(RedisVersion::V7_4)] {
+            for bad in [
+                "éx",
+                "é",
+                "+get éx",
+                "\u{1F600}~*",
+                "\u{2003}",
+                "日本 +get",
+                "\u{0301}+get",
+                "ſ+get",
+            ] {
+                let e = check_rules(bad, version).expect_err(bad);
+                assert!(e.contains("not allowed in appUserRules"), "{bad:?}: {e}");
+            }
+            // Multi-byte text after an ASCII first character is the rule's
+            // argument: a key or channel pattern, a command name.
+            assert!(check_rules("~é* &ü", version).is_ok());
+            assert!(check_rules("%R~é", version).is_ok());
+            assert!(check_rules("%é~x", version).is_err());
+            assert!(check_rules("+@é", version).is_err() == version.is_some());
+            assert!(check_rules("+é", version).is_err() == version.is_some());
+            assert!(check_rules("+select|é", version).is_ok());
+        }
     }
 }

@@ -1023,6 +1023,14 @@ fn check_toleration(t: &model::Toleration) -> Vec<(&'static str, String)> {
             format!("operator {other:?} must be Exists or Equal"),
         )),
     }
+    if let Some(secs) = t.toleration_seconds.filter(|s| *s < 0) {
+        errors.push((
+            "tolerationSeconds",
+            format!(
+                "tolerationSeconds ({secs}) must be 0 or more (Kubernetes evicts at once for any value up to 0; write 0 for that)"
+            ),
+        ));
+    }
     let effect = t.effect.as_deref().unwrap_or_default();
     if !["", "NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect) {
         errors.push((
