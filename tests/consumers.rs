@@ -11,7 +11,14 @@
 //!   `binding.py` reads the binding as a binding library does): a write and
 //!   a read on storage, queues, system and the binding, each on its
 //!   database, as its own ACL user, administrative commands refused;
-//! - runs one writer per configuration (write, `WAIT 1`), kills the master,
+//! - reads the 3scale Secrets with Ruby (redis-rb 4.8,
+//!   tests/fixtures/consumer-client.rb) as 3scale-operator hands them to
+//!   apisonator and porta (environment variables, PEM files mounted, each
+//!   one's parsing rules): ROLE, database, user, TLS with hostname
+//!   verification, SET/GET; the same parsing refuses what 3scale refuses;
+//!   the rules 3scale's code depends on are checked on the Secrets;
+//! - runs one writer per configuration (write, `WAIT 1`; redis-py and
+//!   redis-rb), kills the master,
 //!   and measures through each configuration the time from the kill to the
 //!   first acknowledged write, the longest gap between acknowledged writes,
 //!   and the acknowledged writes lost (must be 0).
@@ -19,7 +26,7 @@
 //! `CONSUMERS_RUNS=3` repeats the failover (the old master rejoins as a
 //! replica between rounds); CI runs one round.
 //!
-//! Needs root, the Redis packages and redis-py (.ci/install.d); fails, never
+//! Needs root, the Redis packages, redis-py, Ruby and redis-rb (.ci/install.d); fails, never
 //! skips, where it cannot run. Figures: `cargo nextest run --no-capture
 //! --test consumers`.
 
@@ -31,8 +38,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
-    Background, Cluster, POLL, READY, Render, SETTLE, Topo, extract_code_blocks, mount_secret,
-    python_with_redis, run, wait_for,
+    Background, Cluster, POLL, READY, Render, SETTLE, Topo, check_threescale_rules,
+    extract_code_blocks, mount_secret, python_with_redis, ruby_with_redis, run, threescale_env,
+    wait_for,
 };
 use serde_json::Value as Json;
 
@@ -89,6 +97,144 @@ struct Use {
     keys_denied: bool,
 }
 
+/// The Ruby driver (redis-rb) with the environment 3scale-operator gives
+/// apisonator and porta.
+struct Ruby {
+    exe: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Ruby {
+    fn cmd(&self, c: &Cluster, args: &[&str]) -> std::process::Command {
+        let mut cmd = c.client().command(&self.exe.display().to_string());
+        cmd.arg(path("tests/fixtures/consumer-client.rb"))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+}
+
+/// What the Ruby driver reads, and the database it must land on: apisonator
+/// (storage, queues) and porta (system, and its view of storage).
+const RUBY_USES: [(&str, i64); 4] = [
+    ("storage", 0),
+    ("queues", 1),
+    ("system", 2),
+    ("backend-porta", 0),
+];
+
+/// Connects through each 3scale configuration with redis-rb and checks
+/// where it landed: ROLE, database, user, the master Sentinel names, TLS
+/// with hostname verification (the master's IP address refused), SET/GET.
+fn ruby_checks(c: &Cluster, ruby: &Ruby, master: &str, sentinels: usize) -> Result<()> {
+    for (name, db) in RUBY_USES {
+        let out = run(&mut ruby.cmd(c, &["check", name]), Duration::from_secs(60))?;
+        ensure!(
+            out.status.success(),
+            "ruby {name} check failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: Json = serde_json::from_slice(&out.stdout)?;
+        println!("consumers: ruby {name} check: {j}");
+        ensure!(
+            j["db"] == db,
+            "ruby {name}: database {} (want {db})",
+            j["db"]
+        );
+        ensure!(j["user"] == "threescale", "ruby {name}: user {}", j["user"]);
+        ensure!(j["role"] == "master", "ruby {name}: ROLE {}", j["role"]);
+        ensure!(j["master"] == master, "ruby {name}: master {}", j["master"]);
+        ensure!(
+            j["sentinels"] == sentinels,
+            "ruby {name}: {} Sentinels",
+            j["sentinels"]
+        );
+        ensure!(
+            j["tls"] == true,
+            "ruby {name}: TLS with hostname verification"
+        );
+        ensure!(
+            j["ip_refused"] == true,
+            "ruby {name}: the master by IP address must be refused: {}",
+            j["ip_refused"]
+        );
+    }
+    Ok(())
+}
+
+/// The same Ruby parsing refuses what 3scale's code refuses: each rule the
+/// rendered Secrets keep (check_threescale_rules) matters to a real client.
+fn ruby_refusals(c: &Cluster, ruby: &Ruby) -> Result<()> {
+    let get = |k: &str| {
+        ruby.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let hosts = get("REDIS_SENTINEL_HOSTS");
+    let url = get("REDIS_URL");
+    let cases = [
+        (
+            "system",
+            "REDIS_SENTINEL_HOSTS",
+            hosts.replace(',', ", "),
+            "space after a comma (porta)",
+        ),
+        (
+            "system",
+            "REDIS_URL",
+            format!("{}/", url.rsplit_once('/').map_or("", |(a, _)| a)),
+            "URL without a database (porta)",
+        ),
+        (
+            "storage",
+            "CONFIG_REDIS_PROXY",
+            format!("{}/", url.rsplit_once('/').map_or("", |(a, _)| a)),
+            "URL without a database (apisonator)",
+        ),
+        (
+            "system",
+            "REDIS_SENTINEL_ROLE",
+            "MASTER".to_string(),
+            "role in capitals",
+        ),
+        (
+            "system",
+            "REDIS_SENTINEL_USERNAME",
+            "sentinel".to_string(),
+            "a Sentinel username, no password",
+        ),
+    ];
+    for (use_, var, value, what) in cases {
+        let mut cmd = ruby.cmd(c, &["check", use_]);
+        if var == "REDIS_SENTINEL_USERNAME" {
+            cmd.env("REDIS_SENTINEL_PASSWORD", "");
+        }
+        cmd.env(var, &value);
+        let out = run(&mut cmd, Duration::from_secs(60))?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or_default();
+        ensure!(
+            !out.status.success(),
+            "ruby {use_} accepted {what}: {var}={value:?}"
+        );
+        println!("consumers: ruby {use_} refuses {what}: {first}");
+    }
+    // apisonator strips and skips empty entries: the same damage is harmless there.
+    let mut cmd = ruby.cmd(c, &["check", "storage"]);
+    let spaced = get("CONFIG_REDIS_SENTINEL_HOSTS").replace(',', ", ") + ",";
+    cmd.env("CONFIG_REDIS_SENTINEL_HOSTS", &spaced);
+    let out = run(&mut cmd, Duration::from_secs(60))?;
+    ensure!(
+        out.status.success(),
+        "apisonator's parsing strips and skips empty entries: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
 fn python_cmd(c: &Cluster, py: &Path, args: &[&str]) -> std::process::Command {
     let mut cmd = c.client().command(&py.display().to_string());
     cmd.arg(path("tests/fixtures/consumer-client.py"))
@@ -102,6 +248,8 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
     let py = python_with_redis()?;
     let render = Render::spec(&path("tests/fixtures/e2e-consumers.yaml"))?;
     check_threescale_formats(&render)?;
+    let rules = check_threescale_rules(&render, true)?;
+    println!("consumers: 3scale rules hold for {rules} URLs and Sentinel entries");
     let (mut c, t) = harness::bring_up(&render)?;
     let work = c.work.join("consumers");
     let snippets = work.join("snippets");
@@ -141,6 +289,14 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
     // ---- the consumer Secrets, mounted as files
     let backend = mount_secret(&render, "backend-redis", &work.join("backend-redis"))?;
     let system = mount_secret(&render, "system-redis", &work.join("system-redis"))?;
+    let mounts = BTreeMap::from([
+        ("backend-redis", backend.clone()),
+        ("system-redis", system.clone()),
+    ]);
+    let ruby = Ruby {
+        exe: ruby_with_redis()?,
+        env: threescale_env(&render, &mounts)?,
+    };
     let bindings = work.join("bindings");
     mount_secret(&render, "cache-orders-binding", &bindings.join("orders"))?;
     let uses = [
@@ -230,6 +386,14 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
         );
     }
 
+    ruby_checks(
+        &c,
+        &ruby,
+        &format!("{}:6379", c.pod(&master0).fqdn),
+        t.sentinels.len(),
+    )?;
+    ruby_refusals(&c, &ruby)?;
+
     // ---- failover seen through each configuration (CONSUMERS_RUNS rounds)
     let rounds: usize = std::env::var("CONSUMERS_RUNS")
         .ok()
@@ -242,6 +406,7 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
             &snippets,
             &work.join(format!("round-{round}")),
             &uses,
+            &ruby,
             &t,
             round,
         )?;
@@ -266,30 +431,38 @@ fn failover_round(
     snippets: &Path,
     work: &Path,
     uses: &[Use],
+    ruby: &Ruby,
     t: &Topo,
     round: usize,
 ) -> Result<String> {
     std::fs::create_dir_all(work)?;
     let master0 = t.current_master(c)?;
     let mut writers = Vec::new();
-    for u in uses {
-        let f = |s: &str| work.join(format!("{}.{s}", u.name));
-        let mut cmd = python_cmd(
-            c,
-            py,
-            &[
-                &snippets.display().to_string(),
-                "writer",
-                u.name,
-                &u.dir.display().to_string(),
-                &f("progress").display().to_string(),
-                &f("stop").display().to_string(),
-                &f("result").display().to_string(),
-            ],
-        );
-        cmd.env("PYTHONUNBUFFERED", "1");
-        let bg = Background::spawn(cmd, &format!("{} writer", u.name), &f("log"))?;
-        writers.push((u.name, bg, f("progress"), f("stop"), f("result"), f("log")));
+    let names = uses.iter().map(|u| (u.name.to_string(), Some(u))).chain(
+        RUBY_USES[..3]
+            .iter()
+            .map(|(n, _)| (format!("ruby-{n}"), None)),
+    );
+    for (name, u) in names {
+        let f = |s: &str| work.join(format!("{name}.{s}"));
+        let files = [f("progress"), f("stop"), f("result")].map(|p| p.display().to_string());
+        let cmd = match u {
+            Some(u) => {
+                let dir = u.dir.display().to_string();
+                let snippets = snippets.display().to_string();
+                let mut cmd = python_cmd(c, py, &[&snippets, "writer", u.name, &dir]);
+                cmd.args(&files).env("PYTHONUNBUFFERED", "1");
+                cmd
+            }
+            None => {
+                let mut cmd = ruby.cmd(c, &["writer", name.trim_start_matches("ruby-")]);
+                cmd.args(&files);
+                cmd
+            }
+        };
+        let bg = Background::spawn(cmd, &format!("{name} writer"), &f("log"))?;
+        let paths = (f("progress"), f("stop"), f("result"), f("log"));
+        writers.push((name, bg, paths.0, paths.1, paths.2, paths.3));
     }
     let progress = |p: &Path| -> Result<Json, String> {
         let s = std::fs::read(p).map_err(|e| e.to_string())?;
@@ -312,7 +485,7 @@ fn failover_round(
     )?;
     let before: BTreeMap<&str, u64> = writers
         .iter()
-        .map(|(n, _, p, ..)| (*n, acked(p).unwrap_or(0)))
+        .map(|(n, _, p, ..)| (n.as_str(), acked(p).unwrap_or(0)))
         .collect();
     let old = master0.clone();
     let killed_at = unix_now();
@@ -330,8 +503,8 @@ fn failover_round(
         || {
             for (name, _, p, ..) in &writers {
                 let n = acked(p)?;
-                if n < before[name] + 20 {
-                    return Err(format!("{name}: {n} (had {})", before[name]));
+                if n < before[name.as_str()] + 20 {
+                    return Err(format!("{name}: {n} (had {})", before[name.as_str()]));
                 }
             }
             Ok(())

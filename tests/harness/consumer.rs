@@ -72,6 +72,284 @@ pub fn python_with_redis() -> Result<PathBuf> {
     Ok(exe)
 }
 
+/// The Ruby interpreter that has redis-rb, by absolute path (the client
+/// namespace runs with a minimal environment).
+pub fn ruby_with_redis() -> Result<PathBuf> {
+    let out = run_ok(
+        Command::new("ruby").args([
+            "-e",
+            "require 'redis'; require 'rbconfig'; puts File.join(RbConfig::CONFIG['bindir'], RbConfig::CONFIG['ruby_install_name']); puts Redis::VERSION",
+        ]),
+        Duration::from_secs(30),
+    )
+    .context("ruby with redis-rb (install them with .ci/install.d/17-ruby.sh)")?;
+    let mut lines = out.lines();
+    let exe = PathBuf::from(lines.next().unwrap_or_default());
+    ensure!(exe.is_file(), "ruby reports no executable: {out:?}");
+    Ok(exe)
+}
+
+/// How 3scale-operator hands the 3scale Secrets to its pods, as
+/// environment variables: `(variable, Secret, key)`. apisonator (backend
+/// listener, worker, cron) reads storage as `CONFIG_REDIS_*` and queues as
+/// `CONFIG_QUEUES_*`; porta (system app, Sidekiq) reads `system-redis` as
+/// `REDIS_*` and the storage part of `backend-redis` as `BACKEND_REDIS_*`.
+const THREESCALE_ENV: &[(&str, &str, &str)] = &[
+    ("CONFIG_REDIS_PROXY", "backend-redis", "REDIS_STORAGE_URL"),
+    (
+        "CONFIG_REDIS_SENTINEL_HOSTS",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_HOSTS",
+    ),
+    (
+        "CONFIG_REDIS_SENTINEL_ROLE",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_ROLE",
+    ),
+    (
+        "CONFIG_REDIS_USERNAME",
+        "backend-redis",
+        "REDIS_STORAGE_USERNAME",
+    ),
+    (
+        "CONFIG_REDIS_PASSWORD",
+        "backend-redis",
+        "REDIS_STORAGE_PASSWORD",
+    ),
+    (
+        "CONFIG_REDIS_SENTINEL_USERNAME",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_USERNAME",
+    ),
+    (
+        "CONFIG_REDIS_SENTINEL_PASSWORD",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_PASSWORD",
+    ),
+    (
+        "CONFIG_QUEUES_MASTER_NAME",
+        "backend-redis",
+        "REDIS_QUEUES_URL",
+    ),
+    (
+        "CONFIG_QUEUES_SENTINEL_HOSTS",
+        "backend-redis",
+        "REDIS_QUEUES_SENTINEL_HOSTS",
+    ),
+    (
+        "CONFIG_QUEUES_SENTINEL_ROLE",
+        "backend-redis",
+        "REDIS_QUEUES_SENTINEL_ROLE",
+    ),
+    (
+        "CONFIG_QUEUES_USERNAME",
+        "backend-redis",
+        "REDIS_QUEUES_USERNAME",
+    ),
+    (
+        "CONFIG_QUEUES_PASSWORD",
+        "backend-redis",
+        "REDIS_QUEUES_PASSWORD",
+    ),
+    (
+        "CONFIG_QUEUES_SENTINEL_USERNAME",
+        "backend-redis",
+        "REDIS_QUEUES_SENTINEL_USERNAME",
+    ),
+    (
+        "CONFIG_QUEUES_SENTINEL_PASSWORD",
+        "backend-redis",
+        "REDIS_QUEUES_SENTINEL_PASSWORD",
+    ),
+    ("REDIS_URL", "system-redis", "URL"),
+    ("REDIS_SENTINEL_HOSTS", "system-redis", "SENTINEL_HOSTS"),
+    ("REDIS_SENTINEL_ROLE", "system-redis", "SENTINEL_ROLE"),
+    ("REDIS_USERNAME", "system-redis", "REDIS_USERNAME"),
+    ("REDIS_PASSWORD", "system-redis", "REDIS_PASSWORD"),
+    (
+        "REDIS_SENTINEL_USERNAME",
+        "system-redis",
+        "REDIS_SENTINEL_USERNAME",
+    ),
+    (
+        "REDIS_SENTINEL_PASSWORD",
+        "system-redis",
+        "REDIS_SENTINEL_PASSWORD",
+    ),
+    ("BACKEND_REDIS_URL", "backend-redis", "REDIS_STORAGE_URL"),
+    (
+        "BACKEND_REDIS_SENTINEL_HOSTS",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_HOSTS",
+    ),
+    (
+        "BACKEND_REDIS_SENTINEL_ROLE",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_ROLE",
+    ),
+    (
+        "BACKEND_REDIS_USERNAME",
+        "backend-redis",
+        "REDIS_STORAGE_USERNAME",
+    ),
+    (
+        "BACKEND_REDIS_PASSWORD",
+        "backend-redis",
+        "REDIS_STORAGE_PASSWORD",
+    ),
+    (
+        "BACKEND_REDIS_SENTINEL_USERNAME",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_USERNAME",
+    ),
+    (
+        "BACKEND_REDIS_SENTINEL_PASSWORD",
+        "backend-redis",
+        "REDIS_STORAGE_SENTINEL_PASSWORD",
+    ),
+];
+
+/// With the APIManager's TLS flags set, the operator mounts the PEM keys as
+/// files and points the clients at them: `(prefix, Secret, CA key, cert
+/// key, key key)`; `<prefix>SSL` is `true`.
+const THREESCALE_TLS: &[(&str, &str, &str, &str, &str)] = &[
+    // backend.backendRedisTLSEnabled
+    (
+        "CONFIG_REDIS_",
+        "backend-redis",
+        "REDIS_SSL_CA",
+        "REDIS_SSL_CERT",
+        "REDIS_SSL_KEY",
+    ),
+    (
+        "BACKEND_REDIS_",
+        "backend-redis",
+        "REDIS_SSL_CA",
+        "REDIS_SSL_CERT",
+        "REDIS_SSL_KEY",
+    ),
+    // backend.queuesRedisTLSEnabled
+    (
+        "CONFIG_QUEUES_",
+        "backend-redis",
+        "REDIS_SSL_QUEUES_CA",
+        "REDIS_SSL_QUEUES_CERT",
+        "REDIS_SSL_QUEUES_KEY",
+    ),
+    // system.systemRedisTLSEnabled
+    (
+        "REDIS_",
+        "system-redis",
+        "REDIS_SSL_CA",
+        "REDIS_SSL_CERT",
+        "REDIS_SSL_KEY",
+    ),
+];
+
+/// The environment 3scale-operator gives apisonator and porta from the
+/// rendered `backend-redis` and `system-redis`, with every TLS flag set and
+/// the PEM keys read from `mounts` (Secret name -> directory of
+/// [`mount_secret`]).
+pub fn threescale_env(
+    render: &Render,
+    mounts: &std::collections::BTreeMap<&str, PathBuf>,
+) -> Result<Vec<(String, String)>> {
+    let mut env = Vec::new();
+    for (var, secret, key) in THREESCALE_ENV {
+        let v = render
+            .secret_text(secret, key)?
+            .with_context(|| format!("Secret {secret} has no {key}"))?;
+        env.push((var.to_string(), v));
+    }
+    for (prefix, secret, ca, cert, key) in THREESCALE_TLS {
+        let dir = mounts
+            .get(secret)
+            .with_context(|| format!("Secret {secret} is not mounted"))?;
+        env.push((format!("{prefix}SSL"), "true".into()));
+        for (var, k) in [("CA_FILE", ca), ("CERT", cert), ("PRIVATE_KEY", key)] {
+            env.push((format!("{prefix}{var}"), dir.join(k).display().to_string()));
+        }
+    }
+    Ok(env)
+}
+
+/// The rules 3scale's parsers depend on, on the rendered `backend-redis`
+/// and `system-redis` (in the render's `namespace`, when given): no
+/// whitespace and no empty entries in `*SENTINEL_HOSTS` (porta does not
+/// strip), URLs ending in `/<db>` (porta's `Integer()` of the path), role
+/// `master` in lower case (redis-rb compares it with ROLE's reply),
+/// `rediss://` everywhere when `tls` (TLS to Sentinels follows the master
+/// URL), no credentials inside URLs, never a Sentinel username without a
+/// password. Returns how many values were checked.
+pub fn check_threescale_rules(render: &Render, tls: bool) -> Result<usize> {
+    let scheme = if tls { "rediss://" } else { "redis://" };
+    let mut checked = 0;
+    let parts = [
+        ("backend-redis", "REDIS_STORAGE_"),
+        ("backend-redis", "REDIS_QUEUES_"),
+        ("system-redis", ""),
+    ];
+    for (secret, p) in parts {
+        let get = |k: &str| -> Result<String> {
+            render
+                .secret_text(secret, k)?
+                .with_context(|| format!("Secret {secret} has no {k}"))
+        };
+        let url = get(&format!("{p}URL"))?;
+        let hosts = get(&format!("{p}SENTINEL_HOSTS"))?;
+        let at = format!("{secret} {p}");
+        ensure!(url.starts_with(scheme), "{at}URL {url:?}: not {scheme}");
+        ensure!(
+            !url.contains('@'),
+            "{at}URL {url:?}: credentials in the URL"
+        );
+        let db = url.rsplit_once('/').map(|(_, d)| d).unwrap_or_default();
+        ensure!(
+            !db.is_empty() && db.bytes().all(|b| b.is_ascii_digit()),
+            "{at}URL {url:?}: does not end in /<db>"
+        );
+        ensure!(
+            !hosts.chars().any(char::is_whitespace),
+            "{at}SENTINEL_HOSTS {hosts:?}: whitespace (porta does not strip)"
+        );
+        for h in hosts.split(',') {
+            ensure!(
+                !h.is_empty(),
+                "{at}SENTINEL_HOSTS {hosts:?}: an empty entry"
+            );
+            ensure!(
+                h.starts_with(scheme),
+                "{at}SENTINEL_HOSTS entry {h:?}: not {scheme}"
+            );
+            ensure!(
+                !h.contains('@'),
+                "{at}SENTINEL_HOSTS entry {h:?}: credentials"
+            );
+        }
+        let role = get(&format!("{p}SENTINEL_ROLE"))?;
+        ensure!(
+            role == "master",
+            "{at}SENTINEL_ROLE {role:?}: must be master"
+        );
+        let user = if p.is_empty() {
+            get("REDIS_SENTINEL_USERNAME")?
+        } else {
+            get(&format!("{p}SENTINEL_USERNAME"))?
+        };
+        let pass = if p.is_empty() {
+            get("REDIS_SENTINEL_PASSWORD")?
+        } else {
+            get(&format!("{p}SENTINEL_PASSWORD"))?
+        };
+        ensure!(
+            user.is_empty() || !pass.is_empty(),
+            "{at}: a Sentinel username without a password"
+        );
+        checked += 1 + hosts.split(',').count();
+    }
+    Ok(checked)
+}
+
 /// A process the test started in the background; ended by its process
 /// group when dropped.
 pub struct Background {

@@ -93,7 +93,10 @@ pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 #[allow(unused_imports)]
 pub use cluster::{Cluster, ClusterOptions, Pod};
 #[allow(unused_imports)]
-pub use consumer::{Background, extract_code_blocks, mount_secret, python_with_redis};
+pub use consumer::{
+    Background, check_threescale_rules, extract_code_blocks, mount_secret, python_with_redis,
+    ruby_with_redis, threescale_env,
+};
 #[allow(unused_imports)]
 pub use issuer::{KeyType, Leaf, TestCa};
 #[allow(unused_imports)]
