@@ -103,7 +103,7 @@ pub fn run_parsed(
         }
         return rl;
     }
-    let inst = match spec::from_function_config(&fc) {
+    let insts = match spec::instances_from_function_config(&fc) {
         Ok(i) => i,
         Err(errors) => {
             push_config_errors(&mut rl, &errors, &fc_ref);
@@ -117,38 +117,55 @@ pub fn run_parsed(
             return rl;
         }
     };
-    match spec::check_at(&inst, now, seed.is_some()) {
-        Ok(warnings) => rl.results.extend(warnings.iter().map(|w| {
-            let mut r = KrmResult::warning(w.message.clone()).with_field(w.field.clone());
-            r.resource_ref = fc_ref.clone();
-            r
-        })),
-        Err(errors) => {
-            push_config_errors(&mut rl, &errors, &fc_ref);
-            return rl;
-        }
-    }
-    match generate::render(&inst, seed.as_ref(), &rl.items, now) {
-        Ok(rendered) => {
-            let count = rendered.items.len();
-            let conflicts = conflicts(&inst, &rl.items, &rendered.items);
-            if !conflicts.is_empty() {
-                rl.results.extend(conflicts);
+    for inst in &insts {
+        match spec::check_at(inst, now, seed.is_some()) {
+            Ok(warnings) => rl.results.extend(warnings.iter().map(|w| {
+                let mut r = KrmResult::warning(w.message.clone()).with_field(w.field.clone());
+                r.resource_ref = fc_ref.clone();
+                r
+            })),
+            Err(errors) => {
+                push_config_errors(&mut rl, &errors, &fc_ref);
                 return rl;
             }
-            rl.items = merge(&inst, std::mem::take(&mut rl.items), rendered.items);
-            rl.results.extend(rendered.results);
-            rl.results.push(KrmResult::info(format!(
-                "rendered {count} objects for Redis + Sentinel {}",
-                ownership::instance_key(&inst)
-            )));
         }
-        Err(e) => {
-            rl.results.push(KrmResult::error(format!(
-                "rendering {} failed: {e:#}",
-                ownership::instance_key(&inst)
-            )));
+    }
+    let mut outputs = Vec::new();
+    let mut results = Vec::new();
+    for inst in &insts {
+        match generate::render(inst, seed.as_ref(), &rl.items, now) {
+            Ok(rendered) => {
+                outputs.push(rendered.items);
+                results.extend(rendered.results);
+            }
+            Err(e) => {
+                rl.results.push(KrmResult::error(format!(
+                    "rendering {} failed: {e:#}",
+                    ownership::instance_key(inst)
+                )));
+                return rl;
+            }
         }
+    }
+    // Consumer Secrets with parts from several instances become one.
+    crate::consumers::combine::combine(&insts, &mut outputs);
+    let conflicts: Vec<KrmResult> = insts
+        .iter()
+        .zip(&outputs)
+        .flat_map(|(inst, out)| conflicts(inst, &rl.items, out))
+        .collect();
+    if !conflicts.is_empty() {
+        rl.results.extend(conflicts);
+        return rl;
+    }
+    rl.results.extend(results);
+    for (inst, out) in insts.iter().zip(outputs) {
+        let count = out.len();
+        rl.items = merge(inst, std::mem::take(&mut rl.items), out);
+        rl.results.push(KrmResult::info(format!(
+            "rendered {count} objects for Redis + Sentinel {}",
+            ownership::instance_key(inst)
+        )));
     }
     rl
 }

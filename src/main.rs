@@ -207,6 +207,60 @@ fn report(level: &str, path: &Path, field: Option<&str>, message: &str) {
     eprintln!("{level}: {}", krm::escape_text(&text));
 }
 
+/// Renders the instances of one spec document (one, or each of a
+/// `RedisSentinelList`), reporting results on standard error. `None`: the
+/// spec has errors (reported).
+fn render_document(
+    path: &Path,
+    doc: &Value,
+    tags: Vec<krm::FieldError>,
+    seed: Option<&Seed>,
+    previous: &[Value],
+    now: i64,
+) -> anyhow::Result<Option<Vec<Value>>> {
+    let checked = if tags.is_empty() {
+        spec::instances_from_function_config(doc).and_then(|insts| {
+            let mut warnings = Vec::new();
+            for inst in &insts {
+                warnings.extend(spec::check_at(inst, now, seed.is_some())?);
+            }
+            Ok((insts, warnings))
+        })
+    } else {
+        Err(tags)
+    };
+    let insts = match checked {
+        Ok((insts, warnings)) => {
+            for w in warnings {
+                report("warning", path, Some(&w.field), &w.message);
+            }
+            insts
+        }
+        Err(errors) => {
+            for e in errors {
+                report("error", path, Some(&e.field), &e.message);
+            }
+            return Ok(None);
+        }
+    };
+    let mut outputs = Vec::new();
+    for inst in &insts {
+        let rendered = generate::render(inst, seed, previous, now)
+            .with_context(|| format!("rendering {}", path.display()))?;
+        for r in &rendered.results {
+            let level = match r.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            };
+            report(level, path, None, &r.message);
+        }
+        outputs.push(rendered.items);
+    }
+    redis_sentinel_fn::consumers::combine::combine(&insts, &mut outputs);
+    Ok(Some(outputs.into_iter().flatten().collect()))
+}
+
 fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow::Result<ExitCode> {
     let seed = load_seed(cli).map_err(anyhow::Error::msg)?;
     let mut previous_items = Vec::new();
@@ -224,40 +278,10 @@ fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow:
     let mut failed = false;
     for path in spec_files(files)? {
         for (doc, tags) in documents_and_tags(&path)? {
-            let checked = if tags.is_empty() {
-                spec::from_function_config(&doc).and_then(|inst| {
-                    let warnings = spec::check_at(&inst, now, seed.is_some())?;
-                    Ok((inst, warnings))
-                })
-            } else {
-                Err(tags)
-            };
-            let inst = match checked {
-                Ok((i, warnings)) => {
-                    for w in warnings {
-                        report("warning", &path, Some(&w.field), &w.message);
-                    }
-                    i
-                }
-                Err(errors) => {
-                    for e in errors {
-                        report("error", &path, Some(&e.field), &e.message);
-                    }
-                    failed = true;
-                    continue;
-                }
-            };
-            let rendered = generate::render(&inst, seed.as_ref(), &previous_items, now)
-                .with_context(|| format!("rendering {}", path.display()))?;
-            for r in &rendered.results {
-                let level = match r.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Info => "info",
-                };
-                report(level, &path, None, &r.message);
+            match render_document(&path, &doc, tags, seed.as_ref(), &previous_items, now)? {
+                Some(items) => out.extend(items),
+                None => failed = true,
             }
-            out.extend(rendered.items);
         }
     }
     if failed {

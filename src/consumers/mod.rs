@@ -17,6 +17,7 @@
 //! else, passwords from an existing Secret): such a key is left out or empty
 //! and a warning says where the value is.
 
+pub mod combine;
 pub mod service_binding;
 pub mod threescale;
 
@@ -210,7 +211,7 @@ pub fn render(inst: &Instance, m: &Materials) -> Rendered {
                         "consumer {}: Secret {}/{name} has no value for {key}: {w}",
                         c.name, c.namespace
                     ))
-                    .with_field(format!("spec.consumers[{i}]")),
+                    .with_field(format!("{}consumers[{i}]", inst.field_prefix)),
                 );
             }
             out.secrets
@@ -293,7 +294,7 @@ pub fn users_secret(inst: &Instance, passwords: &BTreeMap<String, String>) -> Op
 /// finds it to keep it).
 fn password_key(c: &Consumer) -> (&str, &'static str) {
     match &c.kind {
-        ConsumerKind::ThreeScale(t) => (&t.backend_secret, threescale::STORAGE_PASSWORD),
+        ConsumerKind::ThreeScale(t) => threescale::password_key(t),
         ConsumerKind::ServiceBinding(b) => (&b.secret, service_binding::PASSWORD),
     }
 }
@@ -327,7 +328,7 @@ pub fn passwords(
                 i.str_at(&["kind"]) == Some("Secret")
                     && i.str_at(&["metadata", "name"]) == Some(secret)
                     && i.str_at(&["metadata", "namespace"]) == Some(c.namespace.as_str())
-                    && ownership::is_owned(i, inst)
+                    && ownership::has_part(i, inst)
             })
             .and_then(|s| secret_data(s, key))
             .filter(|p| secrets::is_password(p));

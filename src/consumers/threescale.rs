@@ -118,16 +118,37 @@ pub(super) fn secrets(
     t: &ThreeScale,
     m: &Materials,
 ) -> Vec<(String, Entries, &'static str)> {
-    let mut backend = Entries::default();
-    connection(&mut backend, inst, &STORAGE, t.storage_db, c, m);
-    connection(&mut backend, inst, &QUEUES, t.queues_db, c, m);
-    let mut system = Entries::default();
-    connection(&mut system, inst, &SYSTEM, t.system_db, c, m);
-    if let Some(ns) = &t.key_namespace {
-        system.text("NAMESPACE", ns.clone());
+    let mut out = Vec::new();
+    if t.parts.storage || t.parts.queues {
+        let mut backend = Entries::default();
+        if t.parts.storage {
+            connection(&mut backend, inst, &STORAGE, t.storage_db, c, m);
+        }
+        if t.parts.queues {
+            connection(&mut backend, inst, &QUEUES, t.queues_db, c, m);
+        }
+        out.push((t.backend_secret.clone(), backend, "Opaque"));
     }
-    vec![
-        (t.backend_secret.clone(), backend, "Opaque"),
-        (t.system_secret.clone(), system, "Opaque"),
-    ]
+    if t.parts.system {
+        let mut system = Entries::default();
+        connection(&mut system, inst, &SYSTEM, t.system_db, c, m);
+        if let Some(ns) = &t.key_namespace {
+            system.text("NAMESPACE", ns.clone());
+        }
+        out.push((t.system_secret.clone(), system, "Opaque"));
+    }
+    out
+}
+
+/// The key holding the consumer's own password for the first part this
+/// instance serves, and the Secret it is in (where a later render finds it
+/// to keep it).
+pub fn password_key(t: &ThreeScale) -> (&str, &'static str) {
+    if t.parts.storage {
+        (&t.backend_secret, STORAGE.password)
+    } else if t.parts.queues {
+        (&t.backend_secret, QUEUES.password)
+    } else {
+        (&t.system_secret, SYSTEM.password)
+    }
 }

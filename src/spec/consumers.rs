@@ -48,6 +48,11 @@ pub struct ConsumerSpec {
     pub system_database: Option<u32>,
     /// `NAMESPACE` key of `system-redis` (a key prefix for system); unset: no key.
     pub system_key_namespace: Option<String>,
+    /// The parts of 3scale this instance serves: `storage`, `queues`,
+    /// `system` (default all three). The other parts come from other
+    /// instances of the same `RedisSentinelList`, whose consumer of the
+    /// same namespace and Secret names serves them.
+    pub parts: Option<Vec<String>>,
     // --- service-binding
     /// Name of the binding Secret (default `<instance>-<consumer>-binding`).
     pub secret_name: Option<String>,
@@ -101,6 +106,77 @@ pub struct ThreeScale {
     pub queues_db: u32,
     pub system_db: u32,
     pub key_namespace: Option<String>,
+    /// The parts this instance serves (`spec.consumers[].parts`).
+    pub parts: Parts,
+}
+
+/// One part of 3scale's Redis use: where its keys go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    /// apisonator's storage (`backend-redis`, `REDIS_STORAGE_*`).
+    Storage,
+    /// apisonator's queues (`backend-redis`, `REDIS_QUEUES_*`).
+    Queues,
+    /// porta (`system-redis`).
+    System,
+}
+
+impl Part {
+    pub const ALL: [Part; 3] = [Part::Storage, Part::Queues, Part::System];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Storage => "storage",
+            Part::Queues => "queues",
+            Part::System => "system",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Part> {
+        Part::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// The parts of 3scale one instance serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub storage: bool,
+    pub queues: bool,
+    pub system: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        storage: true,
+        queues: true,
+        system: true,
+    };
+
+    pub fn has(self, p: Part) -> bool {
+        match p {
+            Part::Storage => self.storage,
+            Part::Queues => self.queues,
+            Part::System => self.system,
+        }
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Part> {
+        Part::ALL.into_iter().filter(move |p| self.has(*p))
+    }
+
+    pub fn is_all(self) -> bool {
+        self == Parts::ALL
+    }
+}
+
+impl ThreeScale {
+    /// The Secret a part's keys go to.
+    pub fn secret_of(&self, p: Part) -> &str {
+        match p {
+            Part::Storage | Part::Queues => &self.backend_secret,
+            Part::System => &self.system_secret,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -113,9 +189,25 @@ pub struct ServiceBinding {
 impl Consumer {
     /// Names of the Secrets this consumer gets (in its namespace).
     pub fn secret_names(&self) -> Vec<&str> {
+        self.secret_fields().into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The Secrets this consumer gets, with the field naming each: a 3scale
+    /// consumer gets `backend-redis` when it serves storage or queues, and
+    /// `system-redis` when it serves system.
+    pub fn secret_fields(&self) -> Vec<(&'static str, &str)> {
         match &self.kind {
-            ConsumerKind::ThreeScale(t) => vec![&t.backend_secret, &t.system_secret],
-            ConsumerKind::ServiceBinding(b) => vec![&b.secret],
+            ConsumerKind::ThreeScale(t) => {
+                let mut v = Vec::new();
+                if t.parts.storage || t.parts.queues {
+                    v.push(("backendSecretName", t.backend_secret.as_str()));
+                }
+                if t.parts.system {
+                    v.push(("systemSecretName", t.system_secret.as_str()));
+                }
+                v
+            }
+            ConsumerKind::ServiceBinding(b) => vec![("secretName", b.secret.as_str())],
         }
     }
 }
@@ -258,7 +350,7 @@ impl One<'_> {
             pod_labels: s.pod_labels.clone(),
             kind,
         };
-        self.check_secret_names(ty, &c, &mut taken.secrets);
+        self.check_secret_names(&c, &mut taken.secrets);
         Some(c)
     }
 
@@ -302,6 +394,7 @@ impl One<'_> {
     fn check_foreign_fields(&mut self, ty: ConsumerType) {
         let s = self.spec;
         let three = [
+            ("parts", s.parts.is_some()),
             ("backendSecretName", s.backend_secret_name.is_some()),
             ("systemSecretName", s.system_secret_name.is_some()),
             ("storageDatabase", s.storage_database.is_some()),
@@ -336,16 +429,78 @@ impl One<'_> {
         })
     }
 
-    /// A 3scale consumer: storage, queues and system on their own databases.
+    /// `parts` (default all three): known names, each once, at least one.
+    fn parts(&mut self) -> Parts {
+        let Some(list) = &self.spec.parts else {
+            return Parts::ALL;
+        };
+        let mut parts = Parts {
+            storage: false,
+            queues: false,
+            system: false,
+        };
+        for (i, w) in list.iter().enumerate() {
+            match Part::parse(w) {
+                Some(p) if parts.has(p) => self.err(
+                    &format!("parts[{i}]"),
+                    format!("part {w:?} is listed twice"),
+                ),
+                Some(Part::Storage) => parts.storage = true,
+                Some(Part::Queues) => parts.queues = true,
+                Some(Part::System) => parts.system = true,
+                None => self.err(
+                    &format!("parts[{i}]"),
+                    format!(
+                        "unknown part {w:?}: the parts of 3scale are storage, queues and system"
+                    ),
+                ),
+            }
+        }
+        if list.is_empty() {
+            self.err(
+                "parts",
+                "parts must name at least one of storage, queues, system",
+            );
+        }
+        parts
+    }
+
+    /// A 3scale consumer: storage, queues and system on their own databases
+    /// (those of the parts this instance serves).
     fn threescale(&mut self, name: &str, cx: &Context<'_>) -> ConsumerKind {
         let s = self.spec;
+        let parts = self.parts();
+        for (f, set, part) in [
+            (
+                "storageDatabase",
+                s.storage_database.is_some(),
+                parts.storage,
+            ),
+            ("queuesDatabase", s.queues_database.is_some(), parts.queues),
+            ("systemDatabase", s.system_database.is_some(), parts.system),
+            (
+                "systemKeyNamespace",
+                s.system_key_namespace.is_some(),
+                parts.system,
+            ),
+        ] {
+            if set && !part {
+                self.err(
+                    f,
+                    format!("{f} does not apply: this consumer does not serve that part (parts)"),
+                );
+            }
+        }
         let storage_db = self.db("storageDatabase", s.storage_database, 0);
         let queues_db = self.db("queuesDatabase", s.queues_database, 1);
         let system_db = self.db("systemDatabase", s.system_database, 2);
-        if queues_db == storage_db {
+        if parts.storage && parts.queues && queues_db == storage_db {
             self.err("queuesDatabase", format!("queues and storage share database {storage_db}: 3scale keeps them on separate databases"));
         }
-        if system_db == storage_db || system_db == queues_db {
+        if parts.system
+            && ((parts.storage && system_db == storage_db)
+                || (parts.queues && system_db == queues_db))
+        {
             self.err(
                 "systemDatabase",
                 format!("system shares database {system_db} with backend: give it its own"),
@@ -380,6 +535,7 @@ impl One<'_> {
             queues_db,
             system_db,
             key_namespace: s.system_key_namespace.clone(),
+            parts,
         })
     }
 
@@ -406,17 +562,8 @@ impl One<'_> {
 
     /// The consumer's Secret names: valid, and not made twice in one
     /// namespace.
-    fn check_secret_names(
-        &mut self,
-        ty: ConsumerType,
-        c: &Consumer,
-        secrets: &mut BTreeSet<(String, String)>,
-    ) {
-        let secret_fields = match ty {
-            ConsumerType::ThreeScale => ["backendSecretName", "systemSecretName"].as_slice(),
-            ConsumerType::ServiceBinding => ["secretName"].as_slice(),
-        };
-        for (f, secret) in secret_fields.iter().zip(c.secret_names()) {
+    fn check_secret_names(&mut self, c: &Consumer, secrets: &mut BTreeSet<(String, String)>) {
+        for (f, secret) in c.secret_fields() {
             if let Err(e) = dns_name(secret, false) {
                 self.err(f, format!("Secret name {secret:?} {e}"));
             } else if !secrets.insert((c.namespace.clone(), secret.to_string())) {

@@ -38,9 +38,10 @@ pub struct Instance {
     pub metrics: Option<crate::metrics::Metrics>,
     /// Problems that do not stop the render (warning results).
     pub warnings: Vec<crate::krm::FieldError>,
-    /// What field paths of this spec start with: `spec.`, or `data.` for a
-    /// ConfigMap function config.
-    pub field_prefix: &'static str,
+    /// What field paths of this spec start with: `spec.`, `data.` for a
+    /// ConfigMap function config, `spec.instances[<i>].spec.` for an
+    /// instance of a `RedisSentinelList`.
+    pub field_prefix: String,
 }
 
 /// Authentication settings.

@@ -8,6 +8,7 @@ pub mod acl_commands;
 mod configmap;
 pub mod consumers;
 mod instance;
+pub mod list;
 pub mod model;
 pub mod quantity;
 mod resources;
@@ -58,14 +59,32 @@ pub fn from_function_config(fc: &Value) -> Result<Instance, Vec<FieldError>> {
             return Err(vec![FieldError::new(
                 "functionConfig.kind",
                 format!(
-                    "functionConfig of kind {other:?} is not supported; use kind {} (apiVersion {}) or a ConfigMap",
+                    "functionConfig of kind {other:?} is not supported; use kind {} or {} (apiVersion {}) or a ConfigMap",
                     model::KIND,
+                    list::KIND,
                     model::API_VERSION
                 ),
             )]);
         }
     };
-    validate::resolve(&spec, &meta, prefix)
+    let inst = validate::resolve(&spec, &meta, prefix)?;
+    // One instance serves every 3scale part it names alone.
+    let errors = list::threescale_parts(std::slice::from_ref(&inst));
+    if errors.is_empty() {
+        Ok(inst)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads a functionConfig into the instances it renders: one for a
+/// RedisSentinel or a ConfigMap, each entry of a `RedisSentinelList`.
+pub fn instances_from_function_config(fc: &Value) -> Result<Vec<Instance>, Vec<FieldError>> {
+    if fc.get("kind").and_then(Value::as_str) == Some(list::KIND) {
+        reject_tags(fc)?;
+        return list::instances(fc);
+    }
+    from_function_config(fc).map(|i| vec![i])
 }
 
 /// YAML tags (`!thing value`) mean nothing in a spec, and serde would drop

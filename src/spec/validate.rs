@@ -103,7 +103,7 @@ pub(super) fn resolve(
         consumers,
         metrics,
         warnings: cx.warnings,
-        field_prefix: prefix,
+        field_prefix: prefix.to_string(),
     })
 }
 
