@@ -38,11 +38,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
-    Background, Cluster, POLL, READY, Render, SETTLE, Topo, check_threescale_rules,
+    ClientWriter, Cluster, Drivers, POLL, READY, Render, SETTLE, Topo, check_threescale_rules,
     extract_code_blocks, mount_secret, python_with_redis, ruby_with_redis, run, threescale_env,
     wait_for,
 };
-use serde_json::Value as Json;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -97,23 +96,6 @@ struct Use {
     keys_denied: bool,
 }
 
-/// The Ruby driver (redis-rb) with the environment 3scale-operator gives
-/// apisonator and porta.
-struct Ruby {
-    exe: PathBuf,
-    env: Vec<(String, String)>,
-}
-
-impl Ruby {
-    fn cmd(&self, c: &Cluster, args: &[&str]) -> std::process::Command {
-        let mut cmd = c.client().command(&self.exe.display().to_string());
-        cmd.arg(path("tests/fixtures/consumer-client.rb"))
-            .args(args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
-        cmd
-    }
-}
-
 /// What the Ruby driver reads, and the database it must land on: apisonator
 /// (storage, queues) and porta (system, and its view of storage).
 const RUBY_USES: [(&str, i64); 4] = [
@@ -126,16 +108,9 @@ const RUBY_USES: [(&str, i64); 4] = [
 /// Connects through each 3scale configuration with redis-rb and checks
 /// where it landed: ROLE, database, user, the master Sentinel names, TLS
 /// with hostname verification (the master's IP address refused), SET/GET.
-fn ruby_checks(c: &Cluster, ruby: &Ruby, master: &str, sentinels: usize) -> Result<()> {
+fn ruby_checks(c: &Cluster, d: &Drivers, master: &str, sentinels: usize) -> Result<()> {
     for (name, db) in RUBY_USES {
-        let out = run(&mut ruby.cmd(c, &["check", name]), Duration::from_secs(60))?;
-        ensure!(
-            out.status.success(),
-            "ruby {name} check failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let j: Json = serde_json::from_slice(&out.stdout)?;
+        let j = d.ruby_check(c, name)?;
         println!("consumers: ruby {name} check: {j}");
         ensure!(
             j["db"] == db,
@@ -165,9 +140,9 @@ fn ruby_checks(c: &Cluster, ruby: &Ruby, master: &str, sentinels: usize) -> Resu
 
 /// The same Ruby parsing refuses what 3scale's code refuses: each rule the
 /// rendered Secrets keep (check_threescale_rules) matters to a real client.
-fn ruby_refusals(c: &Cluster, ruby: &Ruby) -> Result<()> {
+fn ruby_refusals(c: &Cluster, d: &Drivers) -> Result<()> {
     let get = |k: &str| {
-        ruby.env
+        d.ruby_env
             .iter()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.clone())
@@ -208,7 +183,7 @@ fn ruby_refusals(c: &Cluster, ruby: &Ruby) -> Result<()> {
         ),
     ];
     for (use_, var, value, what) in cases {
-        let mut cmd = ruby.cmd(c, &["check", use_]);
+        let mut cmd = d.ruby(c, &["check", use_]);
         if var == "REDIS_SENTINEL_USERNAME" {
             cmd.env("REDIS_SENTINEL_PASSWORD", "");
         }
@@ -223,7 +198,7 @@ fn ruby_refusals(c: &Cluster, ruby: &Ruby) -> Result<()> {
         println!("consumers: ruby {use_} refuses {what}: {first}");
     }
     // apisonator strips and skips empty entries: the same damage is harmless there.
-    let mut cmd = ruby.cmd(c, &["check", "storage"]);
+    let mut cmd = d.ruby(c, &["check", "storage"]);
     let spaced = get("CONFIG_REDIS_SENTINEL_HOSTS").replace(',', ", ") + ",";
     cmd.env("CONFIG_REDIS_SENTINEL_HOSTS", &spaced);
     let out = run(&mut cmd, Duration::from_secs(60))?;
@@ -233,13 +208,6 @@ fn ruby_refusals(c: &Cluster, ruby: &Ruby) -> Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     Ok(())
-}
-
-fn python_cmd(c: &Cluster, py: &Path, args: &[&str]) -> std::process::Command {
-    let mut cmd = c.client().command(&py.display().to_string());
-    cmd.arg(path("tests/fixtures/consumer-client.py"))
-        .args(args);
-    cmd
 }
 
 #[test]
@@ -293,9 +261,11 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
         ("backend-redis", backend.clone()),
         ("system-redis", system.clone()),
     ]);
-    let ruby = Ruby {
-        exe: ruby_with_redis()?,
-        env: threescale_env(&render, &mounts)?,
+    let d = Drivers {
+        python: py,
+        snippets: snippets.clone(),
+        ruby: ruby_with_redis()?,
+        ruby_env: threescale_env(&render, &mounts)?,
     };
     let bindings = work.join("bindings");
     mount_secret(&render, "cache-orders-binding", &bindings.join("orders"))?;
@@ -330,27 +300,7 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
         },
     ];
     for u in &uses {
-        let out = run(
-            &mut python_cmd(
-                &c,
-                &py,
-                &[
-                    &snippets.display().to_string(),
-                    "check",
-                    u.name,
-                    &u.dir.display().to_string(),
-                ],
-            ),
-            Duration::from_secs(60),
-        )?;
-        ensure!(
-            out.status.success(),
-            "{} check failed: {}{}",
-            u.name,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let j: Json = serde_json::from_slice(&out.stdout)?;
+        let j = d.python_check(&c, u.name, &u.dir)?;
         println!("consumers: {} check: {j}", u.name);
         ensure!(
             j["db"] == u.db,
@@ -388,11 +338,11 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
 
     ruby_checks(
         &c,
-        &ruby,
+        &d,
         &format!("{}:6379", c.pod(&master0).fqdn),
         t.sentinels.len(),
     )?;
-    ruby_refusals(&c, &ruby)?;
+    ruby_refusals(&c, &d)?;
 
     // ---- failover seen through each configuration (CONSUMERS_RUNS rounds)
     let rounds: usize = std::env::var("CONSUMERS_RUNS")
@@ -400,16 +350,8 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     for round in 1..=rounds {
-        let killed = failover_round(
-            &mut c,
-            &py,
-            &snippets,
-            &work.join(format!("round-{round}")),
-            &uses,
-            &ruby,
-            &t,
-            round,
-        )?;
+        let work = work.join(format!("round-{round}"));
+        let killed = failover_round(&mut c, &d, &work, &uses, &t, round)?;
         if round < rounds {
             // The old master comes back as a replica before the next round.
             c.start(&killed)?;
@@ -422,71 +364,46 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
     Ok(())
 }
 
-/// One round: a writer per configuration, the master killed, figures
-/// printed; every acknowledged write must survive. Returns the killed pod.
-#[allow(clippy::too_many_arguments)]
+/// Waits until every writer has `n` more acknowledged writes than `before`.
+fn wait_acked(writers: &[ClientWriter], before: &[u64], n: u64, timeout: Duration) -> Result<()> {
+    wait_for("the writers' acknowledged writes", timeout, POLL, || {
+        for (w, b) in writers.iter().zip(before) {
+            let a = w.acked()?;
+            if a < b + n {
+                return Err(format!("{}: {a} (had {b})", w.name));
+            }
+        }
+        Ok(())
+    })
+    .map(|_| ())
+}
+
+/// One round: a writer per configuration (redis-py, and redis-rb for the
+/// 3scale parts), the master killed, figures printed; every acknowledged
+/// write must survive. Returns the killed pod.
 fn failover_round(
     c: &mut Cluster,
-    py: &Path,
-    snippets: &Path,
+    d: &Drivers,
     work: &Path,
     uses: &[Use],
-    ruby: &Ruby,
     t: &Topo,
     round: usize,
 ) -> Result<String> {
     std::fs::create_dir_all(work)?;
     let master0 = t.current_master(c)?;
     let mut writers = Vec::new();
-    let names = uses.iter().map(|u| (u.name.to_string(), Some(u))).chain(
-        RUBY_USES[..3]
-            .iter()
-            .map(|(n, _)| (format!("ruby-{n}"), None)),
-    );
-    for (name, u) in names {
-        let f = |s: &str| work.join(format!("{name}.{s}"));
-        let files = [f("progress"), f("stop"), f("result")].map(|p| p.display().to_string());
-        let cmd = match u {
-            Some(u) => {
-                let dir = u.dir.display().to_string();
-                let snippets = snippets.display().to_string();
-                let mut cmd = python_cmd(c, py, &[&snippets, "writer", u.name, &dir]);
-                cmd.args(&files).env("PYTHONUNBUFFERED", "1");
-                cmd
-            }
-            None => {
-                let mut cmd = ruby.cmd(c, &["writer", name.trim_start_matches("ruby-")]);
-                cmd.args(&files);
-                cmd
-            }
-        };
-        let bg = Background::spawn(cmd, &format!("{name} writer"), &f("log"))?;
-        let paths = (f("progress"), f("stop"), f("result"), f("log"));
-        writers.push((name, bg, paths.0, paths.1, paths.2, paths.3));
+    for u in uses {
+        let dir = u.dir.display().to_string();
+        let cmd = d.python(c, &["writer", u.name, &dir]);
+        writers.push(ClientWriter::spawn(cmd, u.name, work)?);
     }
-    let progress = |p: &Path| -> Result<Json, String> {
-        let s = std::fs::read(p).map_err(|e| e.to_string())?;
-        serde_json::from_slice(&s).map_err(|e| e.to_string())
-    };
-    let acked = |p: &Path| progress(p).map(|j| j["acked"].as_u64().unwrap_or(0));
-    wait_for(
-        "every writer to have 20 acknowledged writes",
-        SETTLE,
-        POLL,
-        || {
-            for (name, _, p, ..) in &writers {
-                let n = acked(p)?;
-                if n < 20 {
-                    return Err(format!("{name}: {n}"));
-                }
-            }
-            Ok(())
-        },
-    )?;
-    let before: BTreeMap<&str, u64> = writers
-        .iter()
-        .map(|(n, _, p, ..)| (n.as_str(), acked(p).unwrap_or(0)))
-        .collect();
+    for (name, _) in &RUBY_USES[..3] {
+        let cmd = d.ruby(c, &["writer", name]);
+        writers.push(ClientWriter::spawn(cmd, &format!("ruby-{name}"), work)?);
+    }
+    let zero = vec![0; writers.len()];
+    wait_acked(&writers, &zero, 20, SETTLE)?;
+    let before: Vec<u64> = writers.iter().map(|w| w.acked().unwrap_or(0)).collect();
     let old = master0.clone();
     let killed_at = unix_now();
     let since = Instant::now();
@@ -496,66 +413,32 @@ fn failover_round(
         "consumers: round {round}: killed master {old}; a Sentinel names {new} after {}",
         harness::secs(named_after)
     );
-    wait_for(
-        "every writer to have 20 more acknowledged writes",
-        t.down_after + t.failover_timeout + SETTLE,
-        POLL,
-        || {
-            for (name, _, p, ..) in &writers {
-                let n = acked(p)?;
-                if n < before[name.as_str()] + 20 {
-                    return Err(format!("{name}: {n} (had {})", before[name.as_str()]));
-                }
-            }
-            Ok(())
-        },
-    )?;
-    for (_, _, _, stop, ..) in &writers {
-        std::fs::write(stop, "")?;
-    }
+    let timeout = t.down_after + t.failover_timeout + SETTLE;
+    wait_acked(&writers, &before, 20, timeout)?;
     let mut figures = Vec::new();
-    for (name, mut bg, _, _, result, log) in writers {
-        let st = bg.wait(Duration::from_secs(60))?;
-        let log = std::fs::read_to_string(&log).unwrap_or_default();
-        ensure!(st.success(), "{name} writer: {st}\n{log}");
-        let j: Json = serde_json::from_slice(&std::fs::read(&result)?)?;
-        let floats = |k: &str| -> Vec<f64> {
-            j[k].as_array()
-                .map(|a| a.iter().filter_map(Json::as_f64).collect())
-                .unwrap_or_default()
-        };
-        let times = floats("acked_times");
+    for w in writers {
+        let r = w.finish()?;
         // Writes fail from the kill until the client finds the new master:
         // recovery is the first acknowledged write after the last failure.
-        let last_error = floats("error_times")
-            .into_iter()
-            .filter(|t| *t >= killed_at)
-            .fold(killed_at, f64::max);
-        let recovered = times
-            .iter()
-            .copied()
-            .find(|t| *t > last_error)
+        let recovered = r
+            .recovered_after(killed_at)
             .context("no acknowledged write after the failover")?;
         figures.push(format!(
-            "{name}: writes acknowledged again {:.3}s after the kill, longest gap between acknowledged writes {:.3}s, {} acknowledged / {} writes, {} errors ({}), lost {}, master now {}",
-            recovered - killed_at,
-            j["max_gap"].as_f64().unwrap_or(0.0),
-            j["acked"],
-            j["writes"],
-            j["errors"],
-            j["first_errors"],
-            j["lost"],
-            j["master"]
+            "{}: writes acknowledged again {recovered:.3}s after the kill, {}",
+            r.name,
+            r.summary()
         ));
         ensure!(
-            j["lost"] == 0,
-            "{name}: acknowledged writes lost: {}",
-            j["lost"]
+            r.lost() == 0,
+            "{}: acknowledged writes lost: {}",
+            r.name,
+            r.lost()
         );
         ensure!(
-            j["master"] == format!("{}:6379", c.pod(&new).fqdn),
-            "{name} writes to {} after the failover, not the new master {new}",
-            j["master"]
+            r.master() == format!("{}:6379", c.pod(&new).fqdn),
+            "{} writes to {} after the failover, not the new master {new}",
+            r.name,
+            r.master()
         );
     }
     for f in figures {

@@ -165,6 +165,9 @@ pub struct Cluster {
     client_ns: String,
     client_ip: Ipv4Addr,
     client: Option<Client>,
+    /// Clients of the other instances of a render with several (TLS
+    /// material and passwords of each); `client` is the first instance's.
+    clients: std::collections::BTreeMap<String, Client>,
     /// Every namespace made, for cleanup.
     namespaces: Vec<String>,
     next_host: u8,
@@ -312,6 +315,7 @@ impl Cluster {
             work,
             pods: Vec::new(),
             client: None,
+            clients: Default::default(),
             namespaces: Vec::new(),
             next_host: 10,
             passed: false,
@@ -343,17 +347,33 @@ impl Cluster {
             }
         }
         cluster.write_hosts()?;
-        let instance = render
-            .kinds("StatefulSet")
-            .find_map(|s| s["metadata"]["labels"]["app.kubernetes.io/instance"].as_str())
+        let mut instances: Vec<String> = Vec::new();
+        for s in render.kinds("StatefulSet") {
+            if let Some(i) = s["metadata"]["labels"]["app.kubernetes.io/instance"].as_str()
+                && !instances.iter().any(|x| x == i)
+            {
+                instances.push(i.to_string());
+            }
+        }
+        let instance = instances
+            .first()
             .ok_or_else(|| anyhow!("no StatefulSet with an app.kubernetes.io/instance label"))?
-            .to_string();
+            .clone();
         cluster.client = Some(Client::from_render(
             render,
             &instance,
             &cluster.client_ns,
             &cluster.work.join("client"),
         )?);
+        for other in &instances[1..] {
+            let client = Client::from_render(
+                render,
+                other,
+                &cluster.client_ns,
+                &cluster.work.join(format!("client-{other}")),
+            )?;
+            cluster.clients.insert(other.clone(), client);
+        }
         Ok(cluster)
     }
 
@@ -510,6 +530,12 @@ impl Cluster {
     /// The client (a client pod with the generated client certificate).
     pub fn client(&self) -> &Client {
         self.client.as_ref().expect("client is set up in new()")
+    }
+
+    /// The client with the certificate and passwords of `instance` (a
+    /// render with several instances), else [`Cluster::client`].
+    pub fn client_of(&self, instance: &str) -> &Client {
+        self.clients.get(instance).unwrap_or_else(|| self.client())
     }
 
     pub fn pod(&self, name: &str) -> &Pod {

@@ -398,3 +398,194 @@ impl Drop for Background {
         }
     }
 }
+
+/// The client drivers of tests/fixtures: redis-py through the guide's
+/// snippets (`consumer-client.py`) and redis-rb with the environment
+/// 3scale-operator gives apisonator and porta (`consumer-client.rb`).
+pub struct Drivers {
+    pub python: PathBuf,
+    /// The directory the guide's snippets were extracted to.
+    pub snippets: PathBuf,
+    pub ruby: PathBuf,
+    pub ruby_env: Vec<(String, String)>,
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+impl Drivers {
+    /// `consumer-client.py SNIPPETS <args>` in the client namespace.
+    pub fn python(&self, c: &super::Cluster, args: &[&str]) -> Command {
+        let mut cmd = c.client().command(&self.python.display().to_string());
+        cmd.arg(fixture("consumer-client.py"))
+            .arg(&self.snippets)
+            .args(args)
+            .env("PYTHONUNBUFFERED", "1");
+        cmd
+    }
+
+    /// `consumer-client.rb <args>` in the client namespace, with the
+    /// 3scale environment.
+    pub fn ruby(&self, c: &super::Cluster, args: &[&str]) -> Command {
+        let mut cmd = c.client().command(&self.ruby.display().to_string());
+        cmd.arg(fixture("consumer-client.rb"))
+            .args(args)
+            .envs(self.ruby_env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+}
+
+/// A driver in writer mode (`SET` + `WAIT 1` until told to stop), with the
+/// files it reports through.
+pub struct ClientWriter {
+    pub name: String,
+    bg: Background,
+    progress: PathBuf,
+    stop: PathBuf,
+    result: PathBuf,
+    log: PathBuf,
+}
+
+impl ClientWriter {
+    /// Starts `cmd` (a driver's `writer ...` command) with its PROGRESS,
+    /// STOP and RESULT files in `work` appended.
+    pub fn spawn(mut cmd: Command, name: &str, work: &Path) -> Result<ClientWriter> {
+        let f = |s: &str| work.join(format!("{name}.{s}"));
+        let (progress, stop, result, log) = (f("progress"), f("stop"), f("result"), f("log"));
+        cmd.args([&progress, &stop, &result]);
+        let bg = Background::spawn(cmd, &format!("{name} writer"), &log)?;
+        Ok(ClientWriter {
+            name: name.to_string(),
+            bg,
+            progress,
+            stop,
+            result,
+            log,
+        })
+    }
+
+    /// Acknowledged writes so far.
+    pub fn acked(&self) -> Result<u64, String> {
+        let s = fs::read(&self.progress).map_err(|e| format!("{}: {e}", self.name))?;
+        let j: serde_json::Value = serde_json::from_slice(&s).map_err(|e| e.to_string())?;
+        Ok(j["acked"].as_u64().unwrap_or(0))
+    }
+
+    /// Stops the writer; its result (every acknowledged key read back).
+    pub fn finish(mut self) -> Result<WriterResult> {
+        fs::write(&self.stop, "")?;
+        let st = self.bg.wait(Duration::from_secs(60))?;
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        ensure!(st.success(), "{} writer: {st}\n{log}", self.name);
+        let j: serde_json::Value = serde_json::from_slice(&fs::read(&self.result)?)?;
+        Ok(WriterResult { name: self.name, j })
+    }
+}
+
+/// What a driver's writer reports.
+pub struct WriterResult {
+    pub name: String,
+    pub j: serde_json::Value,
+}
+
+impl WriterResult {
+    fn floats(&self, k: &str) -> Vec<f64> {
+        self.j[k]
+            .as_array()
+            .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+            .unwrap_or_default()
+    }
+
+    /// Seconds from `t` (Unix time) to the first acknowledged write after
+    /// the last failed one at or after `t` (the client found the master).
+    pub fn recovered_after(&self, t: f64) -> Option<f64> {
+        let last_error = self
+            .floats("error_times")
+            .into_iter()
+            .filter(|e| *e >= t)
+            .fold(t, f64::max);
+        self.floats("acked_times")
+            .into_iter()
+            .find(|a| *a > last_error)
+            .map(|a| a - t)
+    }
+
+    /// Failed writes at or after `t`.
+    pub fn errors_after(&self, t: f64) -> usize {
+        self.floats("error_times")
+            .iter()
+            .filter(|e| **e >= t)
+            .count()
+    }
+
+    /// The longest gap between acknowledged writes from `t` on (seconds;
+    /// the gap across `t` counts).
+    pub fn longest_gap_after(&self, t: f64) -> f64 {
+        let times = self.floats("acked_times");
+        times
+            .windows(2)
+            .filter(|w| w[1] >= t)
+            .map(|w| w[1] - w[0])
+            .fold(0.0, f64::max)
+    }
+
+    pub fn lost(&self) -> u64 {
+        self.j["lost"].as_u64().unwrap_or(u64::MAX)
+    }
+
+    pub fn master(&self) -> &str {
+        self.j["master"].as_str().unwrap_or_default()
+    }
+
+    /// One line of figures.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} acknowledged / {} writes, {} errors ({}), lost {}, longest gap {:.3}s, master {}",
+            self.j["acked"],
+            self.j["writes"],
+            self.j["errors"],
+            self.j["first_errors"],
+            self.j["lost"],
+            self.j["max_gap"].as_f64().unwrap_or(0.0),
+            self.master()
+        )
+    }
+}
+
+impl Drivers {
+    /// Runs a driver's `check` and returns its JSON report.
+    pub fn check(&self, mut cmd: Command, what: &str) -> Result<serde_json::Value> {
+        let out = super::run(&mut cmd, Duration::from_secs(60))?;
+        ensure!(
+            out.status.success(),
+            "{what} check failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
+    /// redis-rb's check of one 3scale use (`storage`, `queues`, `system`,
+    /// `backend-porta`).
+    pub fn ruby_check(&self, c: &super::Cluster, use_: &str) -> Result<serde_json::Value> {
+        self.check(self.ruby(c, &["check", use_]), &format!("ruby {use_}"))
+    }
+
+    /// redis-py's check of one use through the guide's snippets (`dir`:
+    /// the mounted Secret).
+    pub fn python_check(
+        &self,
+        c: &super::Cluster,
+        use_: &str,
+        dir: &Path,
+    ) -> Result<serde_json::Value> {
+        let dir = dir.display().to_string();
+        self.check(
+            self.python(c, &["check", use_, &dir]),
+            &format!("python {use_}"),
+        )
+    }
+}

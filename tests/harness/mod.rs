@@ -94,8 +94,8 @@ pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 pub use cluster::{Cluster, ClusterOptions, Pod};
 #[allow(unused_imports)]
 pub use consumer::{
-    Background, check_threescale_rules, extract_code_blocks, mount_secret, python_with_redis,
-    ruby_with_redis, threescale_env,
+    Background, ClientWriter, Drivers, WriterResult, check_threescale_rules, extract_code_blocks,
+    mount_secret, python_with_redis, ruby_with_redis, threescale_env,
 };
 #[allow(unused_imports)]
 pub use issuer::{KeyType, Leaf, TestCa};
@@ -107,9 +107,9 @@ pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
 pub use standalone::Standalone;
 #[allow(unused_imports)]
 pub use topo::{
-    FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, error_code, expect_decision,
-    get, log_since, master_addr, replica_records, seen, sentinel_master_state,
-    start_sentinels_first,
+    FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, bring_up_instances,
+    error_code, expect_decision, get, log_since, master_addr, replica_records, seen,
+    sentinel_master_state, start_sentinels_first,
 };
 #[allow(unused_imports)]
 pub use writer::{Outcome, Write, Writer, WriterOptions, Writes};

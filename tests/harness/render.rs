@@ -108,6 +108,23 @@ impl Render {
         Ok(files)
     }
 
+    /// The items of one instance (`<namespace>/<name>`) of a render with
+    /// several (a RedisSentinelList): what a render of that instance alone
+    /// holds, consumer Secrets with parts of other instances aside.
+    pub fn instance(&self, key: &str) -> Render {
+        Render {
+            items: self
+                .items
+                .iter()
+                .filter(|i| {
+                    i["metadata"]["annotations"]["fn.redis-sentinel.dev/instance"].as_str()
+                        == Some(key)
+                })
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// One key of a Secret as text.
     pub fn secret_text(&self, name: &str, key: &str) -> Result<Option<String>> {
         if self.find("Secret", name).is_none() {

@@ -243,19 +243,20 @@ impl Topo {
 
     /// `redis-cli` against a Redis pod (client certificate, app user).
     pub fn redis(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
-        c.client().redis(&c.pod(pod).fqdn, self.redis_port, args)
+        c.client_of(&self.instance)
+            .redis(&c.pod(pod).fqdn, self.redis_port, args)
     }
 
     /// `redis-cli` against a Sentinel.
     pub fn sentinel(&self, c: &Cluster, pod: &str, args: &[&str]) -> Result<Reply> {
-        c.client()
+        c.client_of(&self.instance)
             .sentinel(&c.pod(pod).fqdn, self.sentinel_port, args)
     }
 
     /// The master host a Sentinel names.
     pub fn sentinel_master(&self, c: &Cluster, pod: &str) -> Seen<String> {
         master_addr(
-            c.client(),
+            c.client_of(&self.instance),
             &self.master_name,
             &c.pod(pod).fqdn,
             self.sentinel_port,
@@ -265,7 +266,7 @@ impl Topo {
     /// `SENTINEL master` of a Sentinel.
     pub fn sentinel_state(&self, c: &Cluster, pod: &str) -> Seen<Map> {
         sentinel_master_state(
-            c.client(),
+            c.client_of(&self.instance),
             &self.master_name,
             &c.pod(pod).fqdn,
             self.sentinel_port,
@@ -418,7 +419,7 @@ impl Topo {
             mset.push_str(&format!(" {prefix}:{i} v{i}"));
         }
         let replicas = (self.redis.len() - 1).to_string();
-        let r = c.client().redis_pipe(
+        let r = c.client_of(&self.instance).redis_pipe(
             &self.fqdn(c, master),
             self.redis_port,
             &format!("{mset}\nWAIT {replicas} 5000\n"),
@@ -578,23 +579,44 @@ pub fn start_sentinels_first(c: &mut Cluster, t: &Topo) -> Result<()> {
 pub fn bring_up(render: &Render) -> Result<(Cluster, Topo)> {
     let mut c = Cluster::new(render, super::ClusterOptions::default())?;
     let t = Topo::new(render, &c)?;
+    start_topo(&mut c, &t)?;
+    Ok((c, t))
+}
+
+/// [`bring_up`] for a render of several instances (`<namespace>/<name>`
+/// each): one cluster (one pod network, one DNS), a [`Topo`] per instance,
+/// in the order given.
+pub fn bring_up_instances(render: &Render, keys: &[&str]) -> Result<(Cluster, Vec<Topo>)> {
+    let mut c = Cluster::new(render, super::ClusterOptions::default())?;
+    let mut topos = Vec::new();
+    for k in keys {
+        let t = Topo::new(&render.instance(k), &c)?;
+        start_topo(&mut c, &t)?;
+        topos.push(t);
+    }
+    Ok((c, topos))
+}
+
+/// Starts one topology of the cluster, as [`bring_up`] describes.
+fn start_topo(c: &mut Cluster, t: &Topo) -> Result<()> {
     let start = Instant::now();
-    start_sentinels_first(&mut c, &t)?;
+    start_sentinels_first(c, t)?;
     for r in &t.redis {
         c.start(r)?;
         c.wait_ready(r, READY)?;
     }
     let master = t.redis[0].clone();
-    t.wait_sentinels_agree(&c, &master, t.redis.len() - 1)?;
+    t.wait_sentinels_agree(c, &master, t.redis.len() - 1)?;
     wait_for("the master to accept a write", SETTLE, POLL, || {
-        let r = seen(t.redis(&c, &master, &["SET", "harness:up", "yes"]))?;
+        let r = seen(t.redis(c, &master, &["SET", "harness:up", "yes"]))?;
         if r.is("OK") { Ok(()) } else { Err(r.summary()) }
     })?;
     println!(
-        "harness: {} Redis pods and {} Sentinels up in {}, master {master}",
+        "harness: {} {} Redis pods and {} Sentinels up in {}, master {master}",
+        t.instance,
         t.redis.len(),
         t.sentinels.len(),
         secs(start.elapsed())
     );
-    Ok((c, t))
+    Ok(())
 }
