@@ -595,6 +595,7 @@ fn examples_reference_the_image_the_tests_build() {
     for f in [
         "examples/kustomize/redis-sentinel/redis-sentinel.yaml",
         "examples/kustomize/check/check.yaml",
+        "examples/kustomize/threescale-split/redis-sentinel-list.yaml",
         "examples/kpt/image/Kptfile",
     ] {
         let text = std::fs::read_to_string(repo().join(f)).unwrap();
@@ -629,6 +630,106 @@ fn kustomize_container_generator_renders_the_topology_and_the_app() {
     validate(&items, "kustomize base");
     let (ok, out) = check_cli(&first);
     assert!(ok, "check flags the untransformed output:\n{out}");
+}
+
+/// 3scale's parts on three instances of one RedisSentinelList: one
+/// backend-redis with storage from one instance and queues from another,
+/// system-redis from the third; every instance whole.
+fn assert_threescale_split(items: &[Value], what: &str) {
+    for inst in ["backend-storage", "backend-queues", "system"] {
+        assert_whole_topology(items, inst, what);
+    }
+    let secrets = |name: &str| -> Vec<&Value> {
+        items
+            .iter()
+            .filter(|i| {
+                s(i, &["kind"]) == Some("Secret") && s(i, &["metadata", "name"]) == Some(name)
+            })
+            .collect()
+    };
+    let backend = secrets("backend-redis");
+    assert_eq!(backend.len(), 1, "{what}: one backend-redis");
+    assert_eq!(
+        s(
+            backend[0],
+            &["metadata", "annotations", "fn.redis-sentinel.dev/parts"]
+        ),
+        Some("storage=redis/backend-storage,queues=redis/backend-queues"),
+        "{what}"
+    );
+    use base64::Engine;
+    let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+    let data = secret_data(backend[0]);
+    assert_eq!(
+        data["REDIS_STORAGE_URL"],
+        b64("rediss://backend-storage/0"),
+        "{what}"
+    );
+    assert_eq!(
+        data["REDIS_QUEUES_URL"],
+        b64("rediss://backend-queues/1"),
+        "{what}"
+    );
+    assert_ne!(
+        data["REDIS_SSL_CA"], data["REDIS_SSL_QUEUES_CA"],
+        "{what}: one CA per part"
+    );
+    let system = secrets("system-redis");
+    assert_eq!(system.len(), 1, "{what}: one system-redis");
+    assert_eq!(
+        secret_data(system[0])["URL"],
+        b64("rediss://system/2"),
+        "{what}"
+    );
+}
+
+#[test]
+fn kustomize_generator_renders_a_list_of_instances_in_one_run() {
+    image();
+    let ex = kustomize_examples();
+    let first = kustomize_ok(&ex.join("threescale-split"));
+    let second = kustomize_ok(&ex.join("threescale-split"));
+    eprintln!(
+        "gitops: kubectl kustomize examples/kustomize/threescale-split sha256 {} {}",
+        sha256_hex(&first),
+        sha256_hex(&second)
+    );
+    assert_eq!(sha256_hex(&first), sha256_hex(&second), "two builds differ");
+    let items = docs(&first);
+    assert_threescale_split(&items, "kustomize list");
+    assert!(
+        items
+            .iter()
+            .all(|i| s(i, &["kind"]) != Some("RedisSentinelList")),
+        "the generator config leaked into the output"
+    );
+    validate(&items, "kustomize list");
+}
+
+#[test]
+fn kpt_render_of_a_list_is_stable_and_keeps_foreign_items() {
+    let dir = kpt_package("threescale-split");
+    let pkg = dir.join("pkg");
+    let foreign = std::fs::read(pkg.join("apimanager-notes.yaml")).unwrap();
+    kpt_render(&pkg, &["--allow-exec"]);
+    let first = tree(&pkg);
+    kpt_render(&pkg, &["--allow-exec"]);
+    let second = tree(&pkg);
+    eprintln!(
+        "gitops: kpt fn render examples/kpt/threescale-split sha256 {} {}",
+        tree_sha(&first),
+        tree_sha(&second)
+    );
+    // Unseeded: the second render keeps every certificate and password of
+    // the first, the combined backend-redis too (replaced, not doubled).
+    assert_same_tree(&first, &second, "kpt fn render (list)");
+    assert_eq!(
+        second["apimanager-notes.yaml"], foreign,
+        "a foreign item changed"
+    );
+    let items = package_items(&second);
+    assert_threescale_split(&items, "kpt list");
+    validate(&items, "kpt list");
 }
 
 /// Builds an overlay that must fail through the check transformer, then
