@@ -1121,6 +1121,97 @@ fn values_redis_or_the_api_server_would_refuse() {
     assert_eq!(o.code, Some(0), "{}", o.stdout);
 }
 
+/// A RedisSentinelList with `entries` (YAML flow sequence items).
+fn with_list(entries: &str) -> String {
+    with_config(&format!(
+        "  apiVersion: fn.redis-sentinel.dev/v1alpha1\n  kind: RedisSentinelList\n  metadata: {{name: l, namespace: redis}}\n  spec: {{instances: [{entries}]}}\n"
+    ))
+}
+
+#[test]
+fn inconsistent_instance_lists_name_their_field() {
+    let c = |name: &str, parts: &str| {
+        format!(
+            "{{metadata: {{name: {name}}}, spec: {{consumers: [{{name: apim, type: 3scale, namespace: t, parts: {parts}}}]}}}}"
+        )
+    };
+    for (name, entries, field) in [
+        (
+            "a part served twice",
+            format!("{}, {}", c("a", "[storage, queues, system]"), c("b", "[queues]")),
+            "spec.instances[1].spec.consumers[0].parts",
+        ),
+        (
+            "backend-redis without queues",
+            c("a", "[storage, system]"),
+            "spec.instances[0].spec.consumers[0].parts",
+        ),
+        (
+            "an unknown part",
+            c("a", "[storage, queues, system, cache]"),
+            "spec.instances[0].spec.consumers[0].parts[3]",
+        ),
+        (
+            "no parts",
+            c("a", "[]"),
+            "spec.instances[0].spec.consumers[0].parts",
+        ),
+        (
+            "a multi-byte part",
+            c("a", "[stöRage, queues, system]"),
+            "spec.instances[0].spec.consumers[0].parts[0]",
+        ),
+        (
+            "the same instance twice",
+            "{metadata: {name: a}}, {metadata: {name: a}}".to_string(),
+            "spec.instances[1].metadata.name",
+        ),
+        (
+            "an invalid instance name",
+            "{metadata: {name: a}}, {metadata: {name: 'é'}}".to_string(),
+            "spec.instances[1].metadata.name",
+        ),
+        (
+            "a hostile value in an entry",
+            "{metadata: {name: a}, spec: {auth: {appUserRules: 'éx'}}}".to_string(),
+            "spec.instances[0].spec.auth.appUserRules",
+        ),
+        (
+            "a type error in an entry",
+            "{metadata: {name: a}, spec: {redis: {replicas: -1}}}".to_string(),
+            "spec.instances[0].spec.redis.replicas",
+        ),
+        (
+            "an unknown field in an entry",
+            "{metadata: {name: a}, spek: {}}".to_string(),
+            "spec.instances[0].spek",
+        ),
+        ("no instances", String::new(), "spec.instances"),
+        (
+            "queuesDatabase without the queues part",
+            "{metadata: {name: a}, spec: {consumers: [{name: apim, type: 3scale, parts: [system], queuesDatabase: 4}]}}".to_string(),
+            "spec.instances[0].spec.consumers[0].queuesDatabase",
+        ),
+    ] {
+        expect_field(name, with_list(&entries), field);
+    }
+    // A single RedisSentinel cannot leave a part to another instance.
+    expect_field(
+        "a part left to nobody",
+        with_spec("{consumers: [{name: apim, type: 3scale, parts: [queues, system]}]}"),
+        "spec.consumers[0].parts",
+    );
+    // 17 instances: over the bound, refused before anything is rendered.
+    let many: Vec<String> = (0..17)
+        .map(|i| format!("{{metadata: {{name: i{i}}}}}"))
+        .collect();
+    expect_field(
+        "17 instances",
+        with_list(&many.join(", ")),
+        "spec.instances",
+    );
+}
+
 #[test]
 fn every_explicit_tag_in_the_function_config_is_an_error() {
     for (spec, field, tag) in [

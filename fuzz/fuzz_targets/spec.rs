@@ -1,13 +1,14 @@
 //! Structured specs: a tree built from a dictionary of the spec's field
 //! names and interesting values (and arbitrary ones), as a RedisSentinel
-//! resource or a kpt ConfigMap, into spec::from_function_config and, when
-//! the spec is accepted, generate::render.
+//! resource, a kpt ConfigMap or any map (a RedisSentinelList among them),
+//! into spec::instances_from_function_config and, when the spec is
+//! accepted, generate::render and consumers::combine.
 #![no_main]
 
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use redis_sentinel_fn::spec::{self, KeyAlgorithm};
-use redis_sentinel_fn::{generate, ownership};
+use redis_sentinel_fn::{consumers, generate, ownership};
 use redis_sentinel_fn_fuzz::{NOW, check_generated, seed};
 use serde_norway::{Mapping, Number, Value};
 
@@ -107,6 +108,12 @@ const KEYS: &[&str] = &[
     "database",
     "provider",
     "version",
+    // RedisSentinelList and 3scale parts.
+    "instances",
+    "parts",
+    "storage",
+    "queues",
+    "system",
 ];
 
 const WORDS: &[&str] = &[
@@ -189,6 +196,10 @@ const WORDS: &[&str] = &[
     "~é* +@é",
     "%é~x",
     "+select|é",
+    "RedisSentinelList",
+    "storage",
+    "queues",
+    "system",
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -322,23 +333,32 @@ fn function_config(input: &Input) -> Value {
 
 fuzz_target!(|input: Input| {
     let fc = function_config(&input);
-    let Ok(mut inst) = spec::from_function_config(&fc) else {
+    let Ok(mut insts) = spec::instances_from_function_config(&fc) else {
         return;
     };
-    // Invariants of an accepted spec.
-    assert!(inst.sentinel.quorum >= 1 && inst.sentinel.quorum <= inst.sentinel.replicas);
-    assert!(inst.redis.replicas >= 1);
-    // Key generation dominates a render and does not depend on anything
-    // else in the spec: Ed25519 (the cheapest) keeps the loop fast. The
-    // resourcelist target renders with the algorithms as written.
-    if let Some(tls) = &mut inst.tls {
-        tls.key_algorithm = KeyAlgorithm::Ed25519;
-    }
     let seed = seed();
-    let rendered =
-        generate::render(&inst, Some(&seed), &[], NOW).expect("an accepted spec renders");
-    for item in &rendered.items {
-        assert!(ownership::is_owned(item, &inst));
+    let mut outputs = Vec::new();
+    for inst in &mut insts {
+        // Invariants of an accepted spec.
+        assert!(inst.sentinel.quorum >= 1 && inst.sentinel.quorum <= inst.sentinel.replicas);
+        assert!(inst.redis.replicas >= 1);
+        // Key generation dominates a render and does not depend on anything
+        // else in the spec: Ed25519 (the cheapest) keeps the loop fast. The
+        // resourcelist target renders with the algorithms as written.
+        if let Some(tls) = &mut inst.tls {
+            tls.key_algorithm = KeyAlgorithm::Ed25519;
+        }
+        let rendered =
+            generate::render(inst, Some(&seed), &[], NOW).expect("an accepted spec renders");
+        check_generated(&rendered.items);
+        outputs.push(rendered.items);
     }
-    check_generated(&rendered.items);
+    // A RedisSentinelList: consumer Secrets with parts of several instances
+    // become one; every item stays owned by an instance of the run.
+    consumers::combine::combine(&insts, &mut outputs);
+    for (inst, items) in insts.iter().zip(&outputs) {
+        for item in items {
+            assert!(ownership::is_owned(item, inst));
+        }
+    }
 });
