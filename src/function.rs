@@ -149,10 +149,18 @@ pub fn run_parsed(
     }
     // Consumer Secrets with parts from several instances become one.
     crate::consumers::combine::combine(&insts, &mut outputs);
+    // Items of any instance of this run are not foreign to the others (a
+    // combined Secret may move to another instance when the list changes).
+    let foreign: Vec<Value> = rl
+        .items
+        .iter()
+        .filter(|i| !insts.iter().any(|inst| ownership::is_owned(i, inst)))
+        .cloned()
+        .collect();
     let conflicts: Vec<KrmResult> = insts
         .iter()
         .zip(&outputs)
-        .flat_map(|(inst, out)| conflicts(inst, &rl.items, out))
+        .flat_map(|(inst, out)| conflicts(inst, &foreign, out))
         .collect();
     if !conflicts.is_empty() {
         rl.results.extend(conflicts);

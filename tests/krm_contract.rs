@@ -126,3 +126,43 @@ fn help_explains_both_modes() {
         assert!(text.contains(want), "--help mentions {want}");
     }
 }
+
+/// A RedisSentinelList re-rendered without a seed (kpt's second render),
+/// then with its instances in another order: every object once, the
+/// combined backend-redis moves to the instance of its first part and
+/// keeps both parts' passwords.
+#[test]
+fn a_list_rerun_replaces_and_reordering_moves_the_combined_secret() {
+    let list = read_spec(&root().join("examples/threescale-split/spec.yaml"));
+    let unseeded = [("REDIS_SENTINEL_FN_SEED", None)];
+    let (first, _) = output(&krm(&list, &[parse(FOREIGN)], &unseeded));
+    let backend = |items: &[Value]| -> Vec<Value> {
+        items
+            .iter()
+            .filter(|i| i["kind"] == "Secret" && i["metadata"]["name"] == "backend-redis")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(backend(&first).len(), 1);
+    let (again, results) = output(&krm(&list, &first, &unseeded));
+    assert!(
+        !results.iter().any(|r| r["severity"] == "error"),
+        "{results:?}"
+    );
+    assert_eq!(again, first, "replaced, not duplicated; secrets kept");
+    let mut reordered = list.clone();
+    let instances = reordered["spec"]["instances"].as_sequence_mut().unwrap();
+    instances.swap(0, 1);
+    let (moved, results) = output(&krm(&reordered, &first, &unseeded));
+    assert!(
+        !results.iter().any(|r| r["severity"] == "error"),
+        "{results:?}"
+    );
+    assert_eq!(moved.len(), first.len(), "every object once");
+    let (b0, b1) = (&backend(&first)[0], &backend(&moved)[0]);
+    assert_eq!(
+        b1["metadata"]["annotations"]["fn.redis-sentinel.dev/instance"],
+        "redis/backend-queues"
+    );
+    assert_eq!(b1["data"], b0["data"], "both parts' passwords kept");
+}
