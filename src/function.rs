@@ -117,36 +117,16 @@ pub fn run_parsed(
             return rl;
         }
     };
-    for inst in &insts {
-        match spec::check_at(inst, now, seed.is_some()) {
-            Ok(warnings) => rl.results.extend(warnings.iter().map(|w| {
-                let mut r = KrmResult::warning(w.message.clone()).with_field(w.field.clone());
-                r.resource_ref = fc_ref.clone();
-                r
-            })),
-            Err(errors) => {
-                push_config_errors(&mut rl, &errors, &fc_ref);
-                return rl;
-            }
-        }
+    if !check_windows(&mut rl, &insts, now, seed.is_some(), &fc_ref) {
+        return rl;
     }
-    let mut outputs = Vec::new();
-    let mut results = Vec::new();
-    for inst in &insts {
-        match generate::render(inst, seed.as_ref(), &rl.items, now) {
-            Ok(rendered) => {
-                outputs.push(rendered.items);
-                results.extend(rendered.results);
-            }
-            Err(e) => {
-                rl.results.push(KrmResult::error(format!(
-                    "rendering {} failed: {e:#}",
-                    ownership::instance_key(inst)
-                )));
-                return rl;
-            }
+    let (mut outputs, results) = match render_all(&insts, seed.as_ref(), &rl.items, now) {
+        Ok(r) => r,
+        Err(e) => {
+            rl.results.push(KrmResult::error(e));
+            return rl;
         }
-    }
+    };
     // Consumer Secrets with parts from several instances become one.
     crate::consumers::combine::combine(&insts, &mut outputs);
     // Items of any instance of this run are not foreign to the others (a
@@ -176,6 +156,50 @@ pub fn run_parsed(
         )));
     }
     rl
+}
+
+/// The clock-dependent checks of every instance ([`spec::check_at`]):
+/// warnings and errors go to `rl`; false when there were errors.
+fn check_windows(
+    rl: &mut ResourceList,
+    insts: &[Instance],
+    now: i64,
+    seeded: bool,
+    fc_ref: &Option<ResourceRef>,
+) -> bool {
+    for inst in insts {
+        match spec::check_at(inst, now, seeded) {
+            Ok(warnings) => rl.results.extend(warnings.iter().map(|w| {
+                let mut r = KrmResult::warning(w.message.clone()).with_field(w.field.clone());
+                r.resource_ref = fc_ref.clone();
+                r
+            })),
+            Err(errors) => {
+                push_config_errors(rl, &errors, fc_ref);
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Renders every instance of the run: the items of each (in order) and
+/// the results of all, or the error of the first that failed.
+fn render_all(
+    insts: &[Instance],
+    seed: Option<&Seed>,
+    previous: &[Value],
+    now: i64,
+) -> Result<(Vec<Vec<Value>>, Vec<KrmResult>), String> {
+    let mut outputs = Vec::new();
+    let mut results = Vec::new();
+    for inst in insts {
+        let rendered = generate::render(inst, seed, previous, now)
+            .map_err(|e| format!("rendering {} failed: {e:#}", ownership::instance_key(inst)))?;
+        outputs.push(rendered.items);
+        results.extend(rendered.results);
+    }
+    Ok((outputs, results))
 }
 
 /// Input items that this function does not own but that have the identity

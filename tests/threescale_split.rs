@@ -228,14 +228,7 @@ fn failover_of_one(
     dirs: [&PathBuf; 3],
 ) -> Result<()> {
     std::fs::create_dir_all(work)?;
-    let mut writers = Vec::new();
-    for (p, dir) in PARTS.iter().zip(dirs) {
-        let dir = dir.display().to_string();
-        let py = d.python(c, &["writer", p.name, &dir]);
-        writers.push((p, ClientWriter::spawn(py, &format!("py-{}", p.name), work)?));
-        let rb = d.ruby(c, &["writer", p.name]);
-        writers.push((p, ClientWriter::spawn(rb, &format!("rb-{}", p.name), work)?));
-    }
+    let writers = start_writers(c, d, work, dirs)?;
     let acked = |n: u64, before: &[u64], timeout: Duration| {
         wait_for("acknowledged writes", timeout, POLL, || {
             for ((_, w), b) in writers.iter().zip(before) {
@@ -268,6 +261,36 @@ fn failover_of_one(
     );
     acked(20, &before, q.down_after + q.failover_timeout + SETTLE)?;
     let new_fqdn = format!("{}:6379", c.pod(&new).fqdn);
+    check_writers(writers, killed_at, &new_fqdn, &unchanged)
+}
+
+/// A redis-py and a redis-rb writer per part.
+fn start_writers<'a>(
+    c: &Cluster,
+    d: &Drivers,
+    work: &Path,
+    dirs: [&PathBuf; 3],
+) -> Result<Vec<(&'a Part, ClientWriter)>> {
+    let mut writers = Vec::new();
+    for (p, dir) in PARTS.iter().zip(dirs) {
+        let dir = dir.display().to_string();
+        let py = d.python(c, &["writer", p.name, &dir]);
+        writers.push((p, ClientWriter::spawn(py, &format!("py-{}", p.name), work)?));
+        let rb = d.ruby(c, &["writer", p.name]);
+        writers.push((p, ClientWriter::spawn(rb, &format!("rb-{}", p.name), work)?));
+    }
+    Ok(writers)
+}
+
+/// Stops the writers and checks them: the queues writers followed the
+/// failover to `new_fqdn`, the others kept writing to their `unchanged`
+/// masters without a failed write or a gap; nothing acknowledged was lost.
+fn check_writers(
+    writers: Vec<(&Part, ClientWriter)>,
+    killed_at: f64,
+    new_fqdn: &str,
+    unchanged: &[String],
+) -> Result<()> {
     for (p, w) in writers {
         let r = w.finish()?;
         ensure!(
