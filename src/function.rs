@@ -4,7 +4,7 @@ use serde_norway::Value;
 
 use crate::certs::seed::Seed;
 use crate::generate;
-use crate::krm::{FieldError, ItemExt, KrmResult, ResourceList, ResourceRef};
+use crate::krm::{FieldError, ItemExt, KrmResult, ResourceList, ResourceRef, Severity};
 use crate::ownership;
 use crate::spec::{self, Instance};
 
@@ -60,18 +60,103 @@ pub fn run(input: &[u8], seed: Result<Option<Seed>, String>, now: i64) -> Resour
 /// [`run`], writing the output list to `w` (KRM mode). Large lists take
 /// the pass-through fast path ([`crate::krm::passthrough`]), which writes
 /// the same bytes. Returns whether the output has errors.
+///
+/// Errors also go to `tell` (standard error in `main`): kustomize shows a
+/// function's standard error but drops its results. Where the caller drops
+/// results ([`caller_drops_results`]), warnings go there too.
 pub fn run_write(
     input: &[u8],
     seed: impl Fn() -> Result<Option<Seed>, String>,
     now: i64,
     w: impl std::io::Write,
+    tell: impl Fn(&KrmResult),
 ) -> anyhow::Result<bool> {
+    let told = |rl: ResourceList, drops: bool| {
+        rl.results
+            .iter()
+            .filter(|r| r.severity == Severity::Error || (drops && r.severity == Severity::Warning))
+            .for_each(&tell);
+        rl
+    };
+    let drops = |rl: &ResourceList| {
+        rl.function_config
+            .as_ref()
+            .is_some_and(caller_drops_results)
+    };
     crate::krm::passthrough::run(
         input,
-        |rl| run_parsed(rl, seed(), now),
-        || run(input, seed(), now),
+        |rl| {
+            let d = drops(&rl);
+            told(run_parsed(rl, seed(), now), d)
+        },
+        || match ResourceList::from_bytes(input) {
+            Ok(rl) => {
+                let d = drops(&rl);
+                told(run_parsed(rl, seed(), now), d)
+            }
+            Err(e) => told(
+                ResourceList {
+                    results: vec![e.to_result()],
+                    ..Default::default()
+                },
+                false,
+            ),
+        },
         w,
     )
+}
+
+/// The annotation by which kustomize finds a KRM function; kustomize
+/// leaves it on the functionConfig it passes.
+pub const FUNCTION_ANNOTATION: &str = "config.kubernetes.io/function";
+
+/// Annotations kpt sets on the functionConfig it reads from the package
+/// (`configPath`): a functionConfig with one of them comes from kpt.
+const KPT_PATH_ANNOTATIONS: [&str; 3] = [
+    "config.kubernetes.io/path",
+    "internal.config.kubernetes.io/path",
+    "internal.config.kubernetes.io/package-path",
+];
+
+/// Whether the caller drops the function's `results`: kustomize (as a
+/// generator or transformer, and with it Argo CD's kustomize) passes the
+/// functionConfig with [`FUNCTION_ANNOTATION`] and without a file path,
+/// and shows nothing of the output but the items. kpt passes a file path
+/// (`configPath`), or a ConfigMap (`kpt fn eval -- key=value`), and
+/// prints the results.
+pub fn caller_drops_results(fc: &Value) -> bool {
+    let Some(a) = fc.annotations() else {
+        return false;
+    };
+    a.contains_key(FUNCTION_ANNOTATION) && !KPT_PATH_ANNOTATIONS.iter().any(|k| a.contains_key(*k))
+}
+
+/// The error for a render whose certificates or passwords (`unstable`
+/// fields) would be new on every run of a caller that drops warnings.
+fn unstable_error(inst: &Instance, unstable: &[String]) -> KrmResult {
+    KrmResult::error(format!(
+        "{} would get new random {} on every build: kustomize drops this function's warnings, so every build would change Secrets and roll every pod. Fix one of: set {} (or {}, a file) to a secret of at least {} bytes kept outside git, e.g. `export {}=$(openssl rand -hex 32)`, and pass it to the container with `envs: [{}]` in the {} annotation; or take them from outside the function: spec.tls.source (cert-manager, openshift-service-ca, secret) and spec.auth.existingSecret",
+        ownership::instance_key(inst),
+        what_is_unstable(unstable),
+        crate::certs::seed::SEED_ENV,
+        crate::certs::seed::SEED_FILE_ENV,
+        crate::certs::seed::MIN_SEED_BYTES,
+        crate::certs::seed::SEED_ENV,
+        crate::certs::seed::SEED_ENV,
+        FUNCTION_ANNOTATION,
+    ))
+    .with_field(unstable.first().cloned().unwrap_or_default())
+}
+
+/// `certificates`, `passwords` or both, for [`unstable_error`].
+fn what_is_unstable(unstable: &[String]) -> &'static str {
+    let certs = unstable.iter().any(|f| f.ends_with("tls"));
+    let passwords = unstable.iter().any(|f| !f.ends_with("tls"));
+    match (certs, passwords) {
+        (true, true) => "certificates and passwords",
+        (true, false) => "certificates",
+        _ => "passwords",
+    }
 }
 
 /// [`run`] on a parsed list. Items this function does not own pass through
@@ -130,6 +215,12 @@ pub fn run_parsed(
     }
     match generate::render(&inst, seed.as_ref(), &rl.items, now) {
         Ok(rendered) => {
+            if !rendered.unstable.is_empty() && caller_drops_results(&fc) {
+                let mut e = unstable_error(&inst, &rendered.unstable);
+                e.resource_ref = fc_ref;
+                rl.results.push(e);
+                return rl;
+            }
             let count = rendered.items.len();
             let conflicts = conflicts(&inst, &rl.items, &rendered.items);
             if !conflicts.is_empty() {
