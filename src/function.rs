@@ -110,25 +110,29 @@ pub fn run_write(
 /// leaves it on the functionConfig it passes.
 pub const FUNCTION_ANNOTATION: &str = "config.kubernetes.io/function";
 
-/// Annotations kpt sets on the functionConfig it reads from the package
-/// (`configPath`): a functionConfig with one of them comes from kpt.
-const KPT_PATH_ANNOTATIONS: [&str; 3] = [
-    "config.kubernetes.io/path",
-    "internal.config.kubernetes.io/path",
-    "internal.config.kubernetes.io/package-path",
-];
+/// Whether an annotation is one kpt sets on the functionConfig it passes
+/// (`configPath` in a Kptfile, `kpt fn eval --fn-config`): its file path,
+/// index and `internal.config.kubernetes.io/*` bookkeeping. kustomize sets
+/// none of them on the functionConfig (only [`FUNCTION_ANNOTATION`] and
+/// `config.kubernetes.io/local-config`).
+fn set_by_kpt(key: &str) -> bool {
+    key.starts_with("internal.config.kubernetes.io/")
+        || key == "config.kubernetes.io/path"
+        || key == "config.kubernetes.io/index"
+}
 
 /// Whether the caller drops the function's `results`: kustomize (as a
 /// generator or transformer, and with it Argo CD's kustomize) passes the
-/// functionConfig with [`FUNCTION_ANNOTATION`] and without a file path,
-/// and shows nothing of the output but the items. kpt passes a file path
-/// (`configPath`), or a ConfigMap (`kpt fn eval -- key=value`), and
-/// prints the results.
+/// functionConfig with [`FUNCTION_ANNOTATION`] and without kpt's
+/// bookkeeping, and shows nothing of the output but the items (and the
+/// function's standard error when it fails). kpt passes its bookkeeping
+/// annotations, or a ConfigMap (`kpt fn eval -- key=value`), and prints
+/// the results.
 pub fn caller_drops_results(fc: &Value) -> bool {
     let Some(a) = fc.annotations() else {
         return false;
     };
-    a.contains_key(FUNCTION_ANNOTATION) && !KPT_PATH_ANNOTATIONS.iter().any(|k| a.contains_key(*k))
+    a.contains_key(FUNCTION_ANNOTATION) && !a.keys().filter_map(Value::as_str).any(set_by_kpt)
 }
 
 /// The error for a render whose certificates or passwords (`unstable`
