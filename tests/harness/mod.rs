@@ -80,6 +80,7 @@
 mod client;
 mod cluster;
 mod consumer;
+mod doc_blocks;
 mod issuer;
 pub mod metrics;
 mod render;
@@ -94,6 +95,8 @@ pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 pub use cluster::{Cluster, ClusterOptions, Pod};
 #[allow(unused_imports)]
 pub use consumer::{Background, extract_code_blocks, mount_secret, python_with_redis};
+#[allow(unused_imports)]
+pub use doc_blocks::{BlockKind, ShellBlock, as_checked_script, shell_blocks};
 #[allow(unused_imports)]
 pub use issuer::{KeyType, Leaf, TestCa};
 #[allow(unused_imports)]
