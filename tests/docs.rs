@@ -180,7 +180,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// A copy of the repository's tracked and new files as a fresh git
-/// repository, `target` a link to the real target directory.
+/// repository, sharing cargo's build directories with the real target.
 fn fresh_copy(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
@@ -206,7 +206,16 @@ fn fresh_copy(dir: &Path) {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&from, &to).unwrap();
     }
-    std::os::unix::fs::symlink(target_dir(), dir.join("target")).unwrap();
+    // `target/` itself is a directory (Docker sends a symlink as a link, so
+    // `target/docker/` must be real); cargo's output directories are links
+    // to the real ones, so the builds are cached.
+    let target = dir.join("target");
+    std::fs::create_dir_all(target.join("docker")).unwrap();
+    for sub in ["debug", "release", "x86_64-unknown-linux-gnu"] {
+        let real = target_dir().join(sub);
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(&real, target.join(sub)).unwrap();
+    }
     // A repository, as a clone is (documents may use git).
     let git = |args: &[&str]| {
         let o = Command::new("git")
@@ -290,4 +299,83 @@ fn every_command_in_the_documents_runs_as_written() {
             "a block is not run for a reason this test does not know: {n}"
         );
     }
+}
+
+/// The GitHub anchor of a heading: lower case, punctuation dropped,
+/// spaces to dashes.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// Every relative link of every document leads to a file that exists,
+/// and to a heading of it when it names one.
+#[test]
+fn every_link_between_documents_resolves() {
+    let mut docs = documents();
+    docs.extend(["CHANGELOG.md".to_string(), "BENCHMARKS.md".to_string()]);
+    let mut checked = 0;
+    for doc in docs {
+        let text = std::fs::read_to_string(root().join(&doc)).unwrap();
+        let mut in_code = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+            }
+            if in_code {
+                continue;
+            }
+            for part in line.split("](").skip(1) {
+                let Some(link) = part.split(')').next() else {
+                    continue;
+                };
+                if link.starts_with("http") || link.contains(' ') {
+                    continue;
+                }
+                let (file, heading) = link.split_once('#').unwrap_or((link, ""));
+                let base = root().join(&doc);
+                let target = if file.is_empty() {
+                    base.clone()
+                } else {
+                    base.parent().unwrap().join(file)
+                };
+                assert!(target.exists(), "{doc}: link {link} leads nowhere");
+                if !heading.is_empty() {
+                    let t = std::fs::read_to_string(&target).unwrap();
+                    assert!(
+                        t.lines()
+                            .filter_map(|l| l
+                                .trim_start_matches('#')
+                                .strip_prefix(' ')
+                                .filter(|_| l.starts_with('#')))
+                            .any(|h| anchor(h) == heading),
+                        "{doc}: link {link}: no heading #{heading} there"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} links found");
+}
+
+/// The README's client check is the redis-cli block of docs/connecting.md
+/// that tests/consumers.rs runs on real Redis.
+#[test]
+fn the_readme_client_check_is_the_tested_redis_cli_block() {
+    let blocks = shell_blocks(&root().join("docs/connecting.md")).unwrap();
+    let block = blocks
+        .iter()
+        .find(|b| b.kind == BlockKind::Snippet("redis-cli.sh".into()))
+        .expect("docs/connecting.md has the redis-cli.sh block");
+    let script = std::fs::read_to_string(root().join("examples/basic/redis-cli.sh")).unwrap();
+    assert_eq!(
+        script, block.text,
+        "examples/basic/redis-cli.sh differs from the block"
+    );
 }
