@@ -44,7 +44,7 @@ Examples:
 const RENDER_EXAMPLES: &str = "\
 Examples:
   # Stable output: derive every key and password from a seed kept outside git
-  openssl rand -hex 32 > ~/.redis-seed
+  openssl rand -hex 32 > ~/.redis-seed      # once; keep it, back it up
   redis-sentinel-fn render --seed-file ~/.redis-seed -f examples/basic/spec.yaml > cache.yaml
   # No seed: keep the certificates and passwords of the earlier render
   redis-sentinel-fn render -f spec.yaml --previous cache.yaml > cache-new.yaml";
