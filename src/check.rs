@@ -97,7 +97,17 @@ pub fn run_cli(docs: Vec<Value>) -> anyhow::Result<(Vec<u8>, bool)> {
         rl.write(&mut out)?;
         return Ok((out, rl.has_errors()));
     }
-    let results = check(&docs);
+    let mut results = check(&docs);
+    if !docs
+        .iter()
+        .any(|d| annotation(d, INSTANCE_ANNOTATION).is_some())
+    {
+        // A pipeline that checks the wrong path must not pass.
+        results = vec![KrmResult::error(format!(
+            "nothing to check: none of the {} documents read is an object rendered by redis-sentinel-fn (none carries the {INSTANCE_ANNOTATION} annotation). `check` reads rendered output, not a spec: e.g. `redis-sentinel-fn render -f spec.yaml | redis-sentinel-fn check`",
+            docs.len()
+        ))];
+    }
     let failed = results
         .iter()
         .any(|r| r.severity == crate::krm::Severity::Error);

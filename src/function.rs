@@ -4,7 +4,7 @@ use serde_norway::Value;
 
 use crate::certs::seed::Seed;
 use crate::generate;
-use crate::krm::{FieldError, ItemExt, KrmResult, ResourceList, ResourceRef};
+use crate::krm::{FieldError, ItemExt, KrmResult, ResourceList, ResourceRef, Severity};
 use crate::ownership;
 use crate::spec::{self, Instance};
 
@@ -60,18 +60,107 @@ pub fn run(input: &[u8], seed: Result<Option<Seed>, String>, now: i64) -> Resour
 /// [`run`], writing the output list to `w` (KRM mode). Large lists take
 /// the pass-through fast path ([`crate::krm::passthrough`]), which writes
 /// the same bytes. Returns whether the output has errors.
+///
+/// Errors also go to `tell` (standard error in `main`): kustomize shows a
+/// function's standard error but drops its results. Where the caller drops
+/// results ([`caller_drops_results`]), warnings go there too.
 pub fn run_write(
     input: &[u8],
     seed: impl Fn() -> Result<Option<Seed>, String>,
     now: i64,
     w: impl std::io::Write,
+    tell: impl Fn(&KrmResult),
 ) -> anyhow::Result<bool> {
+    let told = |rl: ResourceList, drops: bool| {
+        rl.results
+            .iter()
+            .filter(|r| r.severity == Severity::Error || (drops && r.severity == Severity::Warning))
+            .for_each(&tell);
+        rl
+    };
+    let drops = |rl: &ResourceList| {
+        rl.function_config
+            .as_ref()
+            .is_some_and(caller_drops_results)
+    };
     crate::krm::passthrough::run(
         input,
-        |rl| run_parsed(rl, seed(), now),
-        || run(input, seed(), now),
+        |rl| {
+            let d = drops(&rl);
+            told(run_parsed(rl, seed(), now), d)
+        },
+        || match ResourceList::from_bytes(input) {
+            Ok(rl) => {
+                let d = drops(&rl);
+                told(run_parsed(rl, seed(), now), d)
+            }
+            Err(e) => told(
+                ResourceList {
+                    results: vec![e.to_result()],
+                    ..Default::default()
+                },
+                false,
+            ),
+        },
         w,
     )
+}
+
+/// The annotation by which kustomize finds a KRM function; kustomize
+/// leaves it on the functionConfig it passes.
+pub const FUNCTION_ANNOTATION: &str = "config.kubernetes.io/function";
+
+/// Whether an annotation is one kpt sets on the functionConfig it passes
+/// (`configPath` in a Kptfile, `kpt fn eval --fn-config`): its file path,
+/// index and `internal.config.kubernetes.io/*` bookkeeping. kustomize sets
+/// none of them on the functionConfig (only [`FUNCTION_ANNOTATION`] and
+/// `config.kubernetes.io/local-config`).
+fn set_by_kpt(key: &str) -> bool {
+    key.starts_with("internal.config.kubernetes.io/")
+        || key == "config.kubernetes.io/path"
+        || key == "config.kubernetes.io/index"
+}
+
+/// Whether the caller drops the function's `results`: kustomize (as a
+/// generator or transformer, and with it Argo CD's kustomize) passes the
+/// functionConfig with [`FUNCTION_ANNOTATION`] and without kpt's
+/// bookkeeping, and shows nothing of the output but the items (and the
+/// function's standard error when it fails). kpt passes its bookkeeping
+/// annotations, or a ConfigMap (`kpt fn eval -- key=value`), and prints
+/// the results.
+pub fn caller_drops_results(fc: &Value) -> bool {
+    let Some(a) = fc.annotations() else {
+        return false;
+    };
+    a.contains_key(FUNCTION_ANNOTATION) && !a.keys().filter_map(Value::as_str).any(set_by_kpt)
+}
+
+/// The error for a render whose certificates or passwords (`unstable`
+/// fields) would be new on every run of a caller that drops warnings.
+fn unstable_error(inst: &Instance, unstable: &[String]) -> KrmResult {
+    KrmResult::error(format!(
+        "{} would get new random {} on every build: kustomize drops this function's warnings, so every build would change Secrets and roll every pod. Fix one of: set {} (or {}, a file) to a secret of at least {} bytes kept outside git, e.g. `export {}=$(openssl rand -hex 32)`, and pass it to the container with `envs: [{}]` in the {} annotation; or take them from outside the function: spec.tls.source (cert-manager, openshift-service-ca, secret) and spec.auth.existingSecret",
+        ownership::instance_key(inst),
+        what_is_unstable(unstable),
+        crate::certs::seed::SEED_ENV,
+        crate::certs::seed::SEED_FILE_ENV,
+        crate::certs::seed::MIN_SEED_BYTES,
+        crate::certs::seed::SEED_ENV,
+        crate::certs::seed::SEED_ENV,
+        FUNCTION_ANNOTATION,
+    ))
+    .with_field(unstable.first().cloned().unwrap_or_default())
+}
+
+/// `certificates`, `passwords` or both, for [`unstable_error`].
+fn what_is_unstable(unstable: &[String]) -> &'static str {
+    let certs = unstable.iter().any(|f| f.ends_with("tls"));
+    let passwords = unstable.iter().any(|f| !f.ends_with("tls"));
+    match (certs, passwords) {
+        (true, true) => "certificates and passwords",
+        (true, false) => "certificates",
+        _ => "passwords",
+    }
 }
 
 /// [`run`] on a parsed list. Items this function does not own pass through
@@ -120,13 +209,16 @@ pub fn run_parsed(
     if !check_windows(&mut rl, &insts, now, seed.is_some(), &fc_ref) {
         return rl;
     }
-    let (mut outputs, results) = match render_all(&insts, seed.as_ref(), &rl.items, now) {
-        Ok(r) => r,
-        Err(e) => {
-            rl.results.push(KrmResult::error(e));
-            return rl;
-        }
-    };
+    let drops_results = caller_drops_results(&fc);
+    let (mut outputs, results) =
+        match render_all(&insts, seed.as_ref(), &rl.items, now, drops_results) {
+            Ok(r) => r,
+            Err(mut e) => {
+                e.resource_ref = e.resource_ref.or_else(|| fc_ref.clone());
+                rl.results.push(e);
+                return rl;
+            }
+        };
     // Consumer Secrets with parts from several instances become one.
     crate::consumers::combine::combine(&insts, &mut outputs);
     // Items of any instance of this run are not foreign to the others (a
@@ -184,18 +276,27 @@ fn check_windows(
 }
 
 /// Renders every instance of the run: the items of each (in order) and
-/// the results of all, or the error of the first that failed.
+/// the results of all, or the error of the first that failed or (where
+/// the caller drops results) would change on every run.
 fn render_all(
     insts: &[Instance],
     seed: Option<&Seed>,
     previous: &[Value],
     now: i64,
-) -> Result<(Vec<Vec<Value>>, Vec<KrmResult>), String> {
+    drops_results: bool,
+) -> Result<(Vec<Vec<Value>>, Vec<KrmResult>), KrmResult> {
     let mut outputs = Vec::new();
     let mut results = Vec::new();
     for inst in insts {
-        let rendered = generate::render(inst, seed, previous, now)
-            .map_err(|e| format!("rendering {} failed: {e:#}", ownership::instance_key(inst)))?;
+        let rendered = generate::render(inst, seed, previous, now).map_err(|e| {
+            KrmResult::error(format!(
+                "rendering {} failed: {e:#}",
+                ownership::instance_key(inst)
+            ))
+        })?;
+        if drops_results && !rendered.unstable.is_empty() {
+            return Err(unstable_error(inst, &rendered.unstable));
+        }
         outputs.push(rendered.items);
         results.extend(rendered.results);
     }

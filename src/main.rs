@@ -19,27 +19,51 @@ ConfigMaps, StatefulSets, PodDisruptionBudgets) from a small RedisSentinel spec.
 
 Two modes:
 
+  render (and check): commands for people, see `redis-sentinel-fn render --help`.
+
   KRM function (no subcommand): reads a config.kubernetes.io/v1 ResourceList on standard input
-  and writes one on standard output. The functionConfig is the RedisSentinel spec (or a
+  and writes one on standard output. The function config is the RedisSentinel spec (or a
   ConfigMap whose data keys are dotted spec paths). Items the function does not own pass
   through unchanged. This is how kustomize (generators), kpt (fn render / fn eval) and the
-  Argo CD plugin run it. Exits 1 with `severity: error` results on bad input.
+  Argo CD plugin run it. Exits 1 with `severity: error` results on bad input, and prints the
+  errors on standard error too.
 
-  render: renders spec files for people who just want YAML:
-      redis-sentinel-fn render -f spec.yaml > manifests.yaml
+Stable certificates and passwords: set REDIS_SENTINEL_FN_SEED_FILE (or --seed-file, or
+REDIS_SENTINEL_FN_SEED) to a secret of at least 16 bytes kept outside git; keys, certificates
+and passwords are then derived from it and every render gives the same bytes. Without a seed,
+certificates and passwords found among the input items (kpt writes them back; the CLI reads
+them with `render --previous`) are kept while they fit the spec; otherwise new ones are made
+and a warning says so. Under kustomize, which drops warnings, that is an error instead.";
 
-Stable certificates: set REDIS_SENTINEL_FN_SEED_FILE (or --seed-file, or REDIS_SENTINEL_FN_SEED)
-to a secret of at least 16 bytes kept outside git; keys, certificates and passwords are then
-derived from it and every render gives the same bytes. Without a seed, certificates found among
-the input items (kpt writes them back) are kept while they fit the spec; otherwise new ones
-are made and a warning says so.";
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  redis-sentinel-fn render -f examples/basic/spec.yaml > manifests.yaml
+  redis-sentinel-fn render -f spec.yaml | redis-sentinel-fn check
+  kpt fn eval --exec redis-sentinel-fn --fn-config spec.yaml pkg/   # KRM mode, under kpt";
+
+const RENDER_EXAMPLES: &str = "\
+Examples:
+  # Stable output: derive every key and password from a seed kept outside git
+  openssl rand -hex 32 > ~/.redis-seed      # once; keep it, back it up
+  redis-sentinel-fn render --seed-file ~/.redis-seed -f examples/basic/spec.yaml > cache.yaml
+  # No seed: keep the certificates and passwords of the earlier render
+  redis-sentinel-fn render -f spec.yaml --previous cache.yaml > cache-new.yaml";
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  redis-sentinel-fn render -f spec.yaml | redis-sentinel-fn check
+  kubectl kustomize --enable-alpha-plugins overlay/ | redis-sentinel-fn check
+
+Exits 1 on a fault, and when the input holds no rendered object (nothing to check).";
+
+const SEED_FILE_HELP: &str = "File holding the secret seed (at least 16 bytes, kept outside git) from which every key, certificate and password is derived, so each render gives the same bytes (default: $REDIS_SENTINEL_FN_SEED_FILE, then $REDIS_SENTINEL_FN_SEED; none: new ones each render unless kept, see --previous)";
 
 #[derive(Parser)]
-#[command(name = "redis-sentinel-fn", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(name = "redis-sentinel-fn", version, about = ABOUT, long_about = LONG_ABOUT, after_help = MAIN_EXAMPLES)]
 struct Cli {
-    /// File holding the secret seed for stable certificates and passwords
-    /// (default: $REDIS_SENTINEL_FN_SEED_FILE, then $REDIS_SENTINEL_FN_SEED).
-    #[arg(long, global = true, value_name = "PATH")]
+    /// KRM mode: file holding the secret seed for stable certificates and
+    /// passwords (see `render --help`).
+    #[arg(long, value_name = "PATH", long_help = SEED_FILE_HELP)]
     seed_file: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -49,21 +73,28 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Render RedisSentinel spec files (or directories of them) to a YAML stream on stdout.
+    #[command(after_help = RENDER_EXAMPLES)]
     Render {
-        /// Spec file or directory (*.yaml, *.yml); may be repeated. `-` reads stdin.
+        /// Spec file or directory (*.yaml, *.yml; documents of other kinds in a
+        /// directory are skipped with a note); may be repeated. `-` reads stdin.
         #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
         files: Vec<PathBuf>,
+        /// File holding the secret seed for stable certificates and passwords.
+        #[arg(long, value_name = "PATH", long_help = SEED_FILE_HELP)]
+        seed_file: Option<PathBuf>,
         /// An earlier render (YAML stream or ResourceList) whose certificates
         /// and passwords are kept while they still fit the spec.
         #[arg(long, value_name = "FILE")]
         previous: Option<PathBuf>,
     },
-    /// Check rendered manifests (after kustomize transformers, patches, ...)
-    /// for names, namespaces, selectors and certificate SANs that no longer
-    /// match each other; each fault is a KRM result naming the fix. Reads
-    /// YAML streams or a ResourceList (then writes the ResourceList back).
-    /// As a KRM function (no subcommand), a functionConfig of kind
+    /// Check rendered manifests for names, namespaces, selectors and SANs that no longer agree.
+    ///
+    /// Reads the output of `render` or of kustomize (after transformers and
+    /// patches) as YAML streams or a ResourceList (then writes the
+    /// ResourceList back); each fault is a KRM result naming the fix. As a
+    /// KRM function (no subcommand), a function config of kind
     /// RedisSentinelCheck selects this check.
+    #[command(after_help = CHECK_EXAMPLES)]
     Check {
         /// Manifest file or directory; may be repeated. Default or `-`: stdin.
         #[arg(short = 'f', long = "filename", value_name = "PATH")]
@@ -75,7 +106,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(|| match &cli.command {
         None => krm_mode(&cli),
-        Some(Command::Render { files, previous }) => render_mode(&cli, files, previous.as_deref()),
+        Some(Command::Render {
+            files,
+            seed_file,
+            previous,
+        }) => render_mode(
+            seed_file.as_deref().or(cli.seed_file.as_deref()),
+            files,
+            previous.as_deref(),
+        ),
         Some(Command::Check { files }) => check_mode(files),
     });
     match result {
@@ -93,8 +132,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_seed(cli: &Cli) -> Result<Option<Seed>, String> {
-    Seed::from_environment(cli.seed_file.as_deref()).map_err(|e| format!("{e:#}"))
+fn load_seed(seed_file: Option<&Path>) -> Result<Option<Seed>, String> {
+    Seed::from_environment(seed_file).map_err(|e| format!("{e:#}"))
 }
 
 fn krm_mode(cli: &Cli) -> anyhow::Result<ExitCode> {
@@ -117,9 +156,10 @@ fn krm_mode(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         None => function::run_write(
             &input,
-            || load_seed(cli),
+            || load_seed(cli.seed_file.as_deref()),
             function::now(),
             std::io::stdout().lock(),
+            tell,
         )?,
     };
     Ok(if failed {
@@ -129,9 +169,32 @@ fn krm_mode(cli: &Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A result on standard error (KRM mode): kustomize shows it, where it
+/// drops the results of the output list.
+fn tell(r: &krm::KrmResult) {
+    let level = match r.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    };
+    let text = match &r.field {
+        Some(f) => format!("{}: {}", f.path, r.message),
+        None => r.message.clone(),
+    };
+    eprintln!("redis-sentinel-fn: {level}: {}", krm::escape_text(&text));
+}
+
+/// A spec file to render, and whether it was found in a directory (then
+/// documents that are not a RedisSentinel are skipped, not refused: a kpt
+/// package holds its Kptfile, other functions' configs and earlier output).
+struct SpecFile {
+    path: PathBuf,
+    from_dir: bool,
+}
+
 /// Spec files named on the command line; directories expand to their
 /// `*.yaml`/`*.yml` files in name order.
-fn spec_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+fn spec_files(paths: &[PathBuf]) -> anyhow::Result<Vec<SpecFile>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -144,9 +207,15 @@ fn spec_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
                 })
                 .collect();
             entries.sort();
-            out.extend(entries);
+            out.extend(entries.into_iter().map(|path| SpecFile {
+                path,
+                from_dir: true,
+            }));
         } else {
-            out.push(p.clone());
+            out.push(SpecFile {
+                path: p.clone(),
+                from_dir: false,
+            });
         }
     }
     Ok(out)
@@ -207,91 +276,194 @@ fn report(level: &str, path: &Path, field: Option<&str>, message: &str) {
     eprintln!("{level}: {}", krm::escape_text(&text));
 }
 
-/// Renders the instances of one spec document (one, or each of a
-/// `RedisSentinelList`), reporting results on standard error. `None`: the
-/// spec has errors (reported).
-fn render_document(
-    path: &Path,
-    doc: &Value,
-    tags: Vec<krm::FieldError>,
+/// What a document of a spec file is to `render`.
+enum Doc {
+    Spec,
+    /// Not a spec, in a directory: skipped (the kind, for the note).
+    Skip(String),
+    /// Not a spec, in a file named on the command line: refused.
+    Refuse(String),
+}
+
+fn classify(doc: &Value, from_dir: bool) -> Doc {
+    let kind = doc.str_at(&["kind"]);
+    match kind {
+        Some(spec::model::KIND | spec::list::KIND) => Doc::Spec,
+        Some("ConfigMap") if !from_dir => Doc::Spec,
+        Some(k) if from_dir => Doc::Skip(k.to_string()),
+        None if from_dir => Doc::Skip("no kind".into()),
+        Some(k) => Doc::Refuse(format!(
+            "holds a {k}, not a RedisSentinel spec: a spec is a document with apiVersion: {} and kind: {} (or a ConfigMap whose data keys are dotted spec paths)",
+            spec::model::API_VERSION,
+            spec::model::KIND
+        )),
+        None => Doc::Refuse(format!(
+            "holds a document that is not a RedisSentinel spec (it has no kind): a spec is a document with apiVersion: {} and kind: {}",
+            spec::model::API_VERSION,
+            spec::model::KIND
+        )),
+    }
+}
+
+/// A field path for people: `functionConfig` is the KRM name of the
+/// document itself, which on the command line is the file.
+fn cli_field(field: &str) -> Option<&str> {
+    match field.strip_prefix("functionConfig") {
+        Some("") => None,
+        Some(rest) => rest.strip_prefix('.').or(Some(field)),
+        None => Some(field),
+    }
+}
+
+/// What `render` has read so far.
+#[derive(Default)]
+struct Rendering {
+    items: Vec<Value>,
+    failed: bool,
+    /// `file (kind)` of every document skipped in a directory.
+    skipped: Vec<String>,
+}
+
+/// Renders every spec document of `file` into `r`.
+fn render_file(
+    file: &SpecFile,
     seed: Option<&Seed>,
     previous: &[Value],
     now: i64,
-) -> anyhow::Result<Option<Vec<Value>>> {
-    let checked = if tags.is_empty() {
-        spec::instances_from_function_config(doc).and_then(|insts| {
-            let mut warnings = Vec::new();
-            for inst in &insts {
-                warnings.extend(spec::check_at(inst, now, seed.is_some())?);
+    r: &mut Rendering,
+) -> anyhow::Result<()> {
+    let path = file.path.as_path();
+    for (doc, tags) in documents_and_tags(path)? {
+        match classify(&doc, file.from_dir) {
+            Doc::Spec => {}
+            Doc::Skip(kind) => {
+                r.skipped.push(format!("{} ({kind})", path.display()));
+                continue;
             }
-            Ok((insts, warnings))
-        })
-    } else {
-        Err(tags)
-    };
-    let insts = match checked {
-        Ok((insts, warnings)) => {
-            for w in warnings {
-                report("warning", path, Some(&w.field), &w.message);
+            Doc::Refuse(msg) => {
+                report("error", path, None, &msg);
+                r.failed = true;
+                continue;
             }
-            insts
         }
-        Err(errors) => {
-            for e in errors {
-                report("error", path, Some(&e.field), &e.message);
+        let checked = if tags.is_empty() {
+            spec::instances_from_function_config(&doc).and_then(|insts| {
+                let mut warnings = Vec::new();
+                for inst in &insts {
+                    warnings.extend(spec::check_at(inst, now, seed.is_some())?);
+                }
+                Ok((insts, warnings))
+            })
+        } else {
+            Err(tags)
+        };
+        let insts = match checked {
+            Ok((insts, warnings)) => {
+                for w in warnings {
+                    report("warning", path, cli_field(&w.field), &w.message);
+                }
+                insts
             }
-            return Ok(None);
-        }
-    };
+            Err(errors) => {
+                for e in errors {
+                    report("error", path, cli_field(&e.field), &e.message);
+                }
+                r.failed = true;
+                continue;
+            }
+        };
+        r.items
+            .extend(render_instances(path, &insts, seed, previous, now)?);
+    }
+    Ok(())
+}
+
+/// Renders the instances of one spec document (one, or each of a
+/// `RedisSentinelList`, whose 3scale Secrets are combined), reporting
+/// the render's results on standard error.
+fn render_instances(
+    path: &Path,
+    insts: &[spec::Instance],
+    seed: Option<&Seed>,
+    previous: &[Value],
+    now: i64,
+) -> anyhow::Result<Vec<Value>> {
     let mut outputs = Vec::new();
-    for inst in &insts {
+    for inst in insts {
         let rendered = generate::render(inst, seed, previous, now)
             .with_context(|| format!("rendering {}", path.display()))?;
-        for r in &rendered.results {
-            let level = match r.severity {
+        for res in &rendered.results {
+            let level = match res.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
                 Severity::Info => "info",
             };
-            report(level, path, None, &r.message);
+            let field = res.field.as_ref().and_then(|f| cli_field(&f.path));
+            report(level, path, field, &res.message);
         }
         outputs.push(rendered.items);
     }
-    redis_sentinel_fn::consumers::combine::combine(&insts, &mut outputs);
-    Ok(Some(outputs.into_iter().flatten().collect()))
+    redis_sentinel_fn::consumers::combine::combine(insts, &mut outputs);
+    Ok(outputs.into_iter().flatten().collect())
 }
 
-fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let seed = load_seed(cli).map_err(anyhow::Error::msg)?;
-    let mut previous_items = Vec::new();
+/// The items of `--previous`: a YAML stream or ResourceLists.
+fn previous_items(previous: Option<&Path>) -> anyhow::Result<Vec<Value>> {
+    let mut items = Vec::new();
     if let Some(p) = previous {
         for d in documents(p)? {
             if d.str_at(&["kind"]) == Some(krm::KIND) {
-                previous_items.extend(ResourceList::from_value(d)?.items);
+                items.extend(ResourceList::from_value(d)?.items);
             } else {
-                previous_items.push(d);
+                items.push(d);
             }
         }
     }
+    Ok(items)
+}
+
+fn render_mode(
+    seed_file: Option<&Path>,
+    files: &[PathBuf],
+    previous: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let seed = load_seed(seed_file).map_err(anyhow::Error::msg)?;
+    let previous_items = previous_items(previous)?;
     let now = function::now();
-    let mut out = Vec::new();
-    let mut failed = false;
-    for path in spec_files(files)? {
-        for (doc, tags) in documents_and_tags(&path)? {
-            match render_document(&path, &doc, tags, seed.as_ref(), &previous_items, now)? {
-                Some(items) => out.extend(items),
-                None => failed = true,
-            }
-        }
+    let mut r = Rendering::default();
+    let specs = spec_files(files)?;
+    for file in &specs {
+        render_file(file, seed.as_ref(), &previous_items, now, &mut r)?;
     }
-    if failed {
+    if !r.skipped.is_empty() {
+        eprintln!(
+            "note: {}",
+            krm::escape_text(&format!(
+                "skipped {} document(s) that are not a RedisSentinel spec: {}",
+                r.skipped.len(),
+                r.skipped.join(", ")
+            ))
+        );
+    }
+    if r.failed {
         return Ok(ExitCode::FAILURE);
     }
-    if out.is_empty() {
-        bail!("no RedisSentinel spec found in the given files");
+    if r.items.is_empty() {
+        let named: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        let why = if specs.is_empty() {
+            "no *.yaml or *.yml file there"
+        } else if r.skipped.is_empty() {
+            "no YAML document in it"
+        } else {
+            "only documents of other kinds"
+        };
+        bail!(
+            "no RedisSentinel spec found in {} ({why})",
+            named.join(", ")
+        );
     }
     let mut text = String::new();
-    for item in &out {
+    for item in &r.items {
         text.push_str("---\n");
         krm::yaml::emit(item, &mut text);
     }
@@ -303,10 +475,10 @@ fn render_mode(cli: &Cli, files: &[PathBuf], previous: Option<&Path>) -> anyhow:
 
 fn check_mode(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let stdin = [PathBuf::from("-")];
-    let paths = if files.is_empty() {
+    let paths: Vec<PathBuf> = if files.is_empty() {
         stdin.to_vec()
     } else {
-        spec_files(files)?
+        spec_files(files)?.into_iter().map(|f| f.path).collect()
     };
     let mut docs = Vec::new();
     for p in &paths {

@@ -732,6 +732,39 @@ fn kpt_render_of_a_list_is_stable_and_keeps_foreign_items() {
     validate(&items, "kpt list");
 }
 
+/// kustomize drops KRM results, so a warning never reaches its user: a
+/// build without a seed, which would get new random certificates and
+/// passwords (a diff and a roll of every pod on every sync), fails and
+/// says on kustomize's standard error how to fix it.
+#[test]
+fn kustomize_without_a_seed_fails_naming_the_fixes() {
+    image();
+    let ex = kustomize_examples();
+    let o = run(Command::new("kubectl")
+        .args(["kustomize", "--enable-alpha-plugins"])
+        .arg(ex.join("base"))
+        .env_remove("REDIS_SENTINEL_FN_SEED")
+        .env_remove("REDIS_SENTINEL_FN_SEED_FILE"));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    eprintln!(
+        "gitops: kubectl kustomize --enable-alpha-plugins examples/kustomize/base without a seed: {}, {} bytes on stdout; stderr:\n{stderr}",
+        o.status,
+        o.stdout.len()
+    );
+    assert!(!o.status.success(), "a seedless kustomize build passed");
+    assert!(o.stdout.is_empty(), "a failed build printed manifests");
+    for fix in [
+        "REDIS_SENTINEL_FN_SEED",
+        "spec.tls.source",
+        "spec.auth.existingSecret",
+    ] {
+        assert!(
+            stderr.contains(fix),
+            "kustomize's stderr does not name {fix}"
+        );
+    }
+}
+
 /// Builds an overlay that must fail through the check transformer, then
 /// the same overlay without it, whose final output `check` must flag.
 /// Both must name `fix`.

@@ -166,3 +166,101 @@ fn a_list_rerun_replaces_and_reordering_moves_the_combined_secret() {
     );
     assert_eq!(b1["data"], b0["data"], "both parts' passwords kept");
 }
+
+/// The functionConfig as kubectl kustomize 5.5 passes it to a generator
+/// (captured from a real run): the function annotation and local-config,
+/// none of kpt's bookkeeping.
+const KUSTOMIZE_FC: &str = "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  annotations:\n    config.kubernetes.io/function: |\n      container:\n        image: ghcr.io/redis-sentinel-fn/redis-sentinel-fn:v0.1.0\n        envs:\n          - REDIS_SENTINEL_FN_SEED\n    config.kubernetes.io/local-config: 'true'\n  name: cache\n  namespace: shop\nspec: {}\n";
+
+/// The same file as `kpt fn eval --fn-config` passes it (captured from a
+/// real run): kpt adds its index and internal annotations.
+const KPT_EVAL_FC: &str = "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: shop\n  annotations:\n    config.kubernetes.io/function: |\n      container:\n        image: ghcr.io/redis-sentinel-fn/redis-sentinel-fn:v0.1.0\n    config.kubernetes.io/index: '0'\n    internal.config.kubernetes.io/index: '0'\n    internal.config.kubernetes.io/seqindent: 'wide'\nspec: {}\n";
+
+const NO_SEED: [(&str, Option<&str>); 2] = [
+    ("REDIS_SENTINEL_FN_SEED", None),
+    ("REDIS_SENTINEL_FN_SEED_FILE", None),
+];
+
+/// kustomize drops results: a seedless render that would make random
+/// certificates and passwords fails, on stderr too, naming the fixes;
+/// input items come back unchanged.
+#[test]
+fn kustomize_without_a_seed_is_an_error_naming_the_fixes() {
+    let generator = parse(KUSTOMIZE_FC);
+    let out = krm(&generator, std::slice::from_ref(&generator), &NO_SEED);
+    assert!(!out.status.success());
+    let (items, results) = output(&out);
+    assert_eq!(items, vec![generator], "no partial output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for fix in [
+        "REDIS_SENTINEL_FN_SEED",
+        "envs: [REDIS_SENTINEL_FN_SEED]",
+        "spec.tls.source",
+        "spec.auth.existingSecret",
+        "certificates and passwords",
+    ] {
+        assert!(stderr.contains(fix), "stderr names {fix}: {stderr}");
+    }
+    assert!(
+        results
+            .iter()
+            .any(|r| r["severity"] == "error" && r["field"]["path"] == "spec.tls"),
+        "{results:?}"
+    );
+    // With a seed it renders.
+    let seeded = krm(
+        &parse(KUSTOMIZE_FC),
+        &[],
+        &[("REDIS_SENTINEL_FN_SEED", Some("0123456789abcdef0123"))],
+    );
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+}
+
+/// Nothing random, nothing to refuse: certificates from cert-manager and
+/// passwords from an existing Secret render under kustomize without a seed.
+#[test]
+fn kustomize_without_a_seed_renders_external_certificates_and_passwords() {
+    let fc = parse(&KUSTOMIZE_FC.replace(
+        "spec: {}",
+        "spec:\n  tls: {source: cert-manager}\n  auth: {existingSecret: cache-passwords}",
+    ));
+    let out = krm(&fc, &[], &NO_SEED);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Passwords alone are refused as well.
+    let fc = parse(&KUSTOMIZE_FC.replace("spec: {}", "spec:\n  tls: {source: cert-manager}"));
+    let out = krm(&fc, &[], &NO_SEED);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("spec.auth: ") && stderr.contains("new random passwords"),
+        "{stderr}"
+    );
+}
+
+/// kpt prints results and writes the output back into the package: its
+/// first render without a seed works (with warnings), also with a config
+/// file that carries kustomize's function annotation.
+#[test]
+fn kpt_without_a_seed_renders_with_warnings() {
+    let out = krm(&parse(KPT_EVAL_FC), &[], &NO_SEED);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, results) = output(&out);
+    assert!(
+        results
+            .iter()
+            .any(|r| r["severity"] == "warning" && r["field"]["path"] == "spec.tls"),
+        "{results:?}"
+    );
+}

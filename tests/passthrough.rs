@@ -79,7 +79,7 @@ fn same(input: &str, seed: fn() -> Result<Option<Seed>, String>) -> Vec<u8> {
     let mut want = Vec::new();
     whole.write(&mut want).unwrap();
     let mut got = Vec::new();
-    let failed = function::run_write(input.as_bytes(), seed, NOW, &mut got).unwrap();
+    let failed = function::run_write(input.as_bytes(), seed, NOW, &mut got, |_| {}).unwrap();
     if got != want {
         let at = got.iter().zip(&want).take_while(|(a, b)| a == b).count();
         let from = at.saturating_sub(200);

@@ -29,6 +29,10 @@ use crate::spec::{Component, Instance};
 pub struct Rendered {
     pub items: Vec<Value>,
     pub results: Vec<KrmResult>,
+    /// Fields (`spec.tls`, `spec.auth`, ...) whose certificates or
+    /// passwords were newly made at random: without a seed or the kept
+    /// Secrets, the next render makes others.
+    pub unstable: Vec<String>,
 }
 
 /// Passwords of a render: the auth Secret's (unless they come from
@@ -39,10 +43,22 @@ struct Credentials {
     exporter: Option<String>,
 }
 
-/// The warning for passwords that were newly generated.
-fn fresh_warning(what: String, field: &str) -> KrmResult {
+/// The warning for passwords that were newly generated; records `field`
+/// (under the spec's prefix) as unstable.
+fn fresh_warning(
+    inst: &Instance,
+    what: String,
+    field: &str,
+    unstable: &mut Vec<String>,
+) -> KrmResult {
+    let field = format!("{}{field}", inst.field_prefix);
+    unstable.push(field.clone());
     KrmResult::warning(what).with_field(field)
 }
+
+/// How the CLI and kpt keep generated passwords.
+const KEEP_HINT: &str =
+    "(kpt keeps them in the package; the CLI keeps them with `render --previous <earlier output>`)";
 
 /// Every password of a render, kept or seed-derived; a warning for each
 /// kind that had to be newly generated.
@@ -51,33 +67,34 @@ fn credentials(
     seed: Option<&Seed>,
     previous: &[Value],
     results: &mut Vec<KrmResult>,
+    unstable: &mut Vec<String>,
 ) -> anyhow::Result<Credentials> {
     let key = ownership::instance_key(inst);
     let mut passwords = None;
     if let Some(auth) = inst.auth.as_ref().filter(|a| a.existing_secret.is_none()) {
         let (p, fresh) = secrets::passwords(inst, auth, seed, previous)?;
         if fresh {
-            results.push(fresh_warning(format!(
-                "passwords for {key} were newly generated; set a seed or keep the rendered Secret {} to keep them stable",
+            results.push(fresh_warning(inst, format!(
+                "passwords for {key} were newly generated; set a seed or keep the rendered Secret {} to keep them stable {KEEP_HINT}",
                 secrets::auth_secret_name(inst)
-            ), "auth"));
+            ), "auth", unstable));
         }
         passwords = Some(p);
     }
     let (consumers, fresh) = crate::consumers::passwords(inst, seed, previous)?;
     if fresh {
-        results.push(fresh_warning(format!(
-            "passwords of the consumers of {key} were newly generated; set a seed or keep the rendered consumer Secrets to keep them stable"
-        ), "spec.consumers"));
+        results.push(fresh_warning(inst, format!(
+            "passwords of the consumers of {key} were newly generated; set a seed or keep the rendered consumer Secrets to keep them stable {KEEP_HINT}"
+        ), "consumers", unstable));
     }
     let mut exporter = None;
     if crate::metrics::has_exporter_user(inst) {
         let (p, fresh) = crate::metrics::exporter_password(inst, seed, previous)?;
         if fresh {
-            results.push(fresh_warning(format!(
-                "the metrics exporter's password for {key} was newly generated; set a seed or keep the rendered Secret {} to keep it stable",
+            results.push(fresh_warning(inst, format!(
+                "the metrics exporter's password for {key} was newly generated; set a seed or keep the rendered Secret {} to keep it stable {KEEP_HINT}",
                 crate::metrics::secret_name(inst)
-            ), "metrics"));
+            ), "metrics", unstable));
         }
         exporter = Some(p);
     }
@@ -206,7 +223,11 @@ pub fn render(
         None => sources::Produced::default(),
     };
     results.extend(produced.results);
-    let creds = credentials(inst, seed, previous, &mut results)?;
+    let mut unstable = Vec::new();
+    if produced.random {
+        unstable.push(format!("{}tls", inst.field_prefix));
+    }
+    let creds = credentials(inst, seed, previous, &mut results, &mut unstable)?;
     if inst.sentinel.replicas < 3 {
         results.push(
             KrmResult::warning(format!(
@@ -257,7 +278,11 @@ pub fn render(
         }
     }
     items.extend(crate::metrics::objects(inst, produced.bundle.as_ref())?);
-    Ok(Rendered { items, results })
+    Ok(Rendered {
+        items,
+        results,
+        unstable,
+    })
 }
 
 fn to_value<T: serde::Serialize>(obj: &T) -> anyhow::Result<Value> {

@@ -20,6 +20,7 @@ pub fn produce(
 ) -> anyhow::Result<Produced> {
     let (bundle, origin) = certs::obtain(inst, tls, seed, previous, now)?;
     let mut results = Vec::new();
+    let random = matches!(origin, Origin::Generated(_));
     match origin {
         Origin::Seeded | Origin::Kept => {}
         Origin::NoOverlap => results.push(
@@ -38,7 +39,7 @@ pub fn produce(
         ),
         Origin::Generated(reason) => results.push(
             KrmResult::warning(format!(
-                "certificates for {} were newly generated ({reason}); without a seed they change on every render. Set {} (or {}) to a secret seed of at least {} bytes, or keep the rendered Secrets (kpt does) so later renders keep them",
+                "certificates for {} were newly generated ({reason}); without a seed they change on every render. Set {} (or {}) to a secret seed of at least {} bytes, or keep the rendered Secrets so later renders keep them (kpt keeps them in the package; the CLI keeps them with `render --previous <earlier output>`)",
                 ownership::instance_key(inst),
                 certs::seed::SEED_FILE_ENV,
                 certs::seed::SEED_ENV,
@@ -53,5 +54,6 @@ pub fn produce(
         ca_configmap: Some(configmaps::ca_configmap(inst, &bundle)),
         bundle: Some(bundle),
         results,
+        random,
     })
 }

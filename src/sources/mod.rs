@@ -48,6 +48,9 @@ pub struct Produced {
     /// the metrics rules read the expiry dates from.
     pub bundle: Option<crate::certs::Bundle>,
     pub results: Vec<KrmResult>,
+    /// The certificates were newly made at random (no seed, nothing kept):
+    /// the next render makes others.
+    pub random: bool,
 }
 
 /// Everything the certificate source of `inst` adds to the output.

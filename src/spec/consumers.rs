@@ -29,7 +29,7 @@ pub struct ConsumerSpec {
     pub namespace: Option<String>,
     /// ACL user of the consumer (default: the consumer name).
     pub user: Option<String>,
-    /// ACL rules of that user (default: per type, see the README).
+    /// ACL rules of that user (default: per type, see docs/reference.md).
     pub rules: Option<String>,
     /// Labels of the consumer's pods the NetworkPolicies admit (default:
     /// `networkPolicy.clientPodLabels`; `{}` admits every pod of the

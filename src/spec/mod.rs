@@ -9,6 +9,7 @@ mod configmap;
 pub mod consumers;
 mod instance;
 pub mod list;
+mod messages;
 pub mod model;
 pub mod quantity;
 mod resources;
@@ -107,11 +108,11 @@ pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
     prefix: &str,
 ) -> Result<T, Vec<FieldError>> {
     serde_path_to_error::deserialize(v.clone()).map_err(|e| {
-        let inner = humanize(&e.inner().to_string());
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
         let field = format!("{prefix}{path}");
         let field = field.trim_end_matches('.').to_string();
+        let inner = messages::humanize(&field, &e.inner().to_string());
         let field = if field.is_empty() {
             "functionConfig".to_string()
         } else {
@@ -119,21 +120,6 @@ pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
         };
         vec![FieldError::new(field, inner)]
     })
-}
-
-/// Rewrites serde's type jargon into words a spec author knows.
-fn humanize(msg: &str) -> String {
-    if msg.contains("untagged enum Q") {
-        return "expected a Kubernetes quantity: a string such as 500m or 1Gi, or a number".into();
-    }
-    if msg.contains("untagged enum ClientAuthInput") {
-        return "expected yes, optional or no".into();
-    }
-    msg.replace("expected u16", "expected a port number (1-65535)")
-        .replace("expected u32", "expected a whole number (0 or more)")
-        .replace("expected u64", "expected a whole number (0 or more)")
-        .replace("expected i64", "expected a whole number")
-        .replace("expected a boolean", "expected true or false")
 }
 
 /// Parses a RedisSentinel YAML document into an instance (for tests).

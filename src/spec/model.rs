@@ -13,7 +13,7 @@ pub const API_VERSION: &str = "fn.redis-sentinel.dev/v1alpha1";
 /// Kind of the functionConfig custom resource.
 pub const KIND: &str = "RedisSentinel";
 
-/// Defaults used by the spec; documented in the README field table.
+/// Defaults used by the spec; documented in the field table of docs/reference.md.
 pub mod defaults {
     pub const NAMESPACE: &str = "default";
     pub const CLUSTER_DOMAIN: &str = "cluster.local";
@@ -402,7 +402,7 @@ pub struct AuthSpec {
     pub app_user: Option<String>,
     /// ACL rules of the application user (default `~* &* +@all -@admin +role`).
     pub app_user_rules: Option<String>,
-    /// An existing Secret with the passwords (keys per mode, see README);
+    /// An existing Secret with the passwords (keys per mode, see docs/reference.md);
     /// the function then emits no auth Secret.
     pub existing_secret: Option<String>,
 }

@@ -80,6 +80,7 @@
 mod client;
 mod cluster;
 mod consumer;
+mod doc_blocks;
 mod issuer;
 pub mod metrics;
 mod render;
@@ -97,6 +98,8 @@ pub use consumer::{
     Background, ClientWriter, Drivers, WriterResult, check_threescale_rules, extract_code_blocks,
     mount_secret, python_with_redis, ruby_with_redis, threescale_env,
 };
+#[allow(unused_imports)]
+pub use doc_blocks::{BlockKind, ShellBlock, as_checked_script, shell_blocks};
 #[allow(unused_imports)]
 pub use issuer::{KeyType, Leaf, TestCa};
 #[allow(unused_imports)]
