@@ -84,6 +84,7 @@ mod issuer;
 pub mod metrics;
 mod render;
 mod rollout;
+mod server;
 mod standalone;
 mod topo;
 mod writer;
@@ -100,6 +101,8 @@ pub use issuer::{KeyType, Leaf, TestCa};
 pub use render::{Mount, MountSource, Render, Workload, strings};
 #[allow(unused_imports)]
 pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
+#[allow(unused_imports)]
+pub use server::{SERVER_ENV, Server, VALKEY_NAMES_ENV};
 #[allow(unused_imports)]
 pub use standalone::Standalone;
 #[allow(unused_imports)]
