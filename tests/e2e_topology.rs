@@ -93,7 +93,11 @@ fn scenario(fixture: &str) -> Result<()> {
     harness::require_environment()?;
     let test_start = Instant::now();
     let opts = ClusterOptions::default();
-    println!("e2e: server {}: {}", opts.server.name, opts.server.version()?);
+    println!(
+        "e2e: server {}: {}",
+        opts.server.name,
+        opts.server.version()?
+    );
     println!("e2e: fixture {fixture}");
 
     let render = Render::spec(Path::new(fixture))?;

@@ -514,12 +514,19 @@ fn start_scripts_run_the_images_own_binaries() {
         ),
     ] {
         // fake_bin's redis-* come after valkey-bin on PATH.
-        let path = format!("{}:{}:{host_path}", valkey.display(), dir.join("bin").display());
+        let path = format!(
+            "{}:{}:{host_path}",
+            valkey.display(),
+            dir.join("bin").display()
+        );
         let env = BTreeMap::from([("PATH", path)]);
         let r = run_script(&dir, &script, pod, &env);
         assert!(r.ok, "{pod}: {}", r.log);
         let conf = r.conf.expect("config");
-        assert!(conf.starts_with(&format!("# ran {want}\n")), "{pod}: {conf}");
+        assert!(
+            conf.starts_with(&format!("# ran {want}\n")),
+            "{pod}: {conf}"
+        );
         // The Sentinel answer came through valkey-cli.
         assert!(conf.contains(answer), "{pod}: {conf}");
         // Without valkey-*: fake_bin's redis-* (which copy the config only).

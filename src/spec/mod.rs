@@ -5,12 +5,14 @@
 
 pub mod acl;
 pub mod acl_commands;
+pub mod advisories;
 mod configmap;
 pub mod consumers;
 mod instance;
 pub mod model;
 pub mod quantity;
 mod resources;
+pub mod server;
 pub mod source;
 pub mod validate;
 pub mod window;

@@ -313,7 +313,10 @@ impl Cluster {
         fs::create_dir_all(&work)?;
         // What a pod finds in place of a binary its image does not have.
         fs::write(work.join("hidden-binary"), "")?;
-        fs::set_permissions(work.join("hidden-binary"), fs::Permissions::from_mode(0o644))?;
+        fs::set_permissions(
+            work.join("hidden-binary"),
+            fs::Permissions::from_mode(0o644),
+        )?;
         let [a, b, c] = opts.subnet;
         let mut cluster = Cluster {
             hub: format!("{id}-hub"),
