@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
-    Cluster, Render, Rollout, RolloutReport, Topo, Writer, WriterOptions, Writes, bring_up,
-    log_since, secs,
+    Cluster, ClusterOptions, Render, Rollout, RolloutReport, Server, Topo, Writer, WriterOptions,
+    Writes, bring_up, bring_up_with, log_since, secs,
 };
 use serde_norway::Value;
 
@@ -410,6 +410,90 @@ fn rollouts_hand_over_without_loss() -> Result<()> {
         }
     }
     c.pass();
+    Ok(())
+}
+
+/// A server upgrade is a rollout: the image changes from Debian's Redis
+/// 7.0.15 (the host's binaries stand in for `redis:7.0.15`) to Valkey 9.1.2
+/// and to Redis 8.0.6 (the builds of .ci/install.d/45-servers.sh stand in
+/// for their images: [`ClusterOptions::images`]). Replicas roll first, the
+/// master hands over last (a newer replica of an older master is what
+/// replication allows; the reverse is not: docs/servers.md); 3 + 3 pods,
+/// the continuous acknowledged writer: 0 lost, the outage per master
+/// replacement within `DAY2_MAX_OUTAGE_MS`, no unplanned failover. Then
+/// every pod runs the new server. `DAY2_UPGRADES` picks the targets
+/// (`valkey-9.1,redis-8.0`, the default).
+#[test]
+fn server_upgrade_is_a_rollout() -> Result<()> {
+    harness::require_environment()?;
+    let max_outage = Duration::from_millis(env_number("DAY2_MAX_OUTAGE_MS", 8_000)?);
+    let targets = std::env::var("DAY2_UPGRADES").unwrap_or_else(|_| "valkey-9.1,redis-8.0".into());
+    let dir = harness::scratch_root().join(format!("day2-upgrade-{}", std::process::id()));
+    let s = Settings {
+        maxmemory_mb: 768,
+        failover_timeout_ms: 30_000,
+    };
+    let mut rows = Vec::new();
+    for target in targets.split(',').filter(|t| !t.is_empty()) {
+        let server = Server::build(target)?;
+        let image = if server.is_valkey() {
+            "docker.io/valkey/valkey:9.1.2"
+        } else {
+            "docker.io/library/redis:8.0.6"
+        };
+        let with_image = |img: &str| -> Result<Render> {
+            let path = spec(&dir, 3, s)?;
+            let mut v: Value = serde_norway::from_str(&std::fs::read_to_string(&path)?)?;
+            v["spec"]["image"] = img.into();
+            let out = dir.join(format!("upgrade-{}.yaml", img.replace(['/', ':'], "_")));
+            std::fs::write(&out, serde_norway::to_string(&v)?)?;
+            Render::spec_with_seed(&out, Some(SEED))
+        };
+        let from = with_image("docker.io/library/redis:7.0.15")?;
+        let to = with_image(image)?;
+        let mut opts = ClusterOptions::default();
+        opts.server = Server::host();
+        opts.images = vec![(image.to_string(), server.clone())];
+        let (mut c, t) = bring_up_with(&from, opts)?;
+        let row = operation(&mut c, &t, &from, &to, 1, "server upgrade")?;
+        println!(
+            "day2: upgrade Redis 7.0.15 -> {}: outage {} (per master replacement {}), {} acknowledged / {} attempted, {} lost, {} unplanned failovers, rollout {}",
+            server.version()?,
+            secs(row.outage),
+            secs(row.outage_per_handover),
+            row.acknowledged,
+            row.attempted,
+            row.lost,
+            row.unplanned,
+            secs(row.took)
+        );
+        // Every Redis pod and Sentinel now runs the new server.
+        for p in t.redis.iter().chain(&t.sentinels) {
+            let pid = c.pod(p).pid().context("running")?;
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe"))?;
+            let want = server.server_binary();
+            let want = std::fs::canonicalize(&want)?;
+            ensure!(
+                std::fs::canonicalize(&exe)? == want,
+                "{p} runs {} after the upgrade, not {}",
+                exe.display(),
+                want.display()
+            );
+        }
+        ensure!(
+            row.outage_per_handover <= max_outage,
+            "upgrade to {target}: write outage {} around the master replacement (limit {})",
+            secs(row.outage_per_handover),
+            secs(max_outage)
+        );
+        ensure!(
+            row.replacements >= 1 && row.handovers >= 1,
+            "upgrade to {target}: the master was not handed over"
+        );
+        rows.push(row);
+        c.pass();
+    }
+    println!("day2: server upgrades\n{}", table(&rows));
     Ok(())
 }
 

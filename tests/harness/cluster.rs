@@ -81,6 +81,11 @@ pub struct ClusterOptions {
     /// The server binaries the pods find on their PATH (`E2E_SERVER`,
     /// [`Server::from_env`]): Debian's `redis-*` or a cached build.
     pub server: Server,
+    /// Images whose containers run another server than [`Self::server`]:
+    /// a container whose image starts with the first runs the second (a
+    /// rollout that changes the image switches binaries: a server
+    /// upgrade).
+    pub images: Vec<(String, Server)>,
 }
 
 impl Default for ClusterOptions {
@@ -94,6 +99,7 @@ impl Default for ClusterOptions {
                 "prometheus-redis-exporter".to_string(),
             )],
             server: Server::from_env().unwrap_or_else(|e| panic!("{e:#}")),
+            images: Vec::new(),
         }
     }
 }
@@ -679,7 +685,7 @@ impl Cluster {
         }
         // Binaries the image does not have ([`Server::hidden`]): an empty,
         // non-executable file bound over each.
-        for f in self.opts.server.hidden(BASE_PATH) {
+        for f in self.server_for(w).hidden(BASE_PATH) {
             ops.push("hide".into());
             ops.push(self.work.join("hidden-binary").display().to_string());
             ops.push(f.display().to_string());
@@ -729,10 +735,20 @@ impl Cluster {
         v
     }
 
+    /// The server binaries a container of `w` runs ([`ClusterOptions::images`],
+    /// else [`ClusterOptions::server`]).
+    pub fn server_for(&self, w: &Workload) -> &Server {
+        self.opts
+            .images
+            .iter()
+            .find(|(image, _)| w.image.starts_with(image.as_str()))
+            .map_or(&self.opts.server, |(_, s)| s)
+    }
+
     /// The container's environment (`w`: the container's view of the pod).
     fn env(&self, pod: &Pod, w: &Workload, namespace: &str) -> Vec<(String, String)> {
         let mut env = vec![
-            ("PATH".to_string(), self.opts.server.path(BASE_PATH)),
+            ("PATH".to_string(), self.server_for(w).path(BASE_PATH)),
             ("HOSTNAME".into(), pod.name.clone()),
             ("HOME".into(), "/".into()),
         ];

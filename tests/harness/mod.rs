@@ -107,8 +107,8 @@ pub use server::{SERVER_ENV, Server, VALKEY_NAMES_ENV};
 pub use standalone::Standalone;
 #[allow(unused_imports)]
 pub use topo::{
-    FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, error_code, expect_decision,
-    get, log_since, master_addr, replica_records, seen, sentinel_master_state,
+    FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, bring_up_with, error_code,
+    expect_decision, get, log_since, master_addr, replica_records, seen, sentinel_master_state,
     start_sentinels_first,
 };
 #[allow(unused_imports)]

@@ -193,6 +193,9 @@ pub struct Workload {
     pub replicas: u32,
     pub ordered_ready: bool,
     pub command: Vec<String>,
+    /// The container's image ([`super::ClusterOptions::images`] maps it to
+    /// host binaries).
+    pub image: String,
     pub working_dir: Option<String>,
     pub env: Vec<(String, EnvValue)>,
     /// Named container ports.
@@ -359,6 +362,7 @@ impl Workload {
         let csc = &c["securityContext"];
         let pick = |k: &str| id(&csc[k]).or_else(|| id(&psc[k]));
         Ok(Workload {
+            image: c["image"].as_str().unwrap_or_default().to_string(),
             namespace: sts["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or("default")
