@@ -128,6 +128,12 @@ pub fn run_parsed(
             return rl;
         }
     }
+    if let Some(refused) = server_change(&inst, &rl.items) {
+        let mut r = refused;
+        r.resource_ref = fc_ref.clone();
+        rl.results.push(r);
+        return rl;
+    }
     match generate::render(&inst, seed.as_ref(), &rl.items, now) {
         Ok(rendered) => {
             let count = rendered.items.len();
@@ -151,6 +157,46 @@ pub fn run_parsed(
         }
     }
     rl
+}
+
+/// The server change from the Redis StatefulSet this function rendered
+/// before (kpt writes it back among the items) to the spec's, refused when
+/// the new server cannot read the old one's data ([`spec::server::downgrade`]).
+/// Only where both versions are known: a kustomize render sees no earlier
+/// output (docs/servers.md says what to do there).
+pub fn server_change(inst: &Instance, input: &[Value]) -> Option<KrmResult> {
+    use spec::server::{Server, ServerKind, Version};
+    let new = inst.redis.server.as_ref()?;
+    let old = input.iter().find_map(|item| {
+        let is_redis_sts = item.get("kind").and_then(Value::as_str) == Some("StatefulSet")
+            && ownership::is_owned(item, inst)
+            && item
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
+                .and_then(|l| l.get("app.kubernetes.io/component"))
+                .and_then(Value::as_str)
+                == Some("redis");
+        if !is_redis_sts {
+            return None;
+        }
+        let containers = item
+            .get("spec")?
+            .get("template")?
+            .get("spec")?
+            .get("containers")?
+            .as_sequence()?;
+        let image = containers
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some("redis"))?
+            .get("image")?
+            .as_str()?;
+        Some(Server {
+            kind: ServerKind::of_image(image)?,
+            version: Version::of_image(image)?,
+        })
+    })?;
+    let why = spec::server::downgrade(&old, new)?;
+    Some(KrmResult::error(why).with_field("spec.image"))
 }
 
 /// Input items that this function does not own but that have the identity

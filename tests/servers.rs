@@ -149,3 +149,76 @@ fn server_fields_are_checked() {
         );
     }
 }
+
+/// kpt writes the output back: the next render sees the running server.
+/// Valkey 9 -> Redis 7.4 is refused (RDB format 80 cannot be read by
+/// Redis), Redis 7.4 -> Valkey 9.1 is not (and Valkey 9 pods read Redis's
+/// format: `rdb-version-check relaxed`).
+#[test]
+fn a_downgrade_the_rdb_format_cannot_do_is_refused() {
+    let fc = |image: &str| {
+        format!(
+            "functionConfig:\n  apiVersion: fn.redis-sentinel.dev/v1alpha1\n  kind: RedisSentinel\n  metadata:\n    name: cache\n    namespace: cache\n  spec:\n    image: {image}\n"
+        )
+    };
+    let krm = |input: String| -> (bool, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_redis-sentinel-fn"))
+            .env("REDIS_SENTINEL_FN_SEED", "0123456789abcdef0123456789abcdef")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("output");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let list = |items: &str, image: &str| {
+        format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n{items}{}",
+            fc(image)
+        )
+    };
+    let (ok, first) = krm(list("items: []\n", "docker.io/valkey/valkey:9.1.2"));
+    assert!(ok, "{first}");
+    assert!(
+        first.contains("rdb-version-check relaxed"),
+        "Valkey 9 reads Redis 7.4/8 RDB files"
+    );
+    let v: serde_norway::Value = serde_norway::from_str(&first).expect("yaml");
+    let items = serde_norway::to_string(&serde_norway::Value::Mapping(
+        [("items".into(), v["items"].clone())].into_iter().collect(),
+    ))
+    .expect("items");
+    let (ok, out) = krm(list(&items, "docker.io/library/redis:7.4.6"));
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "the running Valkey 9.1.2 writes RDB format 80, which Redis 7.4.6 cannot read"
+        ) && out.contains("path: spec.image"),
+        "{out}"
+    );
+    // The other way round is an upgrade.
+    let (ok, first) = krm(list("items: []\n", "docker.io/library/redis:7.4.6"));
+    assert!(ok);
+    assert!(
+        !first.contains("rdb-version-check"),
+        "Redis has no such setting"
+    );
+    let v: serde_norway::Value = serde_norway::from_str(&first).expect("yaml");
+    let items = serde_norway::to_string(&serde_norway::Value::Mapping(
+        [("items".into(), v["items"].clone())].into_iter().collect(),
+    ))
+    .expect("items");
+    let (ok, out) = krm(list(&items, "docker.io/valkey/valkey:9.1.2"));
+    assert!(ok, "{out}");
+}

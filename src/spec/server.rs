@@ -218,6 +218,57 @@ pub fn support(kind: ServerKind, v: Version) -> Support {
     }
 }
 
+/// Whether the server is a Valkey that must be told to read the RDB
+/// format of Redis 7.4 and 8 (`rdb-version-check relaxed`, Valkey 9.0+):
+/// Valkey 9 writes format 80 and, by default, refuses formats 12-79 (Redis
+/// 7.4+), so its replicas could not sync from a Redis 7.4/8 master during
+/// an upgrade. Written only where the server is known to have the setting.
+pub fn reads_foreign_rdb(server: Option<&Server>) -> bool {
+    server.is_some_and(|s| s.kind == ServerKind::Valkey && s.version.major >= 9)
+}
+
+/// The RDB format a server writes (from the servers' `rdb.h`: Redis 7.0
+/// and 7.2 write 10 and 11, Redis 7.4 and 8.x 12, Valkey 7.2-8.x 11,
+/// Valkey 9 80). `None` where the version is not precise enough.
+pub fn rdb_format(s: &Server) -> Option<u32> {
+    let minor = s.version.minor?;
+    match (s.kind, s.version.major, minor) {
+        (ServerKind::Redis, 7, 0 | 1) => Some(10),
+        (ServerKind::Redis, 7, 2 | 3) => Some(11),
+        (ServerKind::Redis, 7, _) | (ServerKind::Redis, 8, _) => Some(12),
+        (ServerKind::Valkey, 7 | 8, _) => Some(11),
+        (ServerKind::Valkey, 9, _) => Some(80),
+        _ => None,
+    }
+}
+
+/// Why moving a running deployment from `old` to `new` cannot work, if it
+/// cannot: replicas of the new server must load the old master's RDB
+/// (full sync) and, once the master is handed over, the old server's
+/// replicas that are left must not be needed. A replica may be newer than
+/// its master, never older: an older server cannot read a newer format
+/// (Redis 7 reads at most 11 and no Valkey format; Valkey reads Redis's
+/// 12 only with `rdb-version-check relaxed`, which this function writes
+/// for Valkey 9).
+pub fn downgrade(old: &Server, new: &Server) -> Option<String> {
+    let (Some(from), Some(to)) = (rdb_format(old), rdb_format(new)) else {
+        return None;
+    };
+    let readable = match (new.kind, new.version.major) {
+        // Valkey 9 (relaxed) reads every Redis format and its own.
+        (ServerKind::Valkey, 9..) => from <= to,
+        // Older Valkey: up to 11.
+        (ServerKind::Valkey, _) => from <= 11,
+        // Redis never reads a Valkey 9 file; otherwise up to its own.
+        (ServerKind::Redis, _) => from <= to && from != 80,
+    };
+    (!readable).then(|| {
+        format!(
+            "the running {old} writes RDB format {from}, which {new} cannot read (format {to}): a replica of the new server could not sync from the old master, and the data would not survive the change. A replica may be newer than its master, never older; to go back, restore from a backup"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +326,39 @@ mod tests {
         assert!(matches!(valkey("6"), Support::TooOld(_)));
         assert_eq!(redis("7"), Support::Table(Redis7_4));
         assert_eq!(redis("7.2.5"), Support::Table(Redis7_2));
+    }
+
+    #[test]
+    fn downgrades_the_rdb_format_cannot_do() {
+        let s = |kind, tag| Server {
+            kind,
+            version: Version::parse_tag(tag).unwrap(),
+        };
+        use ServerKind::*;
+        for (old, new) in [
+            (s(Valkey, "9.1.2"), s(Redis, "7.4.6")),
+            (s(Valkey, "9.1.2"), s(Redis, "8.0.6")),
+            (s(Redis, "8.0.6"), s(Redis, "7.2.11")),
+            (s(Redis, "7.4.6"), s(Valkey, "8.1.4")),
+            (s(Valkey, "9.0.4"), s(Valkey, "8.1.7")),
+        ] {
+            assert!(downgrade(&old, &new).is_some(), "{old} -> {new}");
+        }
+        for (old, new) in [
+            (s(Redis, "7.0.15"), s(Valkey, "9.1.2")),
+            (s(Redis, "7.4.2"), s(Valkey, "9.1.2")),
+            (s(Redis, "8.0.6"), s(Valkey, "9.1.2")),
+            (s(Redis, "7.0.15"), s(Redis, "8.0.6")),
+            (s(Redis, "7.2.4"), s(Valkey, "8.0.2")),
+            (s(Valkey, "9.1.2"), s(Valkey, "9.1.2")),
+            (s(Redis, "7"), s(Redis, "6.2")),
+        ] {
+            assert!(downgrade(&old, &new).is_none(), "{old} -> {new}");
+        }
+        assert!(reads_foreign_rdb(Some(&s(Valkey, "9.1"))));
+        assert!(!reads_foreign_rdb(Some(&s(Valkey, "8.1"))));
+        assert!(!reads_foreign_rdb(Some(&s(Redis, "8.0"))));
+        assert!(!reads_foreign_rdb(None));
     }
 
     #[test]
