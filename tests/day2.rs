@@ -421,26 +421,36 @@ fn rollouts_hand_over_without_loss() -> Result<()> {
 /// replication allows; the reverse is not: docs/servers.md); 3 + 3 pods,
 /// the continuous acknowledged writer: 0 lost, the outage per master
 /// replacement within `DAY2_MAX_OUTAGE_MS`, no unplanned failover. Then
-/// every pod runs the new server. `DAY2_UPGRADES` picks the targets
-/// (`valkey-9.1,redis-8.0`, the default).
+/// every pod runs the new server. Also Redis 8.0.6 -> Valkey 9.1.2: Redis
+/// 8's RDB format 12 (as Redis 7.4's), which Valkey 9 reads only with the
+/// `rdb-version-check relaxed` the function writes for it. `DAY2_UPGRADES`
+/// picks the pairs (`FROM>TO,...`; default
+/// `host>valkey-9.1,host>redis-8.0,redis-8.0>valkey-9.1`).
 #[test]
 fn server_upgrade_is_a_rollout() -> Result<()> {
     harness::require_environment()?;
     let max_outage = Duration::from_millis(env_number("DAY2_MAX_OUTAGE_MS", 8_000)?);
-    let targets = std::env::var("DAY2_UPGRADES").unwrap_or_else(|_| "valkey-9.1,redis-8.0".into());
+    let pairs = std::env::var("DAY2_UPGRADES")
+        .unwrap_or_else(|_| "host>valkey-9.1,host>redis-8.0,redis-8.0>valkey-9.1".into());
     let dir = harness::scratch_root().join(format!("day2-upgrade-{}", std::process::id()));
     let s = Settings {
         maxmemory_mb: 768,
         failover_timeout_ms: 30_000,
     };
     let mut rows = Vec::new();
-    for target in targets.split(',').filter(|t| !t.is_empty()) {
-        let server = Server::build(target)?;
-        let image = if server.is_valkey() {
-            "docker.io/valkey/valkey:9.1.2"
-        } else {
-            "docker.io/library/redis:8.0.6"
+    for pair in pairs.split(',').filter(|t| !t.is_empty()) {
+        let (from_name, target) = pair
+            .split_once('>')
+            .with_context(|| format!("DAY2_UPGRADES entry {pair:?}: FROM>TO"))?;
+        let build = |name: &str| {
+            if name == "host" {
+                Ok(Server::host())
+            } else {
+                Server::build(name)
+            }
         };
+        let (old, server) = (build(from_name)?, build(target)?);
+        let (old_image, image) = (old.image()?, server.image()?);
         let with_image = |img: &str| -> Result<Render> {
             let path = spec(&dir, 3, s)?;
             let mut v: Value = serde_norway::from_str(&std::fs::read_to_string(&path)?)?;
@@ -449,15 +459,16 @@ fn server_upgrade_is_a_rollout() -> Result<()> {
             std::fs::write(&out, serde_norway::to_string(&v)?)?;
             Render::spec_with_seed(&out, Some(SEED))
         };
-        let from = with_image("docker.io/library/redis:7.0.15")?;
-        let to = with_image(image)?;
+        let from = with_image(&old_image)?;
+        let to = with_image(&image)?;
         let mut opts = ClusterOptions::default();
-        opts.server = Server::host();
-        opts.images = vec![(image.to_string(), server.clone())];
+        opts.server = old.clone();
+        opts.images = vec![(image.clone(), server.clone())];
         let (mut c, t) = bring_up_with(&from, opts)?;
         let row = operation(&mut c, &t, &from, &to, 1, "server upgrade")?;
         println!(
-            "day2: upgrade Redis 7.0.15 -> {}: outage {} (per master replacement {}), {} acknowledged / {} attempted, {} lost, {} unplanned failovers, rollout {}",
+            "day2: upgrade {} -> {}: outage {} (per master replacement {}), {} acknowledged / {} attempted, {} lost, {} unplanned failovers, rollout {}",
+            old.version()?,
             server.version()?,
             secs(row.outage),
             secs(row.outage_per_handover),

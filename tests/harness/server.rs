@@ -150,6 +150,21 @@ impl Server {
             .with_context(|| format!("{} --version", b.display()))
     }
 
+    /// The image this server stands in for: `docker.io/valkey/valkey:9.1.2`,
+    /// `docker.io/library/redis:7.0.15` (from `--version`).
+    pub fn image(&self) -> Result<String> {
+        let v = self.version()?;
+        let version = v
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("v="))
+            .ok_or_else(|| anyhow!("no version in {v:?}"))?;
+        Ok(if v.starts_with("Valkey") {
+            format!("docker.io/valkey/valkey:{version}")
+        } else {
+            format!("docker.io/library/redis:{version}")
+        })
+    }
+
     /// The pods' PATH: the build's directory first, then the image's usual
     /// directories (the host's tools).
     pub fn path(&self, base: &str) -> String {
