@@ -461,9 +461,11 @@ fn server_upgrade_is_a_rollout() -> Result<()> {
         };
         let from = with_image(&old_image)?;
         let to = with_image(&image)?;
-        let mut opts = ClusterOptions::default();
-        opts.server = old.clone();
-        opts.images = vec![(image.clone(), server.clone())];
+        let opts = ClusterOptions {
+            server: old.clone(),
+            images: vec![(image.clone(), server.clone())],
+            ..ClusterOptions::default()
+        };
         let (mut c, t) = bring_up_with(&from, opts)?;
         let row = operation(&mut c, &t, &from, &to, 1, "server upgrade")?;
         println!(
