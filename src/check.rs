@@ -36,7 +36,9 @@ use x509_parser::prelude::*;
 use crate::certs::reuse::secret_data;
 use crate::krm::{ItemExt, KrmResult, ResourceList, ResourceRef};
 use crate::ownership::{INSTANCE_ANNOTATION, annotation};
+use crate::spec::advisories;
 use crate::spec::model::API_VERSION;
+use crate::spec::server::{Server, ServerKind, Version};
 
 /// Kind of the functionConfig that selects check mode in KRM mode.
 pub const KIND: &str = "RedisSentinelCheck";
@@ -452,6 +454,11 @@ impl<'a> Checker<'a> {
             self.check_pdb(comp, sts);
             self.check_network_policies(comp, sts, &statefulsets);
             self.check_certificate(comp, sts, vars);
+        }
+        for comp in COMPONENTS {
+            if let Some(sts) = statefulsets.get(comp) {
+                self.check_image(comp, sts);
+            }
         }
         self.check_topology(&statefulsets);
     }
@@ -914,6 +921,35 @@ impl<'a> Checker<'a> {
             .with_ref(resource_ref(np))
             .with_field(format!("spec.ingress[{rule}].from[{peer}].podSelector.matchLabels")),
         );
+    }
+
+    /// The component's container does not run a server version with a
+    /// published advisory ([`crate::spec::advisories`]): a warning.
+    fn check_image(&mut self, comp: &str, sts: &'a Value) {
+        let containers = get(sts, &["spec", "template", "spec", "containers"])
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten();
+        for (i, c) in containers.enumerate() {
+            if c.get("name").and_then(Value::as_str) != Some(comp) {
+                continue;
+            }
+            let Some(image) = c.get("image").and_then(Value::as_str) else {
+                continue;
+            };
+            let (Some(kind), Some(version)) =
+                (ServerKind::of_image(image), Version::of_image(image))
+            else {
+                continue;
+            };
+            if let Some(w) = advisories::warning(&Server { kind, version }) {
+                self.results.push(
+                    KrmResult::warning(format!("{comp} container: {w}"))
+                        .with_ref(resource_ref(sts))
+                        .with_field(format!("spec.template.spec.containers[{i}].image")),
+                );
+            }
+        }
     }
 
     /// The server certificate a component mounts covers every name that

@@ -209,6 +209,11 @@ pub fn run_parsed(
     if !check_windows(&mut rl, &insts, now, seed.is_some(), &fc_ref) {
         return rl;
     }
+    if let Some(mut refused) = insts.iter().find_map(|inst| server_change(inst, &rl.items)) {
+        refused.resource_ref = fc_ref.clone();
+        rl.results.push(refused);
+        return rl;
+    }
     let drops_results = caller_drops_results(&fc);
     let (mut outputs, results) =
         match render_all(&insts, seed.as_ref(), &rl.items, now, drops_results) {
@@ -301,6 +306,46 @@ fn render_all(
         results.extend(rendered.results);
     }
     Ok((outputs, results))
+}
+
+/// The server change from the Redis StatefulSet this function rendered
+/// before (kpt writes it back among the items) to the spec's, refused when
+/// the new server cannot read the old one's data ([`spec::server::downgrade`]).
+/// Only where both versions are known: a kustomize render sees no earlier
+/// output (docs/servers.md says what to do there).
+pub fn server_change(inst: &Instance, input: &[Value]) -> Option<KrmResult> {
+    use spec::server::{Server, ServerKind, Version};
+    let new = inst.redis.server.as_ref()?;
+    let old = input.iter().find_map(|item| {
+        let is_redis_sts = item.get("kind").and_then(Value::as_str) == Some("StatefulSet")
+            && ownership::is_owned(item, inst)
+            && item
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
+                .and_then(|l| l.get("app.kubernetes.io/component"))
+                .and_then(Value::as_str)
+                == Some("redis");
+        if !is_redis_sts {
+            return None;
+        }
+        let containers = item
+            .get("spec")?
+            .get("template")?
+            .get("spec")?
+            .get("containers")?
+            .as_sequence()?;
+        let image = containers
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some("redis"))?
+            .get("image")?
+            .as_str()?;
+        Some(Server {
+            kind: ServerKind::of_image(image)?,
+            version: Version::of_image(image)?,
+        })
+    })?;
+    let why = spec::server::downgrade(&old, new)?;
+    Some(KrmResult::error(why).with_field("spec.image"))
 }
 
 /// Input items that this function does not own but that have the identity

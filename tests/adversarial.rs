@@ -1115,7 +1115,7 @@ fn values_redis_or_the_api_server_would_refuse() {
         expect_field(name, with_spec(spec), field);
     }
     // Split on ASCII spaces only, as Redis splits: one key pattern.
-    // 7.4 commands with the default image (7.4.2).
+    // Hash field expiry (Redis 7.4, Valkey 9) with the default image (Valkey 9.1.2).
     let o =
         run(with_spec("{auth: {appUserRules: \"~*\u{2003}+@all +get +hexpire\"}}").into_bytes());
     assert_eq!(o.code, Some(0), "{}", o.stdout);

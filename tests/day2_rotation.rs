@@ -72,10 +72,14 @@ fn rfc3339(t: i64) -> String {
 }
 
 /// A spec for this test: 3 Redis pods, 3 Sentinels, Sentinel timeouts short
-/// enough for a test, `tls` as given (indented four spaces).
+/// enough for a test, `tls` as given (indented four spaces); the image of
+/// the server the pods run (configuration depends on it).
 fn spec(tls: &str) -> String {
+    let image = harness::Server::from_env()
+        .and_then(|s| s.image())
+        .unwrap_or_else(|e| panic!("{e:#}"));
     format!(
-        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: rot\nspec:\n  redis:\n    replicas: 3\n  sentinel:\n    replicas: 3\n    downAfterMilliseconds: 2000\n    failoverTimeout: 10000\n  tls:\n{tls}"
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: rot\nspec:\n  image: {image}\n  redis:\n    replicas: 3\n  sentinel:\n    replicas: 3\n    downAfterMilliseconds: 2000\n    failoverTimeout: 10000\n  tls:\n{tls}"
     )
 }
 

@@ -92,17 +92,18 @@ fn foreign_client_cert(dir: &Path, real_ca: &Path) -> Result<TlsFiles> {
 fn scenario(fixture: &str) -> Result<()> {
     harness::require_environment()?;
     let test_start = Instant::now();
-    let version = run_ok(
-        Command::new("redis-server").arg("--version"),
-        Duration::from_secs(10),
-    )?;
-    println!("e2e: {}", version.trim());
+    let opts = ClusterOptions::default();
+    println!(
+        "e2e: server {}: {}",
+        opts.server.name,
+        opts.server.version()?
+    );
     println!("e2e: fixture {fixture}");
 
     let render = Render::spec(Path::new(fixture))?;
     let redis_w = render.workload_of("redis")?;
     let sentinel_w = render.workload_of("sentinel")?;
-    let mut c = Cluster::new(&render, ClusterOptions::default())?;
+    let mut c = Cluster::new(&render, opts)?;
     let t = Topo::new(&render, &c)?;
     ensure!(
         t.redis.len() == 3 && t.sentinels.len() == 3,

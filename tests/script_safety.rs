@@ -480,3 +480,59 @@ fn redis_accepts(dir: &Path, conf: &str, mode: &str, pw: &str) {
     );
     assert_eq!(replies[1..], ["+OK", "+PONG"], "{mode} {pw:?}\n{lines}");
 }
+
+/// An image with Valkey's own names (Debian's valkey packages ship
+/// `valkey-*` only): the start scripts ask the Sentinels with `valkey-cli`
+/// and exec `valkey-server` / `valkey-sentinel`, even where `redis-*`
+/// names are also on PATH; with `redis-*` names alone they run those.
+#[test]
+fn start_scripts_run_the_images_own_binaries() {
+    let dir = scratch("binaries");
+    let valkey = dir.join("valkey-bin");
+    std::fs::create_dir_all(&valkey).expect("valkey bin");
+    let answer = "cache-redis-2.cache-redis-headless.ns.svc.cluster.local";
+    write_exec(
+        &valkey.join("valkey-cli"),
+        &format!(
+            "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = get-master-addr-by-name ]; then\n    printf '%s\\r\\n6379\\r\\n' {answer}; exit 0\n  fi\ndone\nexit 1\n"
+        ),
+    );
+    for server in ["valkey-server", "valkey-sentinel"] {
+        write_exec(
+            &valkey.join(server),
+            &format!("#!/bin/sh\n{{ echo '# ran {server}'; cat \"$1\"; }} > \"$OUT\"\n"),
+        );
+    }
+    let inst = instance();
+    let host_path = std::env::var("PATH").unwrap_or_default();
+    for (script, pod, want) in [
+        (redis::start_script(&inst), "cache-redis-1", "valkey-server"),
+        (
+            sentinel::start_script(&inst),
+            "cache-sentinel-1",
+            "valkey-sentinel",
+        ),
+    ] {
+        // fake_bin's redis-* come after valkey-bin on PATH.
+        let path = format!(
+            "{}:{}:{host_path}",
+            valkey.display(),
+            dir.join("bin").display()
+        );
+        let env = BTreeMap::from([("PATH", path)]);
+        let r = run_script(&dir, &script, pod, &env);
+        assert!(r.ok, "{pod}: {}", r.log);
+        let conf = r.conf.expect("config");
+        assert!(
+            conf.starts_with(&format!("# ran {want}\n")),
+            "{pod}: {conf}"
+        );
+        // The Sentinel answer came through valkey-cli.
+        assert!(conf.contains(answer), "{pod}: {conf}");
+        // Without valkey-*: fake_bin's redis-* (which copy the config only).
+        let r = run_script(&dir, &script, pod, &BTreeMap::new());
+        assert!(r.ok, "{pod}: {}", r.log);
+        assert!(!r.conf.expect("config").starts_with("# ran"), "{pod}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

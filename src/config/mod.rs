@@ -369,7 +369,7 @@ mod tests {
                 );
             }
         }
-        assert!(script.contains("APP_USER_RULES='~* &* +@all -@admin +role'"));
+        assert!(script.contains("APP_USER_RULES='~* &* +@all -@admin -@scripting +role'"));
         assert!(script.contains("SENTINEL_RULES='allchannels +multi +slaveof"));
         assert!(script.contains("REDIS_CRED='sentinel:'\"$AUTH_DIR\"'/sentinel-user-password'"));
         let s = sentinel::start_script(&inst);

@@ -71,6 +71,14 @@ pub fn redis_conf(inst: &Instance) -> String {
     }
     // repl-diskless-sync-max-replicas depends on the pod count: the start
     // script adds it from the topology ConfigMap, so scaling rolls nothing.
+    if crate::spec::server::reads_foreign_rdb(r.server.as_ref()) {
+        writeln!(
+            out,
+            "# Valkey 9 refuses Redis 7.4+/8 RDB files (format 12) by default: a\n# replica of a Redis 7.4 or 8 master (a server upgrade) could not sync"
+        )
+        .ok();
+        writeln!(out, "rdb-version-check relaxed").ok();
+    }
     if let Some(m) = &r.maxmemory {
         writeln!(out, "maxmemory {m}").ok();
     }

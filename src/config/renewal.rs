@@ -22,7 +22,7 @@ const REDIS_WATCH: &str = include_str!("scripts/renew-redis.sh");
 const SENTINEL_LAUNCH: &str = include_str!("scripts/renew-sentinel.sh");
 /// The last line of `scripts/start-sentinel.sh`, which [`SENTINEL_LAUNCH`]
 /// replaces when the certificate files are watched.
-pub const SENTINEL_EXEC: &str = "exec redis-sentinel \"$RUN_DIR/sentinel.conf\"\n";
+pub const SENTINEL_EXEC: &str = "exec \"$SENTINEL_BIN\" \"$RUN_DIR/sentinel.conf\"\n";
 
 /// Seconds between checks of the certificate files.
 pub const WATCH_SECONDS: u32 = 10;
@@ -109,7 +109,7 @@ mod tests {
             "start-sentinel.sh must end with {SENTINEL_EXEC:?} (renewal.rs replaces it)"
         );
         let watched = sentinel_body(body);
-        assert!(!watched.contains("exec redis-sentinel"));
+        assert!(!watched.contains("exec \"$SENTINEL_BIN\""));
         assert!(watched.contains("start_sentinel\n"));
     }
 

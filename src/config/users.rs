@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `replication` | replicas (`masteruser`), Redis probes | `+psync +replconf +ping` |
 //! | `sentinel` | Sentinels, start scripts asking `ROLE` | the commands the Redis Sentinel docs list |
-//! | `<appUser>` (`app`) | applications | `auth.appUserRules` (`~* &* +@all -@admin +role`) |
+//! | `<appUser>` (`app`) | applications | `auth.appUserRules` (`~* &* +@all -@admin -@scripting +role`) |
 //! | `admin` | operators | `~* &* +@all` |
 //!
 //! Sentinel itself has one password (`requirepass`), which clients and peer

@@ -615,7 +615,7 @@ mod tests {
         );
         assert!(
             lines[1].starts_with("user orders on #")
-                && lines[1].ends_with("~* &* +@all -@admin +role")
+                && lines[1].ends_with("~* &* +@all -@admin -@scripting +role")
         );
         assert!(
             !text.contains("pw-of"),

@@ -101,7 +101,8 @@ pub fn resources(r: &Resources) -> ResourceRequirements {
     }
 }
 
-/// A probe that runs `redis-cli PING` over TLS against the pod itself.
+/// A probe that runs `valkey-cli PING` (a Valkey image) or `redis-cli PING`
+/// over TLS against the pod itself.
 fn ping_probe(inst: &Instance, c: Component, accept: &str) -> Probe {
     let (tls_dir, auth_dir) = match c {
         Component::Redis => (paths::REDIS_TLS, paths::REDIS_AUTH),
@@ -120,7 +121,7 @@ fn ping_probe(inst: &Instance, c: Component, accept: &str) -> Probe {
     };
     let tls = config::cli_tls_args(inst, tls_dir);
     let cmd = format!(
-        "{env}timeout 4 redis-cli {user}--no-auth-warning {tls} -h localhost -p {} PING | grep -Eq '{accept}'",
+        "{env}timeout 4 \"$(command -v valkey-cli || echo redis-cli)\" {user}--no-auth-warning {tls} -h localhost -p {} PING | grep -Eq '{accept}'",
         inst.port(c)
     )
     .replace("  ", " ");

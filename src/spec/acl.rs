@@ -7,105 +7,70 @@
 //! (`"~*\u{2003}+@all"` is one key pattern). Control characters, quotes,
 //! `$`, backticks and backslashes are refused before that.
 
-use super::acl_commands::{ADDED_7_2, ADDED_7_4, CATEGORIES, COMMANDS_7_0};
+use super::acl_commands::{
+    ADDED_7_2, ADDED_7_4, CATEGORIES_REDIS_7_0, CATEGORIES_REDIS_8_0, CATEGORIES_VALKEY_9_1,
+    COMMANDS_REDIS_7_0, COMMANDS_REDIS_8_0, COMMANDS_VALKEY_9_1,
+};
+pub use super::server::CommandTable;
 
-/// A Redis version with a command table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RedisVersion {
-    V7_0,
-    V7_2,
-    V7_4,
-}
-
-impl RedisVersion {
-    pub const ALL: [RedisVersion; 3] = [RedisVersion::V7_0, RedisVersion::V7_2, RedisVersion::V7_4];
-    /// The version of the default image.
-    pub const DEFAULT: RedisVersion = RedisVersion::V7_4;
-
-    pub fn name(self) -> &'static str {
+impl CommandTable {
+    /// The commands of the table (sorted lists, plus additions for 7.2/7.4).
+    fn lists(self) -> Vec<&'static [&'static str]> {
         match self {
-            RedisVersion::V7_0 => "7.0",
-            RedisVersion::V7_2 => "7.2",
-            RedisVersion::V7_4 => "7.4",
+            CommandTable::Redis7_0 => vec![COMMANDS_REDIS_7_0],
+            CommandTable::Redis7_2 => vec![COMMANDS_REDIS_7_0, ADDED_7_2],
+            CommandTable::Redis7_4 => vec![COMMANDS_REDIS_7_0, ADDED_7_2, ADDED_7_4],
+            CommandTable::Redis8_0 => vec![COMMANDS_REDIS_8_0],
+            CommandTable::Valkey9_1 => vec![COMMANDS_VALKEY_9_1],
         }
     }
 
-    /// `7.0`, `7.2` or `7.4`.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.name() == s)
+    /// The ACL categories of the table (`ACL CAT`).
+    pub fn categories(self) -> &'static [&'static str] {
+        match self {
+            CommandTable::Redis8_0 => CATEGORIES_REDIS_8_0,
+            CommandTable::Valkey9_1 => CATEGORIES_VALKEY_9_1,
+            _ => CATEGORIES_REDIS_7_0,
+        }
+    }
+
+    /// Redis 8 images ship modules (query engine, JSON, time series,
+    /// probabilistic) whose commands (`FT.SEARCH`, `JSON.GET`: names with a
+    /// `.`) and categories ([`MODULE_CATEGORIES`]) are not in the table of
+    /// a server built without them: module command names are not checked
+    /// there.
+    fn has_modules(self) -> bool {
+        self == CommandTable::Redis8_0
     }
 
     /// Whether this version has `name` (a command or `container|subcommand`;
     /// any case).
     pub fn has_command(self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
-        COMMANDS_7_0.binary_search(&name.as_str()).is_ok()
-            || (self >= RedisVersion::V7_2 && ADDED_7_2.contains(&name.as_str()))
-            || (self >= RedisVersion::V7_4 && ADDED_7_4.contains(&name.as_str()))
+        self.lists().iter().any(|l| l.contains(&name.as_str()))
     }
 
     /// Whether `name` has subcommands (`CONFIG`, `CLIENT`, ...).
     fn is_container(self, name: &str) -> bool {
         let prefix = format!("{}|", name.to_ascii_lowercase());
-        COMMANDS_7_0
+        self.lists()
             .iter()
-            .chain(ADDED_7_2)
-            .chain(ADDED_7_4)
-            .any(|c| c.starts_with(&prefix) && self.has_command(c))
+            .any(|l| l.iter().any(|c| c.starts_with(&prefix)))
     }
 }
 
-/// What the image tag says about the Redis version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageVersion {
-    /// The tag names no version (`latest`, `alpine`, a digest only).
-    Unknown,
-    /// A version with a table.
-    Known(RedisVersion),
-    /// Older than 7.0: the generated configuration needs 7.0.
-    TooOld(String),
-    /// Newer than the newest table.
-    Newer(String),
-}
-
-/// The Redis version an image reference names in its tag: `redis:7.2.5`,
-/// `redis:7.2-alpine`, `bitnami/redis:7.4.2-debian-12-r0`, `redis:7` (the
-/// newest 7.x). A registry port (`host:5000/redis`) is not a tag.
-pub fn image_version(image: &str) -> ImageVersion {
-    let name = image.split('@').next().unwrap_or_default();
-    let last = name.rsplit('/').next().unwrap_or_default();
-    let Some((_, tag)) = last.split_once(':') else {
-        return ImageVersion::Unknown;
-    };
-    let tag = tag.strip_prefix('v').unwrap_or(tag);
-    let mut parts = tag.splitn(3, |c: char| !c.is_ascii_digit());
-    let major_digits = parts.next().unwrap_or_default();
-    let Ok(major) = major_digits.parse::<u32>() else {
-        return ImageVersion::Unknown;
-    };
-    // The character after the major number must separate it (`7.2`,
-    // `7-alpine`). The digits are ASCII: their length is a char boundary.
-    let after = tag[major_digits.len()..].chars().next();
-    if !matches!(after, None | Some('.' | '-' | '_')) {
-        return ImageVersion::Unknown;
-    }
-    let minor = if after == Some('.') {
-        parts.next().and_then(|m| m.parse::<u32>().ok())
-    } else {
-        None
-    };
-    let shown = match minor {
-        Some(m) => format!("{major}.{m}"),
-        None => major.to_string(),
-    };
-    match (major, minor) {
-        (0..=6, _) => ImageVersion::TooOld(shown),
-        (7, Some(0 | 1)) => ImageVersion::Known(RedisVersion::V7_0),
-        (7, Some(2 | 3)) => ImageVersion::Known(RedisVersion::V7_2),
-        (7, Some(4)) | (7, None) => ImageVersion::Known(RedisVersion::V7_4),
-        _ => ImageVersion::Newer(shown),
-    }
-}
+/// The ACL categories the modules of the Redis 8 images add (Redis 8.0
+/// release notes); a server built without modules does not list them.
+const MODULE_CATEGORIES: [&str; 8] = [
+    "search",
+    "json",
+    "timeseries",
+    "bloom",
+    "cuckoo",
+    "cms",
+    "topk",
+    "tdigest",
+];
 
 /// Rule words without an argument that the application user may use.
 const WORDS: [&str; 6] = [
@@ -120,7 +85,7 @@ const WORDS: [&str; 6] = [
 /// Checks the application user's rules. `version`: the table to check
 /// command and category names against (`None`: a Redis newer than every
 /// table; names are not checked).
-pub fn check_rules(rules: &str, version: Option<RedisVersion>) -> Result<(), String> {
+pub fn check_rules(rules: &str, version: Option<CommandTable>) -> Result<(), String> {
     if rules.len() > 4096
         || rules
             .chars()
@@ -141,7 +106,7 @@ pub fn check_rules(rules: &str, version: Option<RedisVersion>) -> Result<(), Str
     Ok(())
 }
 
-fn check_rule(token: &str, version: Option<RedisVersion>) -> Result<(), String> {
+fn check_rule(token: &str, version: Option<CommandTable>) -> Result<(), String> {
     if WORDS.iter().any(|w| w.eq_ignore_ascii_case(token)) {
         return Ok(());
     }
@@ -164,13 +129,18 @@ fn check_rule(token: &str, version: Option<RedisVersion>) -> Result<(), String> 
         '+' | '-' => match rest.strip_prefix('@') {
             Some(cat) => {
                 // `all` is every category (not listed by ACL CAT).
-                if version.is_some()
+                if let Some(v) = version
                     && !cat.eq_ignore_ascii_case("all")
-                    && !CATEGORIES.iter().any(|c| c.eq_ignore_ascii_case(cat))
+                    && !v.categories().iter().any(|c| c.eq_ignore_ascii_case(cat))
+                    && !(v.has_modules()
+                        && MODULE_CATEGORIES
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(cat)))
                 {
                     return Err(format!(
-                        "Redis has no ACL category {cat:?}; categories: {}",
-                        CATEGORIES.join(", ")
+                        "{} has no ACL category {cat:?}; categories: {}",
+                        v.name(),
+                        v.categories().join(", ")
                     ));
                 }
                 Ok(())
@@ -187,15 +157,17 @@ fn check_rule(token: &str, version: Option<RedisVersion>) -> Result<(), String> 
 /// `+name`, `-name`, `+container|sub`, `-container|sub`, and `+cmd|arg`
 /// (a first argument of a command without subcommands, `+select|0`), as
 /// redis-server accepts them.
-fn check_command(allow: bool, name: &str, version: Option<RedisVersion>) -> Result<(), String> {
+fn check_command(allow: bool, name: &str, version: Option<CommandTable>) -> Result<(), String> {
     if name.is_empty() {
         return Err("a command name is missing".into());
     }
     let Some(v) = version else {
         return Ok(());
     };
-    let unknown = |n: &str| format!("Redis {} has no command {n:?}", v.name());
-    if v.has_command(name) {
+    let unknown = |n: &str| format!("{} has no command {n:?}", v.name());
+    if v.has_command(name)
+        || (v.has_modules() && name.split('|').next().is_some_and(|c| c.contains('.')))
+    {
         return Ok(());
     }
     let Some((cmd, arg)) = name.rsplit_once('|') else {
@@ -212,7 +184,7 @@ fn check_command(allow: bool, name: &str, version: Option<RedisVersion>) -> Resu
         return Err(unknown(cmd));
     }
     if v.is_container(cmd) {
-        return Err(format!("Redis {} has no subcommand {name:?}", v.name()));
+        return Err(format!("{} has no subcommand {name:?}", v.name()));
     }
     if !allow {
         return Err("Redis allows first-argument rules only with '+' (e.g. +select|0)".into());
@@ -228,34 +200,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_from_image_tags() {
-        use ImageVersion::*;
-        use RedisVersion::*;
-        for (image, v) in [
-            ("docker.io/library/redis:7.4.2@sha256:abc", Known(V7_4)),
-            ("redis:7.2.5", Known(V7_2)),
-            ("redis:7.0-alpine", Known(V7_0)),
-            ("bitnami/redis:7.2.4-debian-12-r0", Known(V7_2)),
-            ("redis:7", Known(V7_4)),
-            ("registry:5000/redis", Unknown),
-            ("registry:5000/redis:latest", Unknown),
-            ("redis@sha256:abc", Unknown),
-            ("redis:6.2.14", TooOld("6.2".into())),
-            ("redis:8.0.2", Newer("8.0".into())),
-            ("redis:72", Newer("72".into())),
-            ("redis:7x", Unknown),
-            ("redis:7é", Unknown),
-            ("redis:7.é", Known(V7_4)),
-            ("redis:é7.2", Unknown),
-            ("redis:\u{1F600}", Unknown),
-        ] {
-            assert_eq!(image_version(image), v, "{image}");
-        }
-    }
-
-    #[test]
     fn rules_as_redis_reads_them() {
-        let v = Some(RedisVersion::V7_0);
+        let v = Some(CommandTable::Redis7_0);
         for ok in [
             "~* &* +@all -@admin +role",
             "%R~cache:* %RW~x resetchannels +get",
@@ -289,17 +235,29 @@ mod tests {
         ] {
             assert!(check_rules(bad, v).is_err(), "{bad:?}");
         }
-        assert!(check_rules("+hexpire", Some(RedisVersion::V7_0)).is_err());
-        assert!(check_rules("+hexpire", Some(RedisVersion::V7_4)).is_ok());
-        assert!(check_rules("+waitaof +client|setinfo", Some(RedisVersion::V7_2)).is_ok());
+        assert!(check_rules("+hexpire", Some(CommandTable::Redis7_0)).is_err());
+        assert!(check_rules("+hexpire", Some(CommandTable::Redis7_4)).is_ok());
+        assert!(check_rules("+waitaof +client|setinfo", Some(CommandTable::Redis7_2)).is_ok());
         assert!(check_rules("+nosuchcommand", None).is_ok());
+        let valkey = Some(CommandTable::Valkey9_1);
+        assert!(check_rules("+delifeq +hgetex +commandlog|get", valkey).is_ok());
+        assert!(check_rules("+delifeq", Some(CommandTable::Redis7_4)).is_err());
+        let redis8 = Some(CommandTable::Redis8_0);
+        assert!(check_rules("+ft.search +@search -@json", redis8).is_ok());
+        assert!(check_rules("+@nosuchcategory", redis8).is_err());
+        assert!(check_rules("+nosuchcommand", redis8).is_err());
     }
 
     /// The first character of a rule may be any Unicode: refused, never a
     /// slice inside a character (`"éx"` once panicked).
     #[test]
     fn multibyte_first_characters_are_refused_not_sliced() {
-        for version in [None, Some(RedisVersion::V7_0), Some(RedisVersion::V7_4)] {
+        for version in [
+            None,
+            Some(CommandTable::Redis7_0),
+            Some(CommandTable::Redis7_4),
+            Some(CommandTable::Valkey9_1),
+        ] {
             for bad in [
                 "éx",
                 "é",

@@ -232,7 +232,7 @@ pub struct Context<'a> {
     /// Secrets the instance generates in its own namespace.
     pub instance_secrets: &'a [String],
     /// Redis version whose command table the rules are checked against.
-    pub redis_version: Option<super::acl::RedisVersion>,
+    pub redis_version: Option<super::server::CommandTable>,
 }
 
 fn database(v: Option<u32>, default: u32) -> Result<u32, String> {

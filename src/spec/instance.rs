@@ -57,8 +57,13 @@ pub struct Auth {
 /// Default ACL rules of the application user: every key and channel, every
 /// command but the administrative ones (CONFIG, REPLICAOF, SHUTDOWN, ACL,
 /// DEBUG, ...), except ROLE, which Sentinel-aware clients call to check that
-/// the address Sentinel gave them is the master.
-pub const DEFAULT_APP_USER_RULES: &str = "~* &* +@all -@admin +role";
+/// the address Sentinel gave them is the master; and no scripting (EVAL,
+/// EVALSHA, FUNCTION, FCALL): Lua is the path of the worst published
+/// advisories (CVE-2025-49844, remote code execution for any user allowed
+/// to EVAL), so an application that runs scripts asks for them in
+/// `auth.appUserRules` (the 3scale consumer's user keeps them: Sidekiq
+/// uses EVALSHA). See docs/servers.md.
+pub const DEFAULT_APP_USER_RULES: &str = "~* &* +@all -@admin -@scripting +role";
 
 #[derive(Debug, Clone)]
 pub struct NetworkPolicy {
@@ -81,7 +86,11 @@ pub struct Redis {
     pub maxmemory_policy: Option<String>,
     /// The Redis version whose command table checked the ACL rules
     /// (`None`: newer than every table).
-    pub version: Option<super::acl::RedisVersion>,
+    pub version: Option<super::server::CommandTable>,
+    /// The server and version the input names (`None`: the version is
+    /// unknown, e.g. an image pinned by digest alone without
+    /// `redis.version`).
+    pub server: Option<super::server::Server>,
 }
 
 #[derive(Debug, Clone)]

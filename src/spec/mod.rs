@@ -5,6 +5,7 @@
 
 pub mod acl;
 pub mod acl_commands;
+pub mod advisories;
 mod configmap;
 pub mod consumers;
 mod instance;
@@ -13,6 +14,7 @@ mod messages;
 pub mod model;
 pub mod quantity;
 mod resources;
+pub mod server;
 pub mod source;
 pub mod validate;
 pub mod window;

@@ -17,9 +17,18 @@ pub const KIND: &str = "RedisSentinel";
 pub mod defaults {
     pub const NAMESPACE: &str = "default";
     pub const CLUSTER_DOMAIN: &str = "cluster.local";
-    /// Pinned by digest (the multi-arch index of the `7.4.2` tag): a tag can
-    /// be re-pushed, a digest cannot, so every node runs the same bits.
-    pub const IMAGE: &str = "docker.io/library/redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9";
+    /// Valkey 9.1.2 (BSD licence; see docs/servers.md for why Valkey),
+    /// pinned by digest: a tag can be re-pushed, a digest cannot, so every
+    /// node runs the same bits. The digest is the multi-platform index of
+    /// `valkey/valkey:9.1.2` as published pins quote it (not checked
+    /// against the registry from here, which has no registry access): e.g.
+    /// the immich and Helmforge-based `release.yaml` configurations that
+    /// pin `docker.io/valkey/valkey:9.1.2@sha256:418652cf...` ("the
+    /// multi-platform image"), and ocel's `pkg/images` Valkey table.
+    pub const IMAGE: &str = "docker.io/valkey/valkey:9.1.2@sha256:418652cfb58ef879d4978c33553735d7147016032d5aefaa14c828e611eb9dfd";
+    /// The command table of [`IMAGE`].
+    pub const IMAGE_TABLE: crate::spec::server::CommandTable =
+        crate::spec::server::CommandTable::Valkey9_1;
     pub const REDIS_REPLICAS: u32 = 3;
     pub const SENTINEL_REPLICAS: u32 = 3;
     pub const REDIS_PORT: u16 = 6379;
@@ -144,10 +153,14 @@ pub struct RedisSpec {
     pub maxmemory: Option<String>,
     /// `maxmemory-policy` (e.g. `allkeys-lru`).
     pub maxmemory_policy: Option<String>,
-    /// Redis version of the image (`7.0`, `7.2`, `7.4`) when its tag does
-    /// not name one: selects the command table ACL rules are checked
-    /// against (default 7.4, the default image's).
+    /// Version of the image's server (`MAJOR.MINOR`: `7.4`, `8.0`, `9.1`)
+    /// when its tag does not name one: selects the command table ACL rules
+    /// are checked against (default: the default image's) and the
+    /// advisories checked.
     pub version: Option<String>,
+    /// The image's server, `redis` or `valkey`, when its repository name
+    /// says neither (a mirror such as `registry.example/cache`).
+    pub server: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -400,7 +413,7 @@ pub struct AuthSpec {
     pub mode: AuthMode,
     /// Name of the application user (default `app`).
     pub app_user: Option<String>,
-    /// ACL rules of the application user (default `~* &* +@all -@admin +role`).
+    /// ACL rules of the application user (default `~* &* +@all -@admin -@scripting +role`).
     pub app_user_rules: Option<String>,
     /// An existing Secret with the passwords (keys per mode, see docs/reference.md);
     /// the function then emits no auth Secret.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::instance::*;
 use super::model::{self, ResourceMeta, Spec, defaults};
+use super::server::{CommandTable, Server, ServerKind, Support, Version};
 use crate::krm::FieldError;
 
 /// Limits that keep a render bounded and the topology sensible.
@@ -52,9 +53,15 @@ pub(super) fn resolve(
     let namespace = namespace(spec, meta, &mut cx);
     let cluster_domain = cluster_domain(spec, &mut cx);
     let image = image(spec, &mut cx);
-    let redis_version = redis_version(&mut cx, &image, spec.redis.version.as_deref());
+    let (server, redis_version) = server(
+        &mut cx,
+        &image,
+        spec.redis.server.as_deref(),
+        spec.redis.version.as_deref(),
+    );
     check_pull_policy(spec, &mut cx);
-    let redis = redis(&spec.redis, redis_version, &mut cx);
+    let mut redis = redis(&spec.redis, redis_version, &mut cx);
+    redis.server = server;
     let sentinel = sentinel(&spec.sentinel, &name, &mut cx);
     let plaintext = plaintext_ports(&spec.tls);
     let ports = check_ports(&redis, &sentinel, plaintext, &mut cx);
@@ -221,7 +228,7 @@ fn check_pull_policy(spec: &Spec, cx: &mut Ctx) {
 }
 
 /// `spec.redis`.
-fn redis(r: &model::RedisSpec, version: Option<super::acl::RedisVersion>, cx: &mut Ctx) -> Redis {
+fn redis(r: &model::RedisSpec, version: Option<CommandTable>, cx: &mut Ctx) -> Redis {
     let replicas = r.replicas.unwrap_or(defaults::REDIS_REPLICAS);
     if replicas == 0 || replicas > MAX_REDIS_REPLICAS {
         cx.err(
@@ -262,6 +269,7 @@ fn redis(r: &model::RedisSpec, version: Option<super::acl::RedisVersion>, cx: &m
         maxmemory: r.maxmemory.clone(),
         maxmemory_policy: r.maxmemory_policy.clone(),
         version,
+        server: None,
     }
 }
 
@@ -685,11 +693,7 @@ fn service_account(spec: &Spec, name: &str, cx: &mut Ctx) -> (String, bool) {
 }
 
 /// `spec.auth`. With auth off, `existingSecret` is still checked.
-fn auth(
-    spec: &Spec,
-    redis_version: Option<super::acl::RedisVersion>,
-    cx: &mut Ctx,
-) -> Option<Auth> {
+fn auth(spec: &Spec, redis_version: Option<CommandTable>, cx: &mut Ctx) -> Option<Auth> {
     let a = &spec.auth;
     let mut problems = Vec::new();
     let existing_secret = super::source::existing_auth_secret(spec, &mut problems);
@@ -816,7 +820,7 @@ fn resolve_consumers(
     namespace: &str,
     master_name: &str,
     auth: Option<&Auth>,
-    redis_version: Option<super::acl::RedisVersion>,
+    redis_version: Option<CommandTable>,
     cx: &mut Ctx,
 ) -> Vec<super::consumers::Consumer> {
     let app_rules = auth.map_or(DEFAULT_APP_USER_RULES, |a| a.app_user_rules.as_str());
@@ -916,65 +920,94 @@ pub fn is_quantity(s: &str) -> bool {
     super::quantity::is_quantity(s)
 }
 
-/// The Redis version whose command table checks ACL rules: the one the
-/// image tag names, else `redis.version`, else the default image's.
-/// `None`: a Redis newer than every table (names are not checked; a
-/// warning says so).
-fn redis_version(
+/// The server the image carries ([`super::server`]) and the command table
+/// that checks ACL rules. The server is Valkey or Redis as the image's
+/// repository name says, else `redis.server`; the version is the one the
+/// tag names, else `redis.version`. A version without a table of its own is
+/// checked leniently (`None`, with a warning); with neither a name nor a
+/// version, the default image's table. The server is `None` where its
+/// version is unknown.
+fn server(
     cx: &mut Ctx,
     image: &str,
-    explicit: Option<&str>,
-) -> Option<super::acl::RedisVersion> {
-    use super::acl::{ImageVersion, RedisVersion};
-    let versions = || RedisVersion::ALL.map(RedisVersion::name).join(", ");
-    let field = match explicit {
-        None => None,
-        Some(v) => match RedisVersion::parse(v) {
-            Some(k) => Some(k),
-            None => {
-                cx.err(
-                    "redis.version",
-                    format!("redis.version {v:?} must be one of {}", versions()),
-                );
-                None
-            }
-        },
-    };
-    match super::acl::image_version(image) {
-        ImageVersion::Known(k) => {
-            if let Some(f) = field
-                && f != k
-            {
-                cx.err(
-                    "redis.version",
-                    format!(
-                        "redis.version is {} but the image tag names Redis {}",
-                        f.name(),
-                        k.name()
-                    ),
-                );
-            }
-            Some(k)
-        }
-        ImageVersion::TooOld(v) => {
+    kind_field: Option<&str>,
+    version_field: Option<&str>,
+) -> (Option<Server>, Option<CommandTable>) {
+    let field_kind = kind_field.and_then(|k| {
+        let parsed = ServerKind::parse(k);
+        if parsed.is_none() {
             cx.err(
-                "image",
-                format!("the image tag names Redis {v}; the generated configuration needs Redis 7.0 or later"),
+                "redis.server",
+                format!("redis.server {k:?} must be redis or valkey"),
             );
-            field
         }
-        ImageVersion::Newer(v) => {
+        parsed
+    });
+    let image_kind = ServerKind::of_image(image);
+    if let (Some(f), Some(i)) = (field_kind, image_kind)
+        && f != i
+    {
+        cx.err(
+            "redis.server",
+            format!(
+                "redis.server is {} but the image names {}",
+                f.name(),
+                i.name()
+            ),
+        );
+    }
+    let field_version = version_field.and_then(|v| {
+        let parsed = Version::parse_field(v);
+        if parsed.is_none() {
+            cx.err(
+                "redis.version",
+                format!("redis.version {v:?} must be MAJOR.MINOR, e.g. \"9.1\" or \"7.4\""),
+            );
+        }
+        parsed
+    });
+    let tag_version = Version::of_image(image);
+    if let (Some(f), Some(t)) = (field_version, tag_version)
+        && (f.major != t.major || t.minor.is_some_and(|m| Some(m) != f.minor))
+    {
+        cx.err(
+            "redis.version",
+            format!("redis.version is {f} but the image tag names {t}"),
+        );
+    }
+    let kind = image_kind.or(field_kind);
+    let Some(version) = tag_version.or(field_version) else {
+        let table = match kind {
+            Some(ServerKind::Redis) => CommandTable::Redis7_4,
+            _ => defaults::IMAGE_TABLE,
+        };
+        return (None, Some(table));
+    };
+    // A number alone (a mirror's `cache:7.2`) is read as Redis, as before
+    // Valkey was known.
+    let server = Server {
+        kind: kind.unwrap_or(ServerKind::Redis),
+        version,
+    };
+    let table = match super::server::support(server.kind, version) {
+        Support::Table(t) => Some(t),
+        Support::Unchecked(why) => {
             cx.warnings.push(FieldError::new(
                 format!("{}image", cx.prefix),
-                format!(
-                    "the image tag names Redis {v}, newer than the command tables of this function ({}): command and category names in auth.appUserRules are not checked",
-                    versions()
-                ),
+                format!("{why}: command and category names in ACL rules are not checked"),
             ));
             None
         }
-        ImageVersion::Unknown => Some(field.unwrap_or(RedisVersion::DEFAULT)),
+        Support::TooOld(why) => {
+            cx.err("image", why);
+            None
+        }
+    };
+    if let Some(w) = super::advisories::warning(&server) {
+        cx.warnings
+            .push(FieldError::new(format!("{}image", cx.prefix), w));
     }
+    (Some(server), table)
 }
 
 fn is_redis_memory(s: &str) -> bool {

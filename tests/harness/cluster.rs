@@ -16,7 +16,11 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::client::Client;
 use super::render::{EnvValue, MountSource, Render, Workload};
+use super::server::Server;
 use super::{require_environment, run, run_ok, scratch_root, signal, wait_for};
+
+/// The pods' PATH before the server's directory ([`Server::path`]).
+const BASE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Prefix of every namespace, hosts directory and scratch directory the
 /// harness makes: `e2e-<pid>-<n>-...`.
@@ -53,6 +57,7 @@ while [ "$#" -gt 0 ]; do
               if [ "$3" = ro ]; then mount -o remount,bind,ro "$2"; fi
               shift 3 ;;
         ro) mount -o remount,ro "$1"; shift ;;
+        hide) mount --bind "$1" "$2"; shift 2 ;;
         roroot) mount -o remount,bind,ro / ;;
         *) echo "pod-prelude: unknown op $op" >&2; exit 97 ;;
     esac
@@ -73,6 +78,14 @@ pub struct ClusterOptions {
     /// harness runs containers on the host's file system): a container
     /// command starting with the first runs the second, found on PATH.
     pub binaries: Vec<(String, String)>,
+    /// The server binaries the pods find on their PATH (`E2E_SERVER`,
+    /// [`Server::from_env`]): Debian's `redis-*` or a cached build.
+    pub server: Server,
+    /// Images whose containers run another server than [`Self::server`]:
+    /// a container whose image starts with the first runs the second (a
+    /// rollout that changes the image switches binaries: a server
+    /// upgrade).
+    pub images: Vec<(String, Server)>,
 }
 
 impl Default for ClusterOptions {
@@ -85,6 +98,8 @@ impl Default for ClusterOptions {
                 "/redis_exporter".to_string(),
                 "prometheus-redis-exporter".to_string(),
             )],
+            server: Server::from_env().unwrap_or_else(|e| panic!("{e:#}")),
+            images: Vec::new(),
         }
     }
 }
@@ -305,6 +320,12 @@ impl Cluster {
         let work = scratch_root().join(&id);
         let _ = fs::remove_dir_all(&work);
         fs::create_dir_all(&work)?;
+        // What a pod finds in place of a binary its image does not have.
+        fs::write(work.join("hidden-binary"), "")?;
+        fs::set_permissions(
+            work.join("hidden-binary"),
+            fs::Permissions::from_mode(0o644),
+        )?;
         let [a, b, c] = opts.subnet;
         let mut cluster = Cluster {
             hub: format!("{id}-hub"),
@@ -688,6 +709,13 @@ impl Cluster {
             ops.push(dst);
             ops.push(if ro { "ro" } else { "rw" }.into());
         }
+        // Binaries the image does not have ([`Server::hidden`]): an empty,
+        // non-executable file bound over each.
+        for f in self.server_for(w).hidden(BASE_PATH) {
+            ops.push("hide".into());
+            ops.push(self.work.join("hidden-binary").display().to_string());
+            ops.push(f.display().to_string());
+        }
         for t in &tmpfs {
             // kubelet's mount points live in the (read-only) image.
             if w.read_only_root {
@@ -733,13 +761,20 @@ impl Cluster {
         v
     }
 
+    /// The server binaries a container of `w` runs ([`ClusterOptions::images`],
+    /// else [`ClusterOptions::server`]).
+    pub fn server_for(&self, w: &Workload) -> &Server {
+        self.opts
+            .images
+            .iter()
+            .find(|(image, _)| w.image.starts_with(image.as_str()))
+            .map_or(&self.opts.server, |(_, s)| s)
+    }
+
     /// The container's environment (`w`: the container's view of the pod).
-    fn env(pod: &Pod, w: &Workload, namespace: &str) -> Vec<(String, String)> {
+    fn env(&self, pod: &Pod, w: &Workload, namespace: &str) -> Vec<(String, String)> {
         let mut env = vec![
-            (
-                "PATH".to_string(),
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
-            ),
+            ("PATH".to_string(), self.server_for(w).path(BASE_PATH)),
             ("HOSTNAME".into(), pod.name.clone()),
             ("HOME".into(), "/".into()),
         ];
@@ -867,7 +902,7 @@ impl Cluster {
         .args(Self::setpriv(w))
         .args(&argv)
         .env_clear()
-        .envs(Self::env(pod, w, &w.namespace))
+        .envs(self.env(pod, w, &w.namespace))
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -1076,7 +1111,7 @@ impl Cluster {
             .args(Self::setpriv(&pod.workload))
             .args(argv)
             .env_clear()
-            .envs(Self::env(pod, &pod.workload, &pod.workload.namespace))
+            .envs(self.env(pod, &pod.workload, &pod.workload.namespace))
             .current_dir("/");
         Ok(cmd)
     }

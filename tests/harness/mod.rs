@@ -85,6 +85,7 @@ mod issuer;
 pub mod metrics;
 mod render;
 mod rollout;
+mod server;
 mod standalone;
 mod topo;
 mod writer;
@@ -107,11 +108,13 @@ pub use render::{Mount, MountSource, Render, Workload, strings};
 #[allow(unused_imports)]
 pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
 #[allow(unused_imports)]
+pub use server::{SERVER_ENV, Server, VALKEY_NAMES_ENV};
+#[allow(unused_imports)]
 pub use standalone::Standalone;
 #[allow(unused_imports)]
 pub use topo::{
     FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, bring_up_instances,
-    error_code, expect_decision, get, log_since, master_addr, replica_records, seen,
+    bring_up_with, error_code, expect_decision, get, log_since, master_addr, replica_records, seen,
     sentinel_master_state, start_sentinels_first,
 };
 #[allow(unused_imports)]

@@ -12,6 +12,34 @@ use serde_json::Value;
 
 use super::run;
 
+/// `spec` with the image of the server under test when it names none or
+/// the default (a copy in the scratch directory), else `spec` itself.
+fn for_server_under_test(spec: &Path) -> Result<std::path::PathBuf> {
+    let text =
+        std::fs::read_to_string(spec).with_context(|| format!("reading {}", spec.display()))?;
+    let mut v: Value =
+        serde_norway::from_str(&text).with_context(|| format!("parsing {}", spec.display()))?;
+    let default = redis_sentinel_fn::spec::model::defaults::IMAGE;
+    let named = v["spec"]["image"].as_str();
+    if named.is_some_and(|i| i != default) || !v["spec"].is_object() {
+        return Ok(spec.to_path_buf());
+    }
+    v["spec"]["image"] = super::Server::from_env()?.image()?.into();
+    let dir = super::scratch_root().join(format!("specs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let n = SPEC_COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let out = dir.join(format!(
+        "{n}-{}",
+        spec.file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    std::fs::write(&out, serde_norway::to_string(&v)?)?;
+    Ok(out)
+}
+
+static SPEC_COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// Every object of one render, in output order.
 pub struct Render {
     pub items: Vec<Value>,
@@ -26,7 +54,15 @@ impl Render {
     /// Like [`Render::spec`] with `REDIS_SENTINEL_FN_SEED` set: two
     /// renders of specs that differ in a setting keep the same keys,
     /// certificates and passwords (a re-render as GitOps does it).
+    ///
+    /// A spec that leaves `spec.image` to the default (or names the
+    /// default) is rendered for the server the pods run
+    /// ([`super::Server::from_env`]): the image must say what runs, since
+    /// configuration depends on the server (Valkey 9's
+    /// `rdb-version-check`). A spec naming another image is rendered as
+    /// written.
     pub fn spec_with_seed(spec: &Path, seed: Option<&str>) -> Result<Render> {
+        let spec = &for_server_under_test(spec)?;
         let bin = env!("CARGO_BIN_EXE_redis-sentinel-fn");
         let mut cmd = Command::new(bin);
         cmd.arg("render").arg("-f").arg(spec);
@@ -210,6 +246,9 @@ pub struct Workload {
     pub replicas: u32,
     pub ordered_ready: bool,
     pub command: Vec<String>,
+    /// The container's image ([`super::ClusterOptions::images`] maps it to
+    /// host binaries).
+    pub image: String,
     pub working_dir: Option<String>,
     pub env: Vec<(String, EnvValue)>,
     /// Named container ports.
@@ -376,6 +415,7 @@ impl Workload {
         let csc = &c["securityContext"];
         let pick = |k: &str| id(&csc[k]).or_else(|| id(&psc[k]));
         Ok(Workload {
+            image: c["image"].as_str().unwrap_or_default().to_string(),
             namespace: sts["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or("default")

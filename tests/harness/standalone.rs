@@ -34,7 +34,7 @@ impl Standalone {
 
     fn start_with(dir: &Path, conf: Option<&str>) -> Result<Standalone> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut cmd = Command::new("redis-server");
+        let mut cmd = Command::new(Self::binary()?);
         if let Some(conf) = conf {
             let file = dir.join("redis.conf");
             std::fs::write(&file, conf).context("writing redis.conf")?;
@@ -109,17 +109,36 @@ impl Standalone {
         Ok(replies)
     }
 
-    /// The `redis_version` of the server.
+    /// The server binary: the one `E2E_SERVER` names
+    /// ([`super::Server::from_env`]), else Debian's `redis-server`.
+    fn binary() -> Result<std::path::PathBuf> {
+        Ok(super::Server::from_env()?.server_binary())
+    }
+
+    /// The server's version (`v=` of `--version`: `7.0.15`, `9.1.2`).
     pub fn version(&self) -> Result<String> {
-        let out = Command::new("redis-server")
+        Ok(self.identity()?.1)
+    }
+
+    /// `Redis` or `Valkey` and the version, from `--version` (`Valkey
+    /// server v=9.1.2 ...`).
+    pub fn identity(&self) -> Result<(String, String)> {
+        let out = Command::new(Self::binary()?)
             .arg("--version")
             .output()
-            .context("redis-server --version")?;
+            .context("server --version")?;
         let text = String::from_utf8_lossy(&out.stdout);
-        text.split_whitespace()
+        let kind = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let v = text
+            .split_whitespace()
             .find_map(|w| w.strip_prefix("v="))
             .map(str::to_string)
-            .context("no version in redis-server --version")
+            .context("no version in server --version")?;
+        Ok((kind, v))
     }
 }
 

@@ -577,7 +577,12 @@ pub fn start_sentinels_first(c: &mut Cluster, t: &Topo) -> Result<()> {
 /// in order, each ready before the next; returns once every Sentinel
 /// agrees on pod 0 with every replica healthy and pod 0 accepts writes.
 pub fn bring_up(render: &Render) -> Result<(Cluster, Topo)> {
-    let mut c = Cluster::new(render, super::ClusterOptions::default())?;
+    bring_up_with(render, super::ClusterOptions::default())
+}
+
+/// [`bring_up`] with cluster options (e.g. [`super::ClusterOptions::images`]).
+pub fn bring_up_with(render: &Render, opts: super::ClusterOptions) -> Result<(Cluster, Topo)> {
+    let mut c = Cluster::new(render, opts)?;
     let t = Topo::new(render, &c)?;
     start_topo(&mut c, &t)?;
     Ok((c, t))

@@ -65,16 +65,27 @@ valid_host() {
     esac
 }
 
-# cli HOST PORT CREDENTIAL ARGS...: one bounded redis-cli call.
+# The image's server binaries, looked up once: Valkey's own names when the
+# image has them (Debian's valkey packages ship only valkey-*; the redis-*
+# names come from a compat package or from Valkey's make install), else
+# Redis's. Every script calls "$SERVER_BIN", "$SENTINEL_BIN", "$CLI_BIN".
+server_bin() {
+    if command -v "valkey-$1" >/dev/null 2>&1; then printf 'valkey-%s\n' "$1"; else printf 'redis-%s\n' "$1"; fi
+}
+SERVER_BIN=$(server_bin server)
+SENTINEL_BIN=$(server_bin sentinel)
+CLI_BIN=$(server_bin cli)
+
+# cli HOST PORT CREDENTIAL ARGS...: one bounded $CLI_BIN call.
 # CREDENTIAL is USER:PASSWORD_FILE (empty USER: the default user), or empty.
 cli() {
     _h=$1; _p=$2; _cred=$3; shift 3
     _user=${_cred%%:*}; _pw=${_cred#*:}
     if [ -n "$_cred" ] && [ -r "$_pw" ]; then
         if [ -n "$_user" ]; then set -- --user "$_user" "$@"; fi
-        REDISCLI_AUTH=$(cat "$_pw") timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null
+        REDISCLI_AUTH=$(cat "$_pw") timeout "$CLI_TIMEOUT" "$CLI_BIN" $CLI_TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null
     else
-        timeout "$CLI_TIMEOUT" redis-cli $CLI_TLS_ARGS -h "$_h" -p "$_p" "$@" 2>/dev/null
+        timeout "$CLI_TIMEOUT" "$CLI_BIN" $CLI_TLS_ARGS -h "$_h" -p "$_p" "$@" 2>/dev/null
     fi
 }
 

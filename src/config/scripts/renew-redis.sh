@@ -14,9 +14,9 @@ reload_tls() {
     set -- CONFIG SET tls-cert-file "$TLS_DIR/tls.crt" tls-key-file "$TLS_DIR/tls.key" tls-ca-cert-file "$TLS_DIR/ca.crt"
     if [ -n "$RELOAD_CRED" ]; then
         if [ -n "$_user" ]; then set -- --user "$_user" "$@"; fi
-        REDISCLI_AUTH=$(cat "$_pw") timeout "$CLI_TIMEOUT" redis-cli --no-auth-warning -s "$RUN_DIR/redis.sock" "$@" 2>&1
+        REDISCLI_AUTH=$(cat "$_pw") timeout "$CLI_TIMEOUT" "$CLI_BIN" --no-auth-warning -s "$RUN_DIR/redis.sock" "$@" 2>&1
     else
-        timeout "$CLI_TIMEOUT" redis-cli -s "$RUN_DIR/redis.sock" "$@" 2>&1
+        timeout "$CLI_TIMEOUT" "$CLI_BIN" -s "$RUN_DIR/redis.sock" "$@" 2>&1
     fi
 }
 watch_tls() {

@@ -26,7 +26,7 @@ peers_ready() {
     echo "$_ok"
 }
 SENTINEL_PID=""
-start_sentinel() { redis-sentinel "$RUN_DIR/sentinel.conf" & SENTINEL_PID=$!; }
+start_sentinel() { "$SENTINEL_BIN" "$RUN_DIR/sentinel.conf" & SENTINEL_PID=$!; }
 stop_sentinel() {
     kill -TERM "$SENTINEL_PID" 2>/dev/null || true
     wait "$SENTINEL_PID" 2>/dev/null || true

@@ -115,4 +115,4 @@ umask 077
     esac
 } > "$RUN_DIR/redis.conf"
 if [ "$MASTER" = "$SELF" ]; then log "starting as master ($SELF)"; else log "starting as replica of $MASTER"; fi
-exec redis-server "$RUN_DIR/redis.conf"
+exec "$SERVER_BIN" "$RUN_DIR/redis.conf"

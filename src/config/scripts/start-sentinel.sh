@@ -103,4 +103,4 @@ log "starting Sentinel $SELF monitoring $MASTER_NAME at $MASTER"
 #    the exec): the prune loop, which forgets removed pods and applies the
 #    quorum. It ends when Sentinel does.
 SENTINEL_PID=$$ sh "$CONFIG_DIR/prune-sentinel.sh" &
-exec redis-sentinel "$RUN_DIR/sentinel.conf"
+exec "$SENTINEL_BIN" "$RUN_DIR/sentinel.conf"

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Today's servers for the server matrix (.ci/steps/55-server-matrix.sh,
+# tests/acl_table.rs, tests/harness E2E_SERVER): Valkey 9.1.2 and Redis 8.0.6,
+# built with TLS from Debian's source packages (trixie/sid) and cached in the
+# work tree under .ci/cache/servers/<name>-<version>/bin (gitignored), so a
+# rerun does not rebuild and a fresh machine builds once. They are NOT
+# installed over Debian's redis 7.0.15 in /usr/bin, which the default suites
+# use. Idempotent: a server whose cached binaries answer --version is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cache="$PWD/.ci/cache/servers"
+mkdir -p "$cache"
+# name  Debian source package  Debian version  upstream version
+servers=(
+    "valkey valkey 9.1.2-1 9.1.2"
+    "redis redis 5:8.0.6-3 8.0.6"
+)
+built() { # name version: the cached build answers with the expected version
+    local bin="$cache/$1-$2/bin"
+    [ -x "$bin/$1-server" ] && [ -x "$bin/$1-cli" ] && "$bin/$1-server" --version 2>/dev/null | grep -q "v=$2 "
+}
+missing=()
+for s in "${servers[@]}"; do
+    read -r name _ _ version <<<"$s"
+    built "$name" "$version" || missing+=("$s")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+# deb-src for trixie and sid, beside the machine's own sources.
+src=/etc/apt/sources.list.d/servers-src.sources
+if [ ! -e "$src" ]; then
+    cat >"$src" <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie sid
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    apt-get update -qq
+fi
+need=()
+for pkg in dpkg-dev build-essential libssl-dev pkg-config; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+jobs=$(nproc)
+for s in "${missing[@]}"; do
+    read -r name pkg debver version <<<"$s"
+    work=$(mktemp -d)
+    (
+        cd "$work"
+        apt-get source -qq --download-only "$pkg=$debver" >/dev/null
+        dpkg-source -x --skip-debianization ./*.dsc src >/dev/null 2>&1 ||
+            dpkg-source -x ./*.dsc src >/dev/null
+        cd src
+        # Upstream sources only; Debian's patches are not needed for a build.
+        nice -n 10 make -j"$jobs" BUILD_TLS=yes USE_SYSTEMD=no >build.log 2>&1 ||
+            { tail -40 build.log; exit 1; }
+        rm -rf "$cache/$name-$version"
+        nice -n 10 make install PREFIX="$cache/$name-$version" >>build.log 2>&1
+        # Valkey installs redis-* links; Redis has no valkey-* names.
+        ls "$cache/$name-$version/bin"
+    )
+    rm -rf "$work"
+    built "$name" "$version" || { echo "$name $version: build did not answer --version" >&2; exit 1; }
+done

@@ -1,0 +1,376 @@
+//! The server an image carries: Redis or Valkey, and its version, from the
+//! image reference (repository name and tag) or, when the reference says
+//! nothing, from `redis.server` and `redis.version`.
+//!
+//! Valkey is its own server with its own version numbers: `valkey:8.0` is
+//! Valkey 8.0, not Redis 8.0 (Valkey reports `redis_version:7.2.4` in INFO
+//! for old clients and its own version in `valkey_version`).
+
+use std::fmt;
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ServerKind {
+    Redis,
+    Valkey,
+}
+
+impl ServerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::Redis => "Redis",
+            ServerKind::Valkey => "Valkey",
+        }
+    }
+
+    /// `redis` or `valkey` (the spelling of `redis.server`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "redis" => Some(ServerKind::Redis),
+            "valkey" => Some(ServerKind::Valkey),
+            _ => None,
+        }
+    }
+
+    /// The server an image's repository names: its last path segment
+    /// (`valkey/valkey`, `bitnami/valkey`, `library/redis`); `None` when it
+    /// names neither (a mirror such as `registry/cache`).
+    pub fn of_image(image: &str) -> Option<Self> {
+        let name = image.split('@').next().unwrap_or_default();
+        let last = name.rsplit('/').next().unwrap_or_default();
+        let repo = last
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if repo.contains("valkey") {
+            Some(ServerKind::Valkey)
+        } else if repo.contains("redis") {
+            Some(ServerKind::Redis)
+        } else {
+            None
+        }
+    }
+}
+
+/// A version as far as an image tag names it (`7`, `7.4`, `7.4.2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: Option<u32>,
+    pub patch: Option<u32>,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.major)?;
+        if let Some(m) = self.minor {
+            write!(f, ".{m}")?;
+            if let Some(p) = self.patch {
+                write!(f, ".{p}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Version {
+    /// `MAJOR[.MINOR[.PATCH]]` followed by nothing or a separator
+    /// (`-alpine`, `_x`); a leading `v` is skipped. `None` for anything
+    /// else (`latest`, `7x`).
+    pub fn parse_tag(tag: &str) -> Option<Version> {
+        let tag = tag.strip_prefix('v').unwrap_or(tag);
+        let mut nums = Vec::new();
+        let mut rest = tag;
+        loop {
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            if end == 0 || end > 9 {
+                return None;
+            }
+            nums.push(rest[..end].parse::<u32>().ok()?);
+            rest = &rest[end..];
+            match rest.chars().next() {
+                None | Some('-' | '_') => break,
+                Some('.') if nums.len() < 3 => rest = &rest[1..],
+                Some('.') => break,
+                Some(_) => return None,
+            }
+        }
+        Some(Version {
+            major: nums[0],
+            minor: nums.get(1).copied(),
+            patch: nums.get(2).copied(),
+        })
+    }
+
+    /// The version an image reference names in its tag: `redis:7.2.5`,
+    /// `valkey/valkey:9.1-alpine`, `bitnami/redis:7.4.2-debian-12-r0`. A
+    /// registry port (`host:5000/redis`) is not a tag.
+    pub fn of_image(image: &str) -> Option<Version> {
+        let name = image.split('@').next().unwrap_or_default();
+        let last = name.rsplit('/').next().unwrap_or_default();
+        let (_, tag) = last.split_once(':')?;
+        Version::parse_tag(tag)
+    }
+
+    /// `MAJOR.MINOR` as `redis.version` spells it.
+    pub fn parse_field(s: &str) -> Option<Version> {
+        let v = Version::parse_tag(s)?;
+        (v.minor.is_some() && v.patch.is_none() && !s.contains(['-', '_', 'v'])).then_some(v)
+    }
+}
+
+/// A server and the version the input names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Server {
+    pub kind: ServerKind,
+    pub version: Version,
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.name(), self.version)
+    }
+}
+
+/// The command and category table of a server version (see
+/// [`super::acl_commands`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CommandTable {
+    Redis7_0,
+    Redis7_2,
+    Redis7_4,
+    Redis8_0,
+    Valkey9_1,
+}
+
+impl CommandTable {
+    pub const ALL: [CommandTable; 5] = [
+        CommandTable::Redis7_0,
+        CommandTable::Redis7_2,
+        CommandTable::Redis7_4,
+        CommandTable::Redis8_0,
+        CommandTable::Valkey9_1,
+    ];
+
+    /// `Redis 7.4`, `Valkey 9.1`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CommandTable::Redis7_0 => "Redis 7.0",
+            CommandTable::Redis7_2 => "Redis 7.2",
+            CommandTable::Redis7_4 => "Redis 7.4",
+            CommandTable::Redis8_0 => "Redis 8.0",
+            CommandTable::Valkey9_1 => "Valkey 9.1",
+        }
+    }
+
+    pub fn kind(self) -> ServerKind {
+        match self {
+            CommandTable::Valkey9_1 => ServerKind::Valkey,
+            _ => ServerKind::Redis,
+        }
+    }
+}
+
+/// What this function knows about a server version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    /// A version with a command table.
+    Table(CommandTable),
+    /// Supported, but without a table of its own: ACL command and category
+    /// names are not checked (a warning says why).
+    Unchecked(String),
+    /// Older than the generated configuration needs.
+    TooOld(String),
+}
+
+/// The support of `kind` at `v` (a tag without a minor version is the
+/// newest release of that major version, which may be newer than a table).
+pub fn support(kind: ServerKind, v: Version) -> Support {
+    use CommandTable::*;
+    let newer = |table: &str| {
+        Support::Unchecked(format!(
+            "{} {v} is newer than the {table} command table of this function",
+            kind.name()
+        ))
+    };
+    match (kind, v.major, v.minor) {
+        (ServerKind::Redis, 0..=6, _) => Support::TooOld(format!(
+            "the image names Redis {v}; the generated configuration needs Redis 7.0 or later"
+        )),
+        (ServerKind::Redis, 7, Some(0 | 1)) => Support::Table(Redis7_0),
+        (ServerKind::Redis, 7, Some(2 | 3)) => Support::Table(Redis7_2),
+        (ServerKind::Redis, 7, _) => Support::Table(Redis7_4),
+        (ServerKind::Redis, 8, Some(0)) => Support::Table(Redis8_0),
+        (ServerKind::Redis, _, _) => newer("Redis 8.0"),
+        (ServerKind::Valkey, 0..=6, _) => {
+            Support::TooOld(format!("the image names Valkey {v}; Valkey starts at 7.2"))
+        }
+        (ServerKind::Valkey, 7 | 8, _) | (ServerKind::Valkey, 9, Some(0)) => {
+            Support::Unchecked(format!(
+                "Valkey {v} has no command table of its own here (tables: Valkey 9.1; Valkey 7.2-9.0 lack some of its commands)"
+            ))
+        }
+        (ServerKind::Valkey, 9, Some(1)) => Support::Table(Valkey9_1),
+        (ServerKind::Valkey, _, _) => newer("Valkey 9.1"),
+    }
+}
+
+/// Whether the server is a Valkey that must be told to read the RDB
+/// format of Redis 7.4 and 8 (`rdb-version-check relaxed`, Valkey 9.0+):
+/// Valkey 9 writes format 80 and, by default, refuses formats 12-79 (Redis
+/// 7.4+), so its replicas could not sync from a Redis 7.4/8 master during
+/// an upgrade. Written only where the server is known to have the setting.
+pub fn reads_foreign_rdb(server: Option<&Server>) -> bool {
+    server.is_some_and(|s| s.kind == ServerKind::Valkey && s.version.major >= 9)
+}
+
+/// The RDB format a server writes (from the servers' `rdb.h`: Redis 7.0
+/// and 7.2 write 10 and 11, Redis 7.4 and 8.x 12, Valkey 7.2-8.x 11,
+/// Valkey 9 80). `None` where the version is not precise enough.
+pub fn rdb_format(s: &Server) -> Option<u32> {
+    let minor = s.version.minor?;
+    match (s.kind, s.version.major, minor) {
+        (ServerKind::Redis, 7, 0 | 1) => Some(10),
+        (ServerKind::Redis, 7, 2 | 3) => Some(11),
+        (ServerKind::Redis, 7, _) | (ServerKind::Redis, 8, _) => Some(12),
+        (ServerKind::Valkey, 7 | 8, _) => Some(11),
+        (ServerKind::Valkey, 9, _) => Some(80),
+        _ => None,
+    }
+}
+
+/// Why moving a running deployment from `old` to `new` cannot work, if it
+/// cannot: replicas of the new server must load the old master's RDB
+/// (full sync) and, once the master is handed over, the old server's
+/// replicas that are left must not be needed. A replica may be newer than
+/// its master, never older: an older server cannot read a newer format
+/// (Redis 7 reads at most 11 and no Valkey format; Valkey reads Redis's
+/// 12 only with `rdb-version-check relaxed`, which this function writes
+/// for Valkey 9).
+pub fn downgrade(old: &Server, new: &Server) -> Option<String> {
+    let (Some(from), Some(to)) = (rdb_format(old), rdb_format(new)) else {
+        return None;
+    };
+    let readable = match (new.kind, new.version.major) {
+        // Valkey 9 (relaxed) reads every Redis format and its own.
+        (ServerKind::Valkey, 9..) => from <= to,
+        // Older Valkey: up to 11.
+        (ServerKind::Valkey, _) => from <= 11,
+        // Redis never reads a Valkey 9 file; otherwise up to its own.
+        (ServerKind::Redis, _) => from <= to && from != 80,
+    };
+    (!readable).then(|| {
+        format!(
+            "the running {old} writes RDB format {from}, which {new} cannot read (format {to}): a replica of the new server could not sync from the old master, and the data would not survive the change. A replica may be newer than its master, never older; to go back, restore from a backup"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(major: u32, minor: Option<u32>, patch: Option<u32>) -> Version {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    #[test]
+    fn servers_and_versions_from_images() {
+        use ServerKind::*;
+        for (image, kind, version) in [
+            (
+                "docker.io/library/redis:7.4.2@sha256:abc",
+                Some(Redis),
+                Some(v(7, Some(4), Some(2))),
+            ),
+            ("valkey/valkey:8.0", Some(Valkey), Some(v(8, Some(0), None))),
+            (
+                "docker.io/bitnami/valkey:9.1.2-debian-12-r0",
+                Some(Valkey),
+                Some(v(9, Some(1), Some(2))),
+            ),
+            ("redis:7.0-alpine", Some(Redis), Some(v(7, Some(0), None))),
+            ("redis:7", Some(Redis), Some(v(7, None, None))),
+            ("registry:5000/redis", Some(Redis), None),
+            ("registry:5000/cache:7.2", None, Some(v(7, Some(2), None))),
+            ("redis@sha256:abc", Some(Redis), None),
+            ("redis:latest", Some(Redis), None),
+            ("redis:7x", Some(Redis), None),
+            ("redis:72", Some(Redis), Some(v(72, None, None))),
+            ("redis:7.4.2.1", Some(Redis), Some(v(7, Some(4), Some(2)))),
+            ("redis:1234567890", Some(Redis), None),
+            // Any Unicode in a tag: no version, never a slice inside a character.
+            ("redis:7\u{e9}", Some(Redis), None),
+            ("redis:7.\u{e9}", Some(Redis), None),
+            ("redis:\u{e9}7.2", Some(Redis), None),
+            ("redis:\u{1F600}", Some(Redis), None),
+        ] {
+            assert_eq!(ServerKind::of_image(image), kind, "{image}");
+            assert_eq!(Version::of_image(image), version, "{image}");
+        }
+    }
+
+    #[test]
+    fn valkey_is_not_a_redis_number() {
+        use CommandTable::*;
+        let valkey = |t| support(ServerKind::Valkey, Version::parse_tag(t).unwrap());
+        let redis = |t| support(ServerKind::Redis, Version::parse_tag(t).unwrap());
+        assert_eq!(redis("8.0.6"), Support::Table(Redis8_0));
+        assert!(matches!(valkey("8.0"), Support::Unchecked(_)));
+        assert_eq!(valkey("9.1.2"), Support::Table(Valkey9_1));
+        assert!(matches!(valkey("9.2"), Support::Unchecked(_)));
+        assert!(matches!(redis("8.2.1"), Support::Unchecked(_)));
+        assert!(matches!(redis("6.2"), Support::TooOld(_)));
+        assert!(matches!(valkey("6"), Support::TooOld(_)));
+        assert_eq!(redis("7"), Support::Table(Redis7_4));
+        assert_eq!(redis("7.2.5"), Support::Table(Redis7_2));
+    }
+
+    #[test]
+    fn downgrades_the_rdb_format_cannot_do() {
+        let s = |kind, tag| Server {
+            kind,
+            version: Version::parse_tag(tag).unwrap(),
+        };
+        use ServerKind::*;
+        for (old, new) in [
+            (s(Valkey, "9.1.2"), s(Redis, "7.4.6")),
+            (s(Valkey, "9.1.2"), s(Redis, "8.0.6")),
+            (s(Redis, "8.0.6"), s(Redis, "7.2.11")),
+            (s(Redis, "7.4.6"), s(Valkey, "8.1.4")),
+            (s(Valkey, "9.0.4"), s(Valkey, "8.1.7")),
+        ] {
+            assert!(downgrade(&old, &new).is_some(), "{old} -> {new}");
+        }
+        for (old, new) in [
+            (s(Redis, "7.0.15"), s(Valkey, "9.1.2")),
+            (s(Redis, "7.4.2"), s(Valkey, "9.1.2")),
+            (s(Redis, "8.0.6"), s(Valkey, "9.1.2")),
+            (s(Redis, "7.0.15"), s(Redis, "8.0.6")),
+            (s(Redis, "7.2.4"), s(Valkey, "8.0.2")),
+            (s(Valkey, "9.1.2"), s(Valkey, "9.1.2")),
+            (s(Redis, "7"), s(Redis, "6.2")),
+        ] {
+            assert!(downgrade(&old, &new).is_none(), "{old} -> {new}");
+        }
+        assert!(reads_foreign_rdb(Some(&s(Valkey, "9.1"))));
+        assert!(!reads_foreign_rdb(Some(&s(Valkey, "8.1"))));
+        assert!(!reads_foreign_rdb(Some(&s(Redis, "8.0"))));
+        assert!(!reads_foreign_rdb(None));
+    }
+
+    #[test]
+    fn field_versions() {
+        assert_eq!(Version::parse_field("9.1"), Some(v(9, Some(1), None)));
+        for bad in ["9", "9.1.2", "v9.1", "9.1-alpine", "", "x", "9."] {
+            assert_eq!(Version::parse_field(bad), None, "{bad}");
+        }
+    }
+}
