@@ -13,18 +13,26 @@ use serde_json::Value;
 use super::run;
 
 /// `spec` with the image of the server under test when it names none or
-/// the default (a copy in the scratch directory), else `spec` itself.
+/// the default (a copy in the scratch directory), else `spec` itself. In a
+/// `RedisSentinelList`, each instance's spec is set the same way.
 fn for_server_under_test(spec: &Path) -> Result<std::path::PathBuf> {
     let text =
         std::fs::read_to_string(spec).with_context(|| format!("reading {}", spec.display()))?;
     let mut v: Value =
         serde_norway::from_str(&text).with_context(|| format!("parsing {}", spec.display()))?;
-    let default = redis_sentinel_fn::spec::model::defaults::IMAGE;
-    let named = v["spec"]["image"].as_str();
-    if named.is_some_and(|i| i != default) || !v["spec"].is_object() {
+    let image = super::Server::from_env()?.image()?;
+    let changed = match v
+        .pointer_mut("/spec/instances")
+        .and_then(Value::as_array_mut)
+    {
+        Some(instances) => instances
+            .iter_mut()
+            .fold(false, |any, i| set_default_image(i, &image) || any),
+        None => set_default_image(&mut v, &image),
+    };
+    if !changed {
         return Ok(spec.to_path_buf());
     }
-    v["spec"]["image"] = super::Server::from_env()?.image()?.into();
     let dir = super::scratch_root().join(format!("specs-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let n = SPEC_COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -36,6 +44,18 @@ fn for_server_under_test(spec: &Path) -> Result<std::path::PathBuf> {
     ));
     std::fs::write(&out, serde_norway::to_string(&v)?)?;
     Ok(out)
+}
+
+/// Sets `spec.image` of one RedisSentinel document to `image` when it
+/// names none or the default; whether it did.
+fn set_default_image(doc: &mut Value, image: &str) -> bool {
+    let default = redis_sentinel_fn::spec::model::defaults::IMAGE;
+    let named = doc["spec"]["image"].as_str();
+    if named.is_some_and(|i| i != default) || !doc["spec"].is_object() {
+        return false;
+    }
+    doc["spec"]["image"] = image.into();
+    true
 }
 
 static SPEC_COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
