@@ -9,6 +9,7 @@ pub mod advisories;
 mod configmap;
 pub mod consumers;
 mod instance;
+pub mod migration;
 pub mod model;
 pub mod quantity;
 mod resources;

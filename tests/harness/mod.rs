@@ -109,7 +109,7 @@ pub use standalone::Standalone;
 pub use topo::{
     FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, bring_up_with, error_code,
     expect_decision, get, log_since, master_addr, replica_records, seen, sentinel_master_state,
-    start_sentinels_first,
+    start_sentinels_first, start_topology,
 };
 #[allow(unused_imports)]
 pub use writer::{Outcome, Write, Writer, WriterOptions, Writes};

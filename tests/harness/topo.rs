@@ -583,16 +583,24 @@ pub fn bring_up(render: &Render) -> Result<(Cluster, Topo)> {
 pub fn bring_up_with(render: &Render, opts: super::ClusterOptions) -> Result<(Cluster, Topo)> {
     let mut c = Cluster::new(render, opts)?;
     let t = Topo::new(render, &c)?;
+    start_topology(&mut c, &t)?;
+    Ok((c, t))
+}
+
+/// The steps of [`bring_up`] on a cluster that exists (one that runs two
+/// renders starts each topology with this, its client set with
+/// [`Cluster::set_client`]).
+pub fn start_topology(c: &mut Cluster, t: &Topo) -> Result<()> {
     let start = Instant::now();
-    start_sentinels_first(&mut c, &t)?;
+    start_sentinels_first(c, t)?;
     for r in &t.redis {
         c.start(r)?;
         c.wait_ready(r, READY)?;
     }
     let master = t.redis[0].clone();
-    t.wait_sentinels_agree(&c, &master, t.redis.len() - 1)?;
+    t.wait_sentinels_agree(c, &master, t.redis.len() - 1)?;
     wait_for("the master to accept a write", SETTLE, POLL, || {
-        let r = seen(t.redis(&c, &master, &["SET", "harness:up", "yes"]))?;
+        let r = seen(t.redis(c, &master, &["SET", "harness:up", "yes"]))?;
         if r.is("OK") { Ok(()) } else { Err(r.summary()) }
     })?;
     println!(
@@ -601,5 +609,5 @@ pub fn bring_up_with(render: &Render, opts: super::ClusterOptions) -> Result<(Cl
         t.sentinels.len(),
         secs(start.elapsed())
     );
-    Ok((c, t))
+    Ok(())
 }
