@@ -148,6 +148,7 @@ loop() {
             link=up\ sync_in_progress=0*) status "in-sync $state" ;;
             link=up*) status "syncing $state" ;;
             *) ans=$(src_cli "$host" "$port" "$SOURCE_CRED" PING | sed -n 1p | cut -c1-120)
+               case "$ans" in NOAUTH* | WRONGPASS* | NOPERM*) ans="$ans (the source refuses the credentials of migration.source.auth)" ;; esac
                status "link-down $state; the source answers PING with: ${ans:-nothing (unreachable)}" ;;
         esac
         if cutover_asked; then
