@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use harness::{
-    Client, Cluster, ClusterOptions, POLL, READY, Render, SETTLE, Topo, Writer, WriterOptions,
-    scratch_root, secs, start_topology, wait_for,
+    Client, Cluster, ClusterOptions, POLL, READY, Render, SETTLE, Standalone, Topo, Writer,
+    WriterOptions, extract_code_blocks, scratch_root, secs, start_topology, wait_for,
 };
 
 const SEED: &str = "migration-test-seed-0123456789abcdef";
@@ -530,5 +530,50 @@ fn failures_are_reported_and_nothing_is_promoted() -> Result<()> {
         bail!("status changed: {}", status(&s));
     }
     s.c.pass();
+    Ok(())
+}
+
+/// Every spec docs/migrating.md shows renders (plain sources with the
+/// plain-text warning), and the source user it shows is a rule set Redis
+/// accepts.
+#[test]
+fn the_guide_renders_and_its_source_user_is_valid() -> Result<()> {
+    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/migrating.md");
+    let dir = scratch_root().join(format!("migration-guide-{}", std::process::id()));
+    let names = extract_code_blocks(&guide, &dir)?;
+    ensure!(names.len() >= 4, "the guide's specs: {names:?}");
+    for n in &names {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_redis-sentinel-fn"))
+            .arg("render")
+            .arg("-f")
+            .arg(dir.join(n))
+            .output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(out.status.success(), "{n}: {stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        ensure!(
+            stdout.contains("migrate-redis.sh"),
+            "{n}: no migration script rendered"
+        );
+        if !n.contains("tls") {
+            ensure!(
+                stderr.contains("plain text"),
+                "{n}: no plain-text warning: {stderr}"
+            );
+        }
+    }
+    let text = fs::read_to_string(&guide)?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("ACL SETUSER migrator"))
+        .context("the guide's source user")?;
+    let words: Vec<String> = line
+        .replace(">PASSWORD", ">a-password")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let redis = Standalone::start(&dir.join("redis"))?;
+    let r = redis.pipeline(&[words])?;
+    ensure!(r.first().is_some_and(|l| l == "+OK"), "ACL SETUSER: {r:?}");
     Ok(())
 }
