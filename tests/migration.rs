@@ -269,9 +269,9 @@ fn migrate(name: &str, source: &str, sentinel_failover: bool) -> Result<String> 
         "{name}: pod 0 in sync with the source after {} ({used} in use)",
         secs(sync)
     );
-    for r in s.t_new.redis[1..].to_vec() {
-        s.c.start(&r)?;
-        s.c.wait_ready(&r, READY)?;
+    for r in &s.t_new.redis[1..] {
+        s.c.start(r)?;
+        s.c.wait_ready(r, READY)?;
     }
     s.nothing_promoted()?;
     let log0 = s.c.log(&pod0);
