@@ -5,9 +5,10 @@
 //! `migration-cutover` switched by kubelet, no pod restarted), then moves to
 //! the new Sentinels. Every acknowledged write must be on the new master.
 //!
-//! Old deployments: (b) master + 2 replicas + 3 Sentinels, one password
-//! (`auth.mode: password`), hostnames announced, no TLS; (c) a standalone
-//! master. The data set is `MIGRATION_DATA_MB` (default 20) MB of 1 KB
+//! Old deployments: (a) master + 2 replicas + 3 Sentinels, one password
+//! (`auth.mode: password`), hostnames announced, TLS with its own CA; (b)
+//! the same without TLS; (c) a standalone master. In (a) and (b) the old
+//! deployment fails over during the sync. The data set is `MIGRATION_DATA_MB` (default 20) MB of 1 KB
 //! values plus keys with TTLs; `MIGRATION_DATA_MB=100` is the measured run
 //! docs/migrating.md reports.
 
@@ -28,11 +29,22 @@ const SEED: &str = "migration-test-seed-0123456789abcdef";
 const NS: &str = "e2e";
 const TTL_KEYS: usize = 100;
 
-fn old_spec(redis: u32, sentinels: u32) -> String {
+/// The old deployment: one password (`auth.mode: password`), hostnames
+/// announced; with TLS, its own CA and client certificates not required
+/// (docs/migrating.md: a source that requires them must trust the new CA).
+fn old_spec(redis: u32, tls: bool) -> String {
+    let tls = if tls {
+        "  tls:\n    enabled: true\n    clientAuth: \"no\"\n"
+    } else {
+        "  tls:\n    enabled: false\n"
+    };
     format!(
-        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: old\n  namespace: {NS}\nspec:\n  redis:\n    replicas: {redis}\n  sentinel:\n    replicas: {sentinels}\n    masterName: mymaster\n    downAfterMilliseconds: 2000\n    failoverTimeout: 10000\n  tls:\n    enabled: false\n  auth:\n    mode: password\n  networkPolicy:\n    enabled: false\n"
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: old\n  namespace: {NS}\nspec:\n  redis:\n    replicas: {redis}\n  sentinel:\n    replicas: 3\n    masterName: mymaster\n    downAfterMilliseconds: 2000\n    failoverTimeout: 10000\n{tls}  auth:\n    mode: password\n  networkPolicy:\n    enabled: false\n"
     )
 }
+
+/// TLS to the source, trusting the old deployment's CA (its ConfigMap).
+const SOURCE_TLS: &str = "      tls: {enabled: true, ca: {configMapName: old-ca}}\n";
 
 fn old_host(kind: &str, i: u32) -> String {
     format!("old-{kind}-{i}.old-{kind}-headless.{NS}.svc.cluster.local")
@@ -86,7 +98,11 @@ struct Setup {
 fn setup(name: &str, source: &str) -> Result<Setup> {
     let dir = scratch_root().join(format!("migration-{name}-{}", std::process::id()));
     let redis = if source.contains("standalone") { 1 } else { 3 };
-    let old = render(&dir, "old.yaml", &old_spec(redis, 3))?;
+    let old = render(
+        &dir,
+        "old.yaml",
+        &old_spec(redis, source.contains(SOURCE_TLS)),
+    )?;
     // The new topology mounts the old one's Secret: both renders are
     // applied to the namespace (new objects first).
     let with_old = |mut r: Render| {
@@ -223,6 +239,16 @@ fn data_mb() -> usize {
         .unwrap_or(20)
 }
 
+/// (keys other than the writer's, the writer's `mig:*` keys) on a master.
+fn key_counts(cl: &Client, host: &str, port: u16) -> Result<(usize, usize)> {
+    let size = cl.redis(host, port, &["DBSIZE"])?;
+    let total: usize = size.text().trim().parse().with_context(|| size.summary())?;
+    let mig = cl.redis(host, port, &["KEYS", "mig:*"])?;
+    ensure!(mig.success, "KEYS: {}", mig.summary());
+    let n = mig.text().lines().filter(|l| !l.trim().is_empty()).count();
+    Ok((total - n, n))
+}
+
 fn info_field(r: &harness::Reply, k: &str) -> String {
     r.info().get(k).cloned().unwrap_or_default()
 }
@@ -302,39 +328,40 @@ fn migrate(name: &str, source: &str, sentinel_failover: bool) -> Result<String> 
         if r == "master" { Ok(()) } else { Err(r) }
     })?;
     let promoted = event.elapsed();
+    let pod0_fqdn = s.t_new.fqdn(&s.c, &pod0);
+    // The application moves to the new Secrets as soon as the cut-over is
+    // done: it asks the new Sentinels (which adopt the new master).
+    w.switch_to(&s.c, &s.new, &s.t_new)?;
     s.use_old_client();
-    let refused = s.c.client().redis(
-        &s.t_old.fqdn(&s.c, &source_master),
-        s.t_old.redis_port,
-        &["SET", "after", "cutover"],
-    )?;
+    let old_fqdn = s.t_old.fqdn(&s.c, &source_master);
+    let refused =
+        s.c.client()
+            .redis(&old_fqdn, s.t_old.redis_port, &["SET", "after", "cutover"])?;
     ensure!(
         refused.text().contains("NOREPLICAS"),
         "the old master took a write after the cut-over: {}",
         refused.summary()
     );
-    let old_size = s.c.client().redis(
-        &s.t_old.fqdn(&s.c, &source_master),
-        s.t_old.redis_port,
-        &["DBSIZE"],
-    )?;
+    let old_keys = key_counts(s.c.client(), &old_fqdn, s.t_old.redis_port)?;
     s.use_new_client();
-    let new_size = s.t_new.redis(&s.c, &pod0, &["DBSIZE"])?;
-    ensure!(
-        old_size.text().trim() == new_size.text().trim(),
-        "key counts differ: old {} new {}",
-        old_size.text(),
-        new_size.text()
-    );
-    let pod0_fqdn = s.t_new.fqdn(&s.c, &pod0);
-    // The application moves to the new Secrets as soon as the cut-over is
-    // done: it asks the new Sentinels (which adopt the new master).
-    w.switch_to(&s.c, &s.new, &s.t_new)?;
     s.t_new.wait_sentinels_agree(&s.c, &pod0, 2)?;
     let named = event.elapsed();
     w.wait_acked(w.acked_so_far() + 20, SETTLE)?;
     let writes = w.stop()?;
     let lost = writes.lost(&s.c, &s.t_new, &pod0)?;
+    let new_keys = key_counts(s.c.client(), &pod0_fqdn, s.t_new.redis_port)?;
+    ensure!(
+        old_keys.0 == new_keys.0,
+        "key counts differ (writer's keys aside): old {} new {}",
+        old_keys.0,
+        new_keys.0
+    );
+    ensure!(
+        new_keys.1 >= old_keys.1,
+        "the new master has fewer of the writer's keys ({}) than the old one ({})",
+        new_keys.1,
+        old_keys.1
+    );
     let ttl = s.t_new.redis(&s.c, &pod0, &["TTL", "ttl:7"])?;
     let ttl: i64 = ttl.text().trim().parse().unwrap_or(-3);
     ensure!(ttl > 3000, "ttl:7 lost its TTL on the new master ({ttl})");
@@ -352,7 +379,7 @@ fn migrate(name: &str, source: &str, sentinel_failover: bool) -> Result<String> 
         .first_ack_after_on(event, &pod0_fqdn)
         .context("no acknowledged write on the new master")?;
     let report = format!(
-        "{name}: {mb} MB synced in {}; cut-over: writes paused on the source {paused}, pod 0 promoted {} after the ask, named by every new Sentinel after {}; writer (moved to the new Sentinels once pod 0 was promoted): first acknowledged write on the new master {} after the ask, longest gap without one {}; {}; {} acknowledged writes lost; old master: {}; keys {} = {}; TTL kept ({ttl} s); new master {pod0_fqdn}",
+        "{name}: {mb} MB synced in {}; cut-over: writes paused on the source {paused}, pod 0 promoted {} after the ask, named by every new Sentinel after {}; writer (moved to the new Sentinels once pod 0 was promoted): first acknowledged write on the new master {} after the ask, longest gap without one {}; {}; {} acknowledged writes lost; old master: {}; keys other than the writer's {} = {}; TTL kept ({ttl} s); new master {pod0_fqdn}",
         secs(sync),
         secs(promoted),
         secs(named),
@@ -361,8 +388,8 @@ fn migrate(name: &str, source: &str, sentinel_failover: bool) -> Result<String> 
         writes.summary(),
         lost.len(),
         refused.text().trim(),
-        old_size.text().trim(),
-        new_size.text().trim(),
+        old_keys.0,
+        new_keys.0,
     );
     println!("{report}");
     ensure!(
@@ -448,6 +475,12 @@ fn source_fails_over(s: &mut Setup, old_master: &str) -> Result<()> {
 fn sentinel_source_moves_without_losing_an_acknowledged_write() -> Result<()> {
     harness::require_environment()?;
     migrate("sentinel", &sentinel_source(), true).map(|_| ())
+}
+
+#[test]
+fn tls_sentinel_source_moves_without_losing_an_acknowledged_write() -> Result<()> {
+    harness::require_environment()?;
+    migrate("sentinel-tls", &(sentinel_source() + SOURCE_TLS), true).map(|_| ())
 }
 
 #[test]

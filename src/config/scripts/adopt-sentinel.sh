@@ -5,7 +5,7 @@ SCRIPT=adopt-sentinel
 # one reports role master (the cut-over promoted it), this Sentinel starts
 # monitoring it with the settings start-sentinel.sh writes, passwords
 # through stdin. Until then it monitors nothing: it never sees, judges or
-# reconfigures the source or the old deployment. Polls twice a second:
+# reconfigures the source or the old deployment. Polls four times a second:
 # clients that move to this topology find no master until it adopts one.
 me() { cli localhost "$SENTINEL_PORT" "$SENTINEL_CRED" "$@" | tr -d '\r'; }
 while kill -0 "$SENTINEL_PID" 2>/dev/null; do
@@ -31,5 +31,5 @@ while kill -0 "$SENTINEL_PID" 2>/dev/null; do
         log "cut-over seen: Redis pod $MASTER is master; monitoring it as $MASTER_NAME (quorum $QUORUM)"
         exit 0
     fi
-    sleep 0.5
+    sleep 0.25
 done

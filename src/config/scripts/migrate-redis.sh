@@ -90,7 +90,8 @@ restore() {
 # cutover HOST PORT: writes paused on the source master, this pod gets
 # every byte (offsets equal), is promoted, and the old master is left
 # refusing every write (min-replicas-to-write it cannot reach); then writes
-# resume. Refused (nothing promoted) unless in sync.
+# resume (pod 0's own settings are restored after). Refused (nothing
+# promoted) unless in sync.
 cutover() {
     [ "$(field master_link_status "$info")" = up ] || { status "cut-over refused: link to the source $1:$2 is down"; return 1; }
     [ "$(field master_sync_in_progress "$info")" = 0 ] || { status "cut-over refused: full sync from $1:$2 in progress"; return 1; }
@@ -110,18 +111,19 @@ cutover() {
         status "cut-over refused: offsets did not meet within 3 s (source ${want:-?}, here ${got:-?}); writes resumed"
         return 1
     fi
-    r1=$(src_cli "$1" "$2" "$SOURCE_CRED" CONFIG SET min-replicas-max-lag 10)
-    r2=$(src_cli "$1" "$2" "$SOURCE_CRED" CONFIG SET min-replicas-to-write 1000000)
-    if [ "$r1" != OK ] || [ "$r2" != OK ]; then
+    # One session (two settings: Redis 6.2 sets one per CONFIG SET).
+    r=$(printf 'CONFIG SET min-replicas-max-lag 10\nCONFIG SET min-replicas-to-write 1000000\n' | src_cli "$1" "$2" "$SOURCE_CRED")
+    if [ "$r" != "OK${NL}OK" ]; then
         src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
-        status "cut-over refused: the source refused CONFIG SET min-replicas-to-write (${r2:-no answer}); its user needs +config|set, or the old master would stay writable"
+        status "cut-over refused: the source refused CONFIG SET min-replicas-to-write ($(printf '%s' "${r:-no answer}" | tr '\n' ' ')); its user needs +config|set, or the old master would stay writable"
         return 1
     fi
     me REPLICAOF NO ONE >/dev/null
-    printf 'source %s:%s offset %s\n' "$1" "$2" "$want" > "$MARKER"
-    restore
     src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
     t1=$(date +%s%N)
+    printf 'source %s:%s offset %s\n' "$1" "$2" "$want" > "$MARKER"
+    # After the pause: these only matter once pod 0 is someone's replica.
+    restore
     status "cut-over done: promoted at offset $want of $1:$2, writes paused $(( (t1 - t0) / 1000000 )) ms; the old master now refuses writes (NOREPLICAS)"
 }
 
