@@ -88,6 +88,63 @@ pub fn volumes(inst: &Instance) -> Vec<(&'static str, CaObject)> {
     v
 }
 
+/// Whether a pod volume is one of [`volumes`].
+pub fn is_volume(name: &str) -> bool {
+    [SOURCE_VOLUME, SENTINEL_VOLUME, CA_VOLUME].contains(&name)
+}
+
+/// For `check`: an `info` result naming the migration step of instance
+/// `key` and its source, read from the rendered objects (the topology
+/// ConfigMap's [`CUTOVER_KEY`] and `migrate-redis.sh`'s settings); `None`
+/// without a migration. The live state (link, lag, bytes behind) is in the
+/// pods: readiness of pod 0, its log and `/run/redis/migration-status`.
+pub fn check_note(key: &str, objs: &[&serde_norway::Value]) -> Option<crate::krm::KrmResult> {
+    let data = |o: &serde_norway::Value, k: &str| {
+        o.get("data")
+            .and_then(|d| d.get(k))
+            .and_then(serde_norway::Value::as_str)
+            .map(str::to_string)
+    };
+    let cm = |k: &str| {
+        objs.iter()
+            .filter(|o| o.get("kind").and_then(serde_norway::Value::as_str) == Some("ConfigMap"))
+            .find_map(|o| data(o, k))
+    };
+    let script = cm(MIGRATE_SCRIPT)?;
+    let setting = |k: &str| {
+        script.lines().find_map(|l| {
+            l.strip_prefix(&format!("{k}='"))
+                .and_then(|v| v.strip_suffix('\''))
+                .map(str::to_string)
+        })
+    };
+    let source = match setting("SOURCE_KIND").as_deref() {
+        Some("standalone") => format!(
+            "standalone master {}:{}",
+            setting("SOURCE_HOST").unwrap_or_default(),
+            setting("SOURCE_PORT").unwrap_or_default()
+        ),
+        _ => format!(
+            "master {} of the Sentinels {}",
+            setting("SOURCE_MASTER_NAME").unwrap_or_default(),
+            setting("SOURCE_SENTINELS")
+                .unwrap_or_default()
+                .replace('/', ":")
+                .replace(' ', ", ")
+        ),
+    };
+    let step = match cm(CUTOVER_KEY).as_deref().map(str::trim) {
+        Some("yes") => {
+            "cut-over asked: pod 0 hands the master over once in sync (its log says `cut-over done` or why it is refused)"
+        }
+        _ => "sync: pod 0 replicates from the source; Ready means in sync",
+    };
+    Some(crate::krm::KrmResult::info(format!(
+        "instance {key}: migration from the {source}; step: {step}; state: kubectl exec <name>-redis-0 -- cat {}/migration-status",
+        paths::REDIS_RUN
+    )))
+}
+
 /// Mount path of one of [`volumes`].
 pub fn mount_path(volume: &str) -> String {
     format!("{DIR}/{}", volume.trim_start_matches("migration-"))
@@ -235,6 +292,30 @@ mod tests {
             files(&b, Component::Sentinel)
         );
         assert_eq!(topology_files(&b)[CUTOVER_KEY], "yes");
+    }
+
+    #[test]
+    fn check_names_the_step_and_the_source_and_finds_nothing_missing() {
+        let run = |spec: &str| {
+            let inst = test_spec(spec);
+            let out = crate::generate::render(&inst, None, &[], 1_700_000_000).expect("render");
+            crate::check::check(&out.items)
+        };
+        let sync = run(SENTINEL_SOURCE);
+        assert!(
+            sync.iter()
+                .all(|r| r.severity != crate::krm::Severity::Error),
+            "{sync:?}"
+        );
+        assert!(sync.iter().any(|r| r.message.contains(
+            "migration from the master mymaster of the Sentinels old-sentinel:26379, fd00::1:26380; step: sync"
+        )));
+        let cut = run(&format!("{SENTINEL_SOURCE}    cutover: true\n"));
+        assert!(
+            cut.iter()
+                .any(|r| r.message.contains("step: cut-over asked"))
+        );
+        assert!(!run("").iter().any(|r| r.message.contains("migration")));
     }
 
     #[test]
