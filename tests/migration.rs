@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use harness::{
-    Client, Cluster, ClusterOptions, POLL, READY, Render, SETTLE, Standalone, Topo, Writer,
-    WriterOptions, extract_code_blocks, scratch_root, secs, start_topology, wait_for,
+    Client, Cluster, ClusterOptions, POLL, READY, Render, Rollout, SETTLE, Standalone, Topo,
+    Writer, WriterOptions, extract_code_blocks, scratch_root, secs, start_topology, wait_for,
 };
 
 const SEED: &str = "migration-test-seed-0123456789abcdef";
@@ -608,5 +608,131 @@ fn the_guide_renders_and_its_source_user_is_valid() -> Result<()> {
     let redis = Standalone::start(&dir.join("redis"))?;
     let r = redis.pipeline(&[words])?;
     ensure!(r.first().is_some_and(|l| l == "+OK"), "ACL SETUSER: {r:?}");
+    Ok(())
+}
+
+/// Abort: removing `spec.migration` before the cut-over (a rollout of
+/// both new StatefulSets). The old master stays master and answers writes
+/// throughout, every acknowledged one still there; the new topology ends as
+/// an ordinary one (a master its Sentinels name, no link to the source)
+/// holding the copy it had synced.
+#[test]
+fn removing_the_section_before_the_cutover_leaves_the_old_deployment_alone() -> Result<()> {
+    harness::require_environment()?;
+    let mut s = setup("abort", &standalone_source("redis-password"))?;
+    let dir = scratch_root().join(format!("migration-abort-{}", std::process::id()));
+    let mut plain = render(
+        &dir,
+        "plain.yaml",
+        &new_spec("      standalone: {host: x}\n", false).replace(
+            "  migration:\n    cutover: false\n    source:\n      standalone: {host: x}\n",
+            "",
+        ),
+    )?;
+    ensure!(
+        !plain
+            .configmap_data("cache-redis")?
+            .contains_key("migrate-redis.sh"),
+        "the render without spec.migration still has the migration script"
+    );
+    // The old deployment as it runs: a standalone master (its Sentinels
+    // were never applied).
+    plain.items.extend(
+        s.old
+            .items
+            .iter()
+            .filter(|i| {
+                !i["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("old-sentinel")
+            })
+            .cloned(),
+    );
+    let old_master = s.t_old.redis[0].clone();
+    s.c.start(&old_master)?;
+    s.c.wait_ready(&old_master, READY)?;
+    let fqdn = s.t_old.fqdn(&s.c, &old_master);
+    populate(&s.c, &fqdn, s.t_old.redis_port, 2)?;
+    let w = Writer::start_fixed(
+        &s.c,
+        &s.old,
+        &s.t_old,
+        &old_master,
+        WriterOptions::new("abort"),
+    )?;
+    s.use_new_client();
+    s.start_new_sentinels()?;
+    for r in &s.t_new.redis {
+        s.c.start(r)?;
+        s.c.wait_ready(r, Duration::from_secs(300))?;
+    }
+    w.wait_acked(20, SETTLE)?;
+    let t = Instant::now();
+    let report = Rollout::apply(&mut s.c, &plain)?;
+    println!(
+        "abort: rollout without spec.migration in {}: {}",
+        secs(t.elapsed()),
+        report.summary()
+    );
+    let pod0 = s.t_new.redis[0].clone();
+    let master = s.t_new.current_master(&s.c)?;
+    s.t_new.wait_sentinels_agree(&s.c, &master, 2)?;
+    let info = s.t_new.redis(&s.c, &master, &["INFO", "keyspace"])?;
+    // Without pod 0 the standalone old master has no replica: WAIT counts
+    // none, but SET goes on being answered OK.
+    let after = Instant::now();
+    thread::sleep(Duration::from_secs(4));
+    let writes = w.stop()?;
+    let answered = writes
+        .list
+        .iter()
+        .filter(|x| {
+            x.sent >= after
+                && matches!(
+                    x.outcome,
+                    harness::Outcome::Acked | harness::Outcome::Unacked
+                )
+        })
+        .count();
+    ensure!(
+        answered >= 2,
+        "the old master stopped taking writes after the abort: {}",
+        writes.summary()
+    );
+    s.use_old_client();
+    let role = s.c.client().redis(&fqdn, s.t_old.redis_port, &["ROLE"])?;
+    ensure!(
+        role.lines().first() == Some(&"master"),
+        "the old master: {}",
+        role.summary()
+    );
+    let lost = s
+        .t_old
+        .missing_keys(&s.c, &old_master, &writes.acked(), &writes.prefix)?;
+    ensure!(
+        lost.is_empty(),
+        "acknowledged writes lost on the old master: {lost:?}"
+    );
+    s.use_new_client();
+    let link = s.t_new.redis(&s.c, &master, &["INFO", "replication"]);
+    ensure!(
+        link.is_ok_and(|r| info_field(&r, "role") == "master"),
+        "the new master is not a master"
+    );
+    for p in &s.t_new.redis {
+        let r = s.t_new.redis(&s.c, p, &["INFO", "replication"])?;
+        let h = info_field(&r, "master_host");
+        ensure!(
+            !h.starts_with("old-"),
+            "{p} still replicates from the source ({h})"
+        );
+    }
+    println!(
+        "abort: old master still master, {}; 0 lost; new topology: master {master} (pod 0 is {pod0}) named by its Sentinels, {}",
+        writes.summary(),
+        info.text().trim()
+    );
+    s.c.pass();
     Ok(())
 }
