@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use harness::{
-    Client, Cluster, ClusterOptions, POLL, READY, Render, Rollout, SETTLE, Standalone, Topo,
-    Writer, WriterOptions, extract_code_blocks, scratch_root, secs, start_topology, wait_for,
+    Client, Cluster, ClusterOptions, POLL, READY, Render, Rollout, SETTLE, Server, Standalone,
+    Topo, Writer, WriterOptions, extract_code_blocks, scratch_root, secs, start_topology, wait_for,
 };
 
 const SEED: &str = "migration-test-seed-0123456789abcdef";
@@ -96,6 +96,13 @@ struct Setup {
 }
 
 fn setup(name: &str, source: &str) -> Result<Setup> {
+    setup_for(name, source, None)
+}
+
+/// [`setup`] with the new topology on another server than the old one
+/// (`target`: a build of .ci/install.d/45-servers.sh, e.g. `valkey-9.1`),
+/// as its image says.
+fn setup_for(name: &str, source: &str, target: Option<&Server>) -> Result<Setup> {
     let dir = scratch_root().join(format!("migration-{name}-{}", std::process::id()));
     let redis = if source.contains("standalone") { 1 } else { 3 };
     let old = render(
@@ -109,8 +116,19 @@ fn setup(name: &str, source: &str) -> Result<Setup> {
         r.items.extend(old.items.iter().cloned());
         r
     };
-    let new = with_old(render(&dir, "new.yaml", &new_spec(source, false))?);
-    let cut = with_old(render(&dir, "cut.yaml", &new_spec(source, true))?);
+    let mut opts = ClusterOptions::default();
+    let image = match target {
+        Some(t) => {
+            let image = t.image()?;
+            opts.images = vec![(image.clone(), t.clone())];
+            format!("  image: {image}\n")
+        }
+        None => String::new(),
+    };
+    let spec =
+        |cutover| new_spec(source, cutover).replacen("spec:\n", &format!("spec:\n{image}"), 1);
+    let new = with_old(render(&dir, "new.yaml", &spec(false))?);
+    let cut = with_old(render(&dir, "cut.yaml", &spec(true))?);
     for (a, b) in new.workloads()?.iter().zip(cut.workloads()?.iter()) {
         ensure!(
             a.template() == b.template(),
@@ -118,7 +136,7 @@ fn setup(name: &str, source: &str) -> Result<Setup> {
             a.name
         );
     }
-    let mut c = Cluster::new(&new, ClusterOptions::default())?;
+    let mut c = Cluster::new(&new, opts)?;
     let t_old = Topo::new(&old, &c)?;
     let t_new = Topo::new(&new, &c)?;
     let old_client = Client::from_render(&old, "old", &c.client().netns, &c.work.join("old"))?;
@@ -254,8 +272,13 @@ fn info_field(r: &harness::Reply, k: &str) -> String {
 }
 
 /// The whole move for one source kind; returns the report line.
-fn migrate(name: &str, source: &str, sentinel_failover: bool) -> Result<String> {
-    let mut s = setup(name, source)?;
+fn migrate(
+    name: &str,
+    source: &str,
+    sentinel_failover: bool,
+    target: Option<&Server>,
+) -> Result<String> {
+    let mut s = setup_for(name, source, target)?;
     let standalone = source.contains("standalone");
     let old_master = s.t_old.redis[0].clone();
     if standalone {
@@ -474,19 +497,48 @@ fn source_fails_over(s: &mut Setup, old_master: &str) -> Result<()> {
 #[test]
 fn sentinel_source_moves_without_losing_an_acknowledged_write() -> Result<()> {
     harness::require_environment()?;
-    migrate("sentinel", &sentinel_source(), true).map(|_| ())
+    migrate("sentinel", &sentinel_source(), true, None).map(|_| ())
 }
 
 #[test]
 fn tls_sentinel_source_moves_without_losing_an_acknowledged_write() -> Result<()> {
     harness::require_environment()?;
-    migrate("sentinel-tls", &(sentinel_source() + SOURCE_TLS), true).map(|_| ())
+    migrate(
+        "sentinel-tls",
+        &(sentinel_source() + SOURCE_TLS),
+        true,
+        None,
+    )
+    .map(|_| ())
 }
 
 #[test]
 fn standalone_source_moves_without_losing_an_acknowledged_write() -> Result<()> {
     harness::require_environment()?;
-    migrate("standalone", &standalone_source("redis-password"), false).map(|_| ())
+    migrate(
+        "standalone",
+        &standalone_source("redis-password"),
+        false,
+        None,
+    )
+    .map(|_| ())
+}
+
+/// Versions: the old deployment on the server under test (Debian's Redis
+/// 7.0.15 by default), the new topology on Valkey 9.1.2 (its image, the
+/// build cached by .ci/install.d/45-servers.sh): a replica newer than its
+/// master, RDB format 10 read by Valkey 9.
+#[test]
+fn a_source_moves_to_a_newer_server() -> Result<()> {
+    harness::require_environment()?;
+    let target = Server::build("valkey-9.1")?;
+    migrate(
+        "to-valkey",
+        &standalone_source("redis-password"),
+        false,
+        Some(&target),
+    )
+    .map(|_| ())
 }
 
 /// Wrong credentials, then an unreachable source, then a cut-over asked
