@@ -22,6 +22,9 @@
 //!   every name clients and peers dial: each pod's DNS name, both Services
 //!   in short and qualified forms.
 //!
+//! An instance with `spec.migration` also gets an `info` result saying
+//! which step it is at (sync, cut-over asked) and from which source.
+//!
 //! Each fault is an `error` result naming the fix. It runs as
 //! `redis-sentinel-fn check` (a YAML stream or a ResourceList) and as a KRM
 //! validator (kustomize `validators:`, kpt `pipeline.validators`) when the
@@ -177,6 +180,7 @@ pub fn check(items: &[Value]) -> Vec<KrmResult> {
             .count();
         let warnings = c.results.len() - errors;
         out.extend(c.results);
+        out.extend(crate::config::migration::check_note(key, objs));
         out.push(KrmResult::info(match (errors, warnings) {
             (0, 0) => format!(
                 "redis-sentinel-fn check: instance {key} ({} objects) is consistent",
@@ -531,6 +535,12 @@ impl<'a> Checker<'a> {
             } else {
                 continue;
             };
+            if v.str_at(&["name"])
+                .is_some_and(crate::config::migration::is_volume)
+            {
+                // The migration source's Secrets and CA: the user's objects.
+                continue;
+            }
             match self.resolve(k, n, ns) {
                 Some(obj) => {
                     if v.str_at(&["name"]) == Some("config") {

@@ -218,7 +218,8 @@ pub fn run_parsed(
     let (mut outputs, results) =
         match render_all(&insts, seed.as_ref(), &rl.items, now, drops_results) {
             Ok(r) => r,
-            Err(mut e) => {
+            Err(e) => {
+                let mut e = *e;
                 e.resource_ref = e.resource_ref.or_else(|| fc_ref.clone());
                 rl.results.push(e);
                 return rl;
@@ -280,6 +281,9 @@ fn check_windows(
     true
 }
 
+/// The items of each instance of a run (in order) and the results of all.
+type Rendered = (Vec<Vec<Value>>, Vec<KrmResult>);
+
 /// Renders every instance of the run: the items of each (in order) and
 /// the results of all, or the error of the first that failed or (where
 /// the caller drops results) would change on every run.
@@ -289,18 +293,18 @@ fn render_all(
     previous: &[Value],
     now: i64,
     drops_results: bool,
-) -> Result<(Vec<Vec<Value>>, Vec<KrmResult>), KrmResult> {
+) -> Result<Rendered, Box<KrmResult>> {
     let mut outputs = Vec::new();
     let mut results = Vec::new();
     for inst in insts {
         let rendered = generate::render(inst, seed, previous, now).map_err(|e| {
-            KrmResult::error(format!(
+            Box::new(KrmResult::error(format!(
                 "rendering {} failed: {e:#}",
                 ownership::instance_key(inst)
-            ))
+            )))
         })?;
         if drops_results && !rendered.unstable.is_empty() {
-            return Err(unstable_error(inst, &rendered.unstable));
+            return Err(Box::new(unstable_error(inst, &rendered.unstable)));
         }
         outputs.push(rendered.items);
         results.extend(rendered.results);

@@ -64,7 +64,7 @@ const READY_REDIS_BODY: &str = include_str!("scripts/ready-redis.sh");
 
 /// The credential (`user:file`) the Redis hook uses on its own Redis:
 /// pausing clients and `REPLICAOF` need the admin user.
-fn admin_credential(inst: &Instance) -> String {
+pub(crate) fn admin_credential(inst: &Instance) -> String {
     match &inst.auth {
         Some(a) => match a.mode {
             AuthMode::Acl => users::script_credential(

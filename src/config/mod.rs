@@ -10,6 +10,7 @@
 //! secrets) to a writable copy at start.
 
 pub mod handover;
+pub mod migration;
 pub mod redis;
 pub mod renewal;
 pub mod sentinel;
@@ -42,6 +43,12 @@ const COMMON_SH: &str = include_str!("scripts/common.sh");
 
 /// ConfigMap data of a component: its config file and start script.
 pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
+    let mut files = component_files(inst, c);
+    files.extend(migration::files(inst, c));
+    files
+}
+
+fn component_files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
     match c {
         Component::Redis => BTreeMap::from([
             ("redis.conf".to_string(), redis::redis_conf(inst)),

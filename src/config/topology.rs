@@ -39,6 +39,12 @@ pub fn mount_path(c: Component) -> &'static str {
 
 /// The ConfigMap data.
 pub fn files(inst: &Instance) -> BTreeMap<String, String> {
+    let mut files = counts(inst);
+    files.extend(super::migration::topology_files(inst));
+    files
+}
+
+fn counts(inst: &Instance) -> BTreeMap<String, String> {
     BTreeMap::from([
         (REDIS_REPLICAS.to_string(), inst.redis.replicas.to_string()),
         (

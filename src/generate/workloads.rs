@@ -66,6 +66,18 @@ pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
             ca_from: None,
         });
     }
+    if c == Component::Redis {
+        for (volume, obj) in crate::config::migration::volumes(inst) {
+            if let crate::spec::migration::CaObject::Secret(secret) = obj {
+                v.push(MountedSecret {
+                    volume,
+                    secret,
+                    keys: None,
+                    ca_from: None,
+                });
+            }
+        }
+    }
     if c == Component::Redis && crate::consumers::has_users(inst) {
         v.push(MountedSecret {
             volume: "consumers",
@@ -323,12 +335,33 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
     let (mut volumes, mut mounts) = config_volumes(inst, c, &name, &d);
     for m in mounted_secrets(inst, c) {
         let path = match m.volume {
-            "tls" => d.tls,
-            "consumers" => paths::REDIS_CONSUMERS,
-            _ => d.auth,
+            "tls" => d.tls.to_string(),
+            "consumers" => paths::REDIS_CONSUMERS.to_string(),
+            v if v.starts_with("migration-") => crate::config::migration::mount_path(v),
+            _ => d.auth.to_string(),
         };
-        mounts.push(mount(m.volume, path, true));
+        mounts.push(mount(m.volume, &path, true));
         volumes.push(mounted_secret_volume(m));
+    }
+    if c == Component::Redis {
+        for (volume, obj) in crate::config::migration::volumes(inst) {
+            if let crate::spec::migration::CaObject::ConfigMap(cm) = obj {
+                volumes.push(Volume {
+                    name: volume.into(),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: cm,
+                        default_mode: Some(CONFIG_MODE),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+                mounts.push(mount(
+                    volume,
+                    &crate::config::migration::mount_path(volume),
+                    true,
+                ));
+            }
+        }
     }
     volumes.push(empty_dir("run", "16Mi"));
     mounts.push(mount("run", d.run, false));

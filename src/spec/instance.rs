@@ -36,6 +36,8 @@ pub struct Instance {
     pub consumers: Vec<super::consumers::Consumer>,
     /// `None` when metrics are off.
     pub metrics: Option<crate::metrics::Metrics>,
+    /// `spec.migration` (`None`: no migration).
+    pub migration: Option<super::migration::Migration>,
     /// Problems that do not stop the render (warning results).
     pub warnings: Vec<crate::krm::FieldError>,
     /// What field paths of this spec start with: `spec.`, `data.` for a

@@ -11,6 +11,7 @@ pub mod consumers;
 mod instance;
 pub mod list;
 mod messages;
+pub mod migration;
 pub mod model;
 pub mod quantity;
 mod resources;

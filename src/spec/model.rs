@@ -111,6 +111,8 @@ pub struct Spec {
     /// Applications that get a connection Secret in their namespace.
     pub consumers: Vec<super::consumers::ConsumerSpec>,
     pub metrics: MetricsSpec,
+    /// Moving a running Redis into this topology (docs/migrating.md).
+    pub migration: Option<super::migration::MigrationSpec>,
 }
 
 /// NetworkPolicies that admit Redis and Sentinel traffic only from the

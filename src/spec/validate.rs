@@ -83,6 +83,12 @@ pub(super) fn resolve(
         redis_version,
         &mut cx,
     );
+    let migration = migration(
+        spec,
+        (auth.is_some(), tls.is_some()),
+        redis.server.as_ref(),
+        &mut cx,
+    );
 
     if !cx.errors.is_empty() {
         return Err(capped(cx.errors));
@@ -109,9 +115,35 @@ pub(super) fn resolve(
         network_policy,
         consumers,
         metrics,
+        migration,
         warnings: cx.warnings,
         field_prefix: prefix.to_string(),
     })
+}
+
+/// `spec.migration` ([`super::migration`]).
+fn migration(
+    spec: &Spec,
+    (auth_enabled, tls_enabled): (bool, bool),
+    target: Option<&super::server::Server>,
+    cx: &mut Ctx,
+) -> Option<super::migration::Migration> {
+    let m = spec.migration.as_ref()?;
+    let (mut problems, mut warnings) = (Vec::new(), Vec::new());
+    let r = super::migration::resolve(
+        m,
+        auth_enabled,
+        tls_enabled,
+        target,
+        &mut problems,
+        &mut warnings,
+    );
+    cx.extend(problems);
+    for (field, msg) in warnings {
+        cx.warnings
+            .push(FieldError::new(format!("{}{field}", cx.prefix), msg));
+    }
+    r
 }
 
 /// The instance name (`spec.name`, else `metadata.name`); errors name the

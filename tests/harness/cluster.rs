@@ -51,7 +51,7 @@ while [ "$#" -gt 0 ]; do
     op=$1; shift
     case "$op" in
         --) break ;;
-        tmpfs) mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev e2e-pod "$1"; shift ;;
+        tmpfs) mkdir -p "$1"; mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev e2e-pod "$1"; shift ;;
         mkdir) mkdir -p "$1"; shift ;;
         bind) mount --bind "$1" "$2"
               if [ "$3" = ro ]; then mount -o remount,bind,ro "$2"; fi
@@ -559,6 +559,14 @@ impl Cluster {
         self.clients.get(instance).unwrap_or_else(|| self.client())
     }
 
+    /// Replaces the client [`Cluster::client`] (and every [`super::Topo`]
+    /// query) uses, returning the previous one: a cluster that runs two
+    /// renders (a migration's old and new deployments) talks to each with
+    /// its own certificate and credentials.
+    pub fn set_client(&mut self, client: Client) -> Option<Client> {
+        self.client.replace(client)
+    }
+
     pub fn pod(&self, name: &str) -> &Pod {
         self.pods
             .iter()
@@ -666,7 +674,9 @@ impl Cluster {
     /// Prelude operations for the pod's mounts. A mount whose parent is
     /// deeper than one level (e.g. `/etc/redis/config`) gets a fresh tmpfs
     /// on that parent, so the host's own directory there (Debian's
-    /// `/etc/redis`, mode 2770) is neither used nor touched.
+    /// `/etc/redis`, mode 2770) is neither used nor touched. Nested
+    /// parents (`/etc/redis/migration` in `/etc/redis`) are made in the
+    /// tmpfs above them.
     fn mount_ops(&self, pod: &Pod, w: &Workload) -> Result<Vec<String>> {
         let mut tmpfs = BTreeSet::new();
         let mut mkdirs = Vec::new();

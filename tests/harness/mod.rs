@@ -39,7 +39,14 @@
 //!   Sentinel with `SET` + `WAIT 1 1000`; its [`Writes`] give attempted /
 //!   acknowledged / refused counts, the write outage
 //!   ([`Writes::longest_gap`], [`Writes::first_ack_after`]) and the
-//!   acknowledged writes lost ([`Writes::lost`]).
+//!   acknowledged writes lost ([`Writes::lost`]). [`Writer::start_fixed`]
+//!   writes to one master without Sentinels (a standalone Redis);
+//!   [`Writer::switch_to`] moves a running writer to another topology (an
+//!   application that re-reads its Secrets: a migration's cut-over).
+//! - Two renders in one cluster (a migration's old and new deployments):
+//!   build the [`Cluster`] from both renders' items, one [`Topo`] per
+//!   render, [`start_topology`] for each, [`Cluster::set_client`] to talk to
+//!   each with its own certificate and credentials (`tests/migration.rs`).
 //! - [`Rollout`] (`rollout.rs`): `kubectl apply` of another render on a
 //!   running cluster: kubelet's atomic update of mounted ConfigMaps and
 //!   Secrets, then the StatefulSet controller (scale up/down, RollingUpdate
@@ -115,7 +122,7 @@ pub use standalone::Standalone;
 pub use topo::{
     FAILOVER_EVENTS, Map, POLL, READY, SETTLE, Seen, Topo, bring_up, bring_up_instances,
     bring_up_with, error_code, expect_decision, get, log_since, master_addr, replica_records, seen,
-    sentinel_master_state, start_sentinels_first,
+    sentinel_master_state, start_sentinels_first, start_topology,
 };
 #[allow(unused_imports)]
 pub use writer::{Outcome, Write, Writer, WriterOptions, Writes};

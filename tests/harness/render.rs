@@ -25,9 +25,14 @@ fn for_server_under_test(spec: &Path) -> Result<std::path::PathBuf> {
         .pointer_mut("/spec/instances")
         .and_then(Value::as_array_mut)
     {
-        Some(instances) => instances
-            .iter_mut()
-            .fold(false, |any, i| set_default_image(i, &image) || any),
+        Some(instances) => {
+            // Every instance, not only up to the first that changed.
+            let mut any = false;
+            for i in instances {
+                any |= set_default_image(i, &image);
+            }
+            any
+        }
         None => set_default_image(&mut v, &image),
     };
     if !changed {

@@ -584,7 +584,7 @@ pub fn bring_up(render: &Render) -> Result<(Cluster, Topo)> {
 pub fn bring_up_with(render: &Render, opts: super::ClusterOptions) -> Result<(Cluster, Topo)> {
     let mut c = Cluster::new(render, opts)?;
     let t = Topo::new(render, &c)?;
-    start_topo(&mut c, &t)?;
+    start_topology(&mut c, &t)?;
     Ok((c, t))
 }
 
@@ -596,14 +596,16 @@ pub fn bring_up_instances(render: &Render, keys: &[&str]) -> Result<(Cluster, Ve
     let mut topos = Vec::new();
     for k in keys {
         let t = Topo::new(&render.instance(k), &c)?;
-        start_topo(&mut c, &t)?;
+        start_topology(&mut c, &t)?;
         topos.push(t);
     }
     Ok((c, topos))
 }
 
-/// Starts one topology of the cluster, as [`bring_up`] describes.
-fn start_topo(c: &mut Cluster, t: &Topo) -> Result<()> {
+/// The steps of [`bring_up`] on a cluster that exists (one that runs two
+/// renders starts each topology with this, its client set with
+/// [`Cluster::set_client`]).
+pub fn start_topology(c: &mut Cluster, t: &Topo) -> Result<()> {
     let start = Instant::now();
     start_sentinels_first(c, t)?;
     for r in &t.redis {

@@ -23,8 +23,8 @@
 //! `redis-cli` (never pods), so the test thread stays free to drive pods.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -97,18 +97,42 @@ impl WriterOptions {
 pub struct Writer {
     stop: Arc<AtomicBool>,
     acked: Arc<AtomicUsize>,
+    next: Arc<Mutex<Option<Target>>>,
     thread: Option<JoinHandle<Vec<Write>>>,
     prefix: String,
     /// When the writer started.
     pub started: Instant,
 }
 
-struct Worker {
+/// Where a [`Writer`] writes: through Sentinel discovery, or to one
+/// fixed master (a standalone Redis without Sentinels).
+struct Target {
     client: Client,
     master_name: String,
+    /// Empty: always `fixed`.
     sentinels: Vec<String>,
+    fixed: Option<String>,
     redis_port: u16,
     sentinel_port: u16,
+}
+
+impl Target {
+    fn of(c: &Cluster, render: &Render, t: &Topo, dir: &str) -> Result<Target> {
+        Ok(Target {
+            client: Client::from_render(render, &t.instance, &c.client().netns, &c.work.join(dir))?,
+            master_name: t.master_name.clone(),
+            sentinels: t.sentinels.iter().map(|s| t.fqdn(c, s)).collect(),
+            fixed: None,
+            redis_port: t.redis_port,
+            sentinel_port: t.sentinel_port,
+        })
+    }
+}
+
+struct Worker {
+    target: Target,
+    /// A target to move to (an application re-reading its Secrets).
+    next: Arc<Mutex<Option<Target>>>,
     opts: WriterOptions,
     stop: Arc<AtomicBool>,
     acked: Arc<AtomicUsize>,
@@ -132,12 +156,16 @@ impl Worker {
 
     /// The master the first answering Sentinel names.
     fn discover(&self) -> Option<String> {
-        self.sentinels
+        let t = &self.target;
+        if let Some(h) = &t.fixed {
+            return Some(h.clone());
+        }
+        t.sentinels
             .iter()
-            .find_map(|s| master_addr(&self.client, &self.master_name, s, self.sentinel_port).ok())
+            .find_map(|s| master_addr(&t.client, &t.master_name, s, t.sentinel_port).ok())
     }
 
-    fn run(self) -> Vec<Write> {
+    fn run(mut self) -> Vec<Write> {
         let start = Instant::now();
         let o = &self.opts;
         let mut writes = Vec::new();
@@ -146,15 +174,19 @@ impl Worker {
             && writes.len() < o.max_writes
             && !self.stop.load(Ordering::Relaxed)
         {
+            if let Some(t) = self.next.lock().ok().and_then(|mut n| n.take()) {
+                self.target = t;
+                master = None;
+            }
             let Some(host) = master.take().or_else(|| self.discover()) else {
                 thread::sleep(POLL);
                 continue;
             };
             let key = writes.len();
             let sent = Instant::now();
-            let r = self.client.redis_pipe(
+            let r = self.target.client.redis_pipe(
                 &host,
-                self.redis_port,
+                self.target.redis_port,
                 &format!("SET {}:{key} v{key}\nWAIT 1 {}\n", o.prefix, o.wait_ms),
             );
             let outcome = Self::classify(&r);
@@ -180,31 +212,62 @@ impl Writer {
     /// Starts writing to the topology `t` of `c` from the client namespace,
     /// with the render's client certificate and application credentials.
     pub fn start(c: &Cluster, render: &Render, t: &Topo, opts: WriterOptions) -> Result<Writer> {
+        let target = Target::of(c, render, t, &format!("writer-{}", opts.prefix))?;
+        Ok(Writer::spawn(target, opts))
+    }
+
+    /// Like [`Writer::start`], always to the Redis pod `pod` of `t` (a
+    /// standalone master: no Sentinel to ask).
+    pub fn start_fixed(
+        c: &Cluster,
+        render: &Render,
+        t: &Topo,
+        pod: &str,
+        opts: WriterOptions,
+    ) -> Result<Writer> {
+        let mut target = Target::of(c, render, t, &format!("writer-{}", opts.prefix))?;
+        target.fixed = Some(t.fqdn(c, pod));
+        Ok(Writer::spawn(target, opts))
+    }
+
+    fn spawn(target: Target, opts: WriterOptions) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(AtomicUsize::new(0));
+        let next = Arc::new(Mutex::new(None));
         let prefix = opts.prefix.clone();
         let worker = Worker {
-            client: Client::from_render(
-                render,
-                &t.instance,
-                &c.client().netns,
-                &c.work.join(format!("writer-{prefix}")),
-            )?,
-            master_name: t.master_name.clone(),
-            sentinels: t.sentinels.iter().map(|s| t.fqdn(c, s)).collect(),
-            redis_port: t.redis_port,
-            sentinel_port: t.sentinel_port,
+            target,
+            next: next.clone(),
             opts,
             stop: stop.clone(),
             acked: acked.clone(),
         };
-        Ok(Writer {
+        Writer {
             stop,
             acked,
+            next,
             thread: Some(thread::spawn(move || worker.run())),
             prefix,
             started: Instant::now(),
-        })
+        }
+    }
+
+    /// Moves the writer to the topology `t` of `render` (through its
+    /// Sentinels, with its client certificate and credentials), as an
+    /// application does that re-reads its Secrets; takes effect before
+    /// the next write.
+    pub fn switch_to(&self, c: &Cluster, render: &Render, t: &Topo) -> Result<()> {
+        let target = Target::of(
+            c,
+            render,
+            t,
+            &format!("writer-{}-{}", self.prefix, t.instance),
+        )?;
+        *self
+            .next
+            .lock()
+            .map_err(|_| anyhow!("the writer's lock is poisoned"))? = Some(target);
+        Ok(())
     }
 
     /// Acknowledged writes so far (while it runs).

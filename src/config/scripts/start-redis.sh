@@ -78,6 +78,16 @@ if [ -z "$MASTER" ]; then
         log "no Sentinel or peer knows the master: initial layout, master is $MASTER"
     fi
 fi
+# Migration in (spec.migration): pod 0 of a topology no Sentinel monitors
+# yet and without a master replicates from the source (migrate-redis.sh).
+MASTER_PORT=$REDIS_PORT; MIGRATING=""
+if [ "$MASTER" = "$SELF" ] && [ "$reached" -eq 0 ] && [ -f "$CONFIG_DIR/migrate-redis.sh" ]; then
+    src=$(sh "$CONFIG_DIR/migrate-redis.sh" source-master) || { log "migration: the source's master is unknown; exiting to retry"; exit 1; }
+    if [ -n "$src" ]; then
+        MASTER=${src% *}; MASTER_PORT=${src#* }; MIGRATING=1
+        log "migration: replicating from the source's master $MASTER:$MASTER_PORT"
+    fi
+fi
 
 # 3. Runtime config: the generated redis.conf plus this pod's lines.
 mkdir -p "$RUN_DIR"
@@ -91,7 +101,7 @@ umask 077
     if [ "$MASTER" != "$SELF" ]; then
         valid_host "$MASTER" || { log "master name is not a host name; exiting"; exit 1; }
         wait_resolves "$MASTER" "$RESOLVE_WAIT_SECONDS" || log "master $MASTER does not resolve yet"
-        conf_line "replicaof $MASTER $REDIS_PORT"
+        conf_line "replicaof $MASTER $MASTER_PORT"
     fi
     case "$AUTH_MODE" in
         acl)
@@ -113,6 +123,8 @@ umask 077
             conf_line "masterauth $(secret_arg "$AUTH_DIR/redis-password")"
             ;;
     esac
+    if [ -n "$MIGRATING" ]; then sh "$CONFIG_DIR/migrate-redis.sh" conf || exit 1; fi
 } > "$RUN_DIR/redis.conf"
 if [ "$MASTER" = "$SELF" ]; then log "starting as master ($SELF)"; else log "starting as replica of $MASTER"; fi
+if [ -n "$MIGRATING" ]; then REDIS_PID=$$ sh "$CONFIG_DIR/migrate-redis.sh" loop & fi
 exec "$SERVER_BIN" "$RUN_DIR/redis.conf"

@@ -40,11 +40,33 @@ if [ -z "$MASTER" ]; then
     MASTER=$(redis_master_peer "")
     if [ -n "$MASTER" ]; then log "Redis pod $MASTER reports role master"; fi
 fi
+ADOPT=""
+if [ -z "$MASTER" ] && [ -f "$CONFIG_DIR/adopt-sentinel.sh" ]; then
+    # Migration in (spec.migration): no new pod is master before the
+    # cut-over; monitor nothing until one is (adopt-sentinel.sh).
+    ADOPT=1; MASTER=none
+    log "migration: no Redis pod is master yet; starting without a monitored master"
+fi
 if [ -z "$MASTER" ]; then
     MASTER=$(redis_host 0)
     log "no peer knows the master: monitoring the initial master $MASTER"
 fi
 
+if [ -n "$ADOPT" ]; then
+    mkdir -p "$RUN_DIR"
+    umask 077
+    {
+        cat "$CONFIG_DIR/sentinel.conf"
+        conf_line "sentinel myid $(printf '%s' "$SELF" | sha1sum | cut -c1-40)"
+        conf_line "sentinel announce-ip $SELF"
+        conf_line "sentinel announce-port $SENTINEL_PORT"
+        if [ -n "$AUTH_MODE" ]; then
+            check_secret "$AUTH_DIR/sentinel-password"
+            conf_line "requirepass $(secret_arg "$AUTH_DIR/sentinel-password")"
+        fi
+    } > "$RUN_DIR/sentinel.conf"
+    SENTINEL_PID=$$ sh "$CONFIG_DIR/adopt-sentinel.sh" &
+else
 if ! valid_host "$MASTER"; then
     log "master name is not a host name; exiting to retry"
     exit 1
@@ -99,6 +121,7 @@ MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
     fi
 } > "$RUN_DIR/sentinel.conf"
 log "starting Sentinel $SELF monitoring $MASTER_NAME at $MASTER"
+fi
 # 4. Beside Sentinel (same container, a child of the Sentinel process after
 #    the exec): the prune loop, which forgets removed pods and applies the
 #    quorum. It ends when Sentinel does.

@@ -1,0 +1,332 @@
+//! Migration in (`spec.migration`, docs/migrating.md): the files and
+//! settings of the two run-time parts.
+//!
+//! - `migrate-redis.sh` (Redis ConfigMap): called by `start-redis.sh` on
+//!   pod 0 while no Sentinel of this topology monitors a master: the
+//!   source's master to replicate from, the redis.conf lines of a replica of
+//!   the source, and the loop beside Redis that follows the source, reports
+//!   the state and performs the cut-over.
+//! - `adopt-sentinel.sh` (Sentinel ConfigMap): beside a Sentinel started
+//!   without a monitored master; monitors the new master once the cut-over
+//!   promoted it.
+//!
+//! The source's Secrets (and CA) are mounted under [`DIR`] on the Redis
+//! pods only. The cut-over switch is the topology ConfigMap's
+//! [`CUTOVER_KEY`], outside the pod-template hash: asking for the cut-over
+//! restarts no pod.
+
+use std::collections::BTreeMap;
+
+use super::{Setting, handover, paths, script_header, users};
+use crate::spec::migration::{CaObject, Credential, Migration, Source};
+use crate::spec::model::AuthMode;
+use crate::spec::{Component, Instance};
+
+pub const MIGRATE_SCRIPT: &str = "migrate-redis.sh";
+pub const ADOPT_SCRIPT: &str = "adopt-sentinel.sh";
+const MIGRATE_BODY: &str = include_str!("scripts/migrate-redis.sh");
+const ADOPT_BODY: &str = include_str!("scripts/adopt-sentinel.sh");
+
+/// Topology ConfigMap key: `yes` once `migration.cutover` is true.
+pub const CUTOVER_KEY: &str = "migration-cutover";
+/// Where the Redis pods see the source's Secrets and CA.
+pub const DIR: &str = "/etc/redis/migration";
+/// Volumes (and subdirectories of [`DIR`]).
+pub const SOURCE_VOLUME: &str = "migration-source";
+pub const SENTINEL_VOLUME: &str = "migration-sentinel";
+pub const CA_VOLUME: &str = "migration-ca";
+/// How far behind the source pod 0 may be when the cut-over starts: the
+/// rest must arrive within the pause (3 s at most).
+const CUTOVER_MAX_BEHIND: u64 = 1 << 20;
+/// `CLIENT PAUSE` timeout on the source: writes resume by themselves if
+/// the cut-over dies half-way.
+const PAUSE_MS: u32 = 5_000;
+
+/// The files of a component's ConfigMap for the migration.
+pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
+    let Some(m) = &inst.migration else {
+        return BTreeMap::new();
+    };
+    match c {
+        Component::Redis => BTreeMap::from([(MIGRATE_SCRIPT.to_string(), migrate_script(inst, m))]),
+        Component::Sentinel => BTreeMap::from([(
+            ADOPT_SCRIPT.to_string(),
+            script_header(inst, Component::Sentinel, &adopt_settings(inst)) + ADOPT_BODY,
+        )]),
+    }
+}
+
+/// The topology ConfigMap's migration key.
+pub fn topology_files(inst: &Instance) -> BTreeMap<String, String> {
+    inst.migration
+        .as_ref()
+        .map(|m| {
+            BTreeMap::from([(
+                CUTOVER_KEY.to_string(),
+                if m.cutover { "yes" } else { "no" }.to_string(),
+            )])
+        })
+        .unwrap_or_default()
+}
+
+/// The volumes (name, object) the Redis pods mount under [`DIR`]: the
+/// source's Secrets and, with TLS, its CA.
+pub fn volumes(inst: &Instance) -> Vec<(&'static str, CaObject)> {
+    let Some(m) = &inst.migration else {
+        return Vec::new();
+    };
+    let mut v = Vec::new();
+    if let Some(a) = &m.auth {
+        v.push((SOURCE_VOLUME, CaObject::Secret(a.secret.clone())));
+    }
+    if let Some(a) = &m.sentinel_auth {
+        v.push((SENTINEL_VOLUME, CaObject::Secret(a.secret.clone())));
+    }
+    if let Some(ca) = &m.ca {
+        v.push((CA_VOLUME, ca.from.clone()));
+    }
+    v
+}
+
+/// Whether a pod volume is one of [`volumes`].
+pub fn is_volume(name: &str) -> bool {
+    [SOURCE_VOLUME, SENTINEL_VOLUME, CA_VOLUME].contains(&name)
+}
+
+/// For `check`: an `info` result naming the migration step of instance
+/// `key` and its source, read from the rendered objects (the topology
+/// ConfigMap's [`CUTOVER_KEY`] and `migrate-redis.sh`'s settings); `None`
+/// without a migration. The live state (link, lag, bytes behind) is in the
+/// pods: readiness of pod 0, its log and `/run/redis/migration-status`.
+pub fn check_note(key: &str, objs: &[&serde_norway::Value]) -> Option<crate::krm::KrmResult> {
+    let data = |o: &serde_norway::Value, k: &str| {
+        o.get("data")
+            .and_then(|d| d.get(k))
+            .and_then(serde_norway::Value::as_str)
+            .map(str::to_string)
+    };
+    let cm = |k: &str| {
+        objs.iter()
+            .filter(|o| o.get("kind").and_then(serde_norway::Value::as_str) == Some("ConfigMap"))
+            .find_map(|o| data(o, k))
+    };
+    let script = cm(MIGRATE_SCRIPT)?;
+    let setting = |k: &str| {
+        script.lines().find_map(|l| {
+            l.strip_prefix(&format!("{k}='"))
+                .and_then(|v| v.strip_suffix('\''))
+                .map(str::to_string)
+        })
+    };
+    let source = match setting("SOURCE_KIND").as_deref() {
+        Some("standalone") => format!(
+            "standalone master {}:{}",
+            setting("SOURCE_HOST").unwrap_or_default(),
+            setting("SOURCE_PORT").unwrap_or_default()
+        ),
+        _ => format!(
+            "master {} of the Sentinels {}",
+            setting("SOURCE_MASTER_NAME").unwrap_or_default(),
+            setting("SOURCE_SENTINELS")
+                .unwrap_or_default()
+                .replace('/', ":")
+                .replace(' ', ", ")
+        ),
+    };
+    let step = match cm(CUTOVER_KEY).as_deref().map(str::trim) {
+        Some("yes") => {
+            "cut-over asked: pod 0 hands the master over once in sync (its log says `cut-over done` or why it is refused)"
+        }
+        _ => "sync: pod 0 replicates from the source; Ready means in sync",
+    };
+    Some(crate::krm::KrmResult::info(format!(
+        "instance {key}: migration from the {source}; step: {step}; state: kubectl exec <name>-redis-0 -- cat {}/migration-status",
+        paths::REDIS_RUN
+    )))
+}
+
+/// Mount path of one of [`volumes`].
+pub fn mount_path(volume: &str) -> String {
+    format!("{DIR}/{}", volume.trim_start_matches("migration-"))
+}
+
+fn cred(c: Option<&Credential>, volume: &str) -> Setting {
+    match c {
+        Some(c) => Setting::Refs(format!(
+            "{}:$MIGRATION_DIR/{}/{}",
+            c.username.as_deref().unwrap_or_default(),
+            volume.trim_start_matches("migration-"),
+            c.password_key
+        )),
+        None => Setting::Lit(String::new()),
+    }
+}
+
+fn migrate_script(inst: &Instance, m: &Migration) -> String {
+    let (kind, host, port, sentinels, master_name) = match &m.source {
+        Source::Standalone { host, port } => (
+            "standalone",
+            host.clone(),
+            port.to_string(),
+            String::new(),
+            String::new(),
+        ),
+        Source::Sentinel { hosts, master_name } => {
+            let list: Vec<String> = hosts.iter().map(|(h, p)| format!("{h}/{p}")).collect();
+            (
+                "sentinel",
+                String::new(),
+                String::new(),
+                list.join(" "),
+                master_name.clone(),
+            )
+        }
+    };
+    let ca_file =
+        m.ca.as_ref()
+            .map(|ca| format!("$MIGRATION_DIR/ca/{}", ca.key))
+            .unwrap_or_default();
+    let tls_args = if ca_file.is_empty() {
+        String::new()
+    } else {
+        format!("--tls --cacert {ca_file} --cert $TLS_DIR/tls.crt --key $TLS_DIR/tls.key")
+    };
+    let target_cred = match &inst.auth {
+        Some(a) => users::script_credential(
+            match a.mode {
+                AuthMode::Acl => (Some(users::REPLICATION_USER), users::REPLICATION_PASSWORD),
+                AuthMode::Password => (None, users::REDIS_PASSWORD),
+            },
+            "$AUTH_DIR",
+        ),
+        None => String::new(),
+    };
+    let extra: Vec<(&str, Setting)> = vec![
+        ("MIGRATION_DIR", Setting::Overridable(DIR.to_string())),
+        (
+            "DATA_DIR",
+            Setting::Overridable(paths::REDIS_DATA.to_string()),
+        ),
+        (
+            "ADMIN_CRED",
+            Setting::Refs(handover::admin_credential(inst)),
+        ),
+        ("SOURCE_KIND", kind.into()),
+        ("SOURCE_HOST", host.into()),
+        ("SOURCE_PORT", port.into()),
+        ("SOURCE_SENTINELS", sentinels.into()),
+        ("SOURCE_MASTER_NAME", master_name.into()),
+        ("SOURCE_CRED", cred(m.auth.as_ref(), SOURCE_VOLUME)),
+        (
+            "SOURCE_SENTINEL_CRED",
+            cred(m.sentinel_auth.as_ref(), SENTINEL_VOLUME),
+        ),
+        ("SOURCE_CA", Setting::Refs(ca_file)),
+        ("SOURCE_TLS_ARGS", Setting::Refs(tls_args)),
+        ("TARGET_CRED", Setting::Refs(target_cred)),
+        (
+            "TARGET_TLS",
+            if inst.tls_enabled() { "yes" } else { "" }.into(),
+        ),
+        (
+            "STATUS_FILE",
+            Setting::Refs("$RUN_DIR/migration-status".into()),
+        ),
+        ("CUTOVER_MAX_BEHIND", CUTOVER_MAX_BEHIND.to_string().into()),
+        ("PAUSE_MS", PAUSE_MS.to_string().into()),
+    ];
+    script_header(inst, Component::Redis, &extra) + MIGRATE_BODY
+}
+
+fn adopt_settings(inst: &Instance) -> Vec<(&'static str, Setting)> {
+    let s = &inst.sentinel;
+    let mut v: Vec<(&str, Setting)> = vec![
+        (
+            "DOWN_AFTER_MILLISECONDS",
+            s.down_after_milliseconds.to_string().into(),
+        ),
+        ("FAILOVER_TIMEOUT", s.failover_timeout.to_string().into()),
+        ("PARALLEL_SYNCS", s.parallel_syncs.to_string().into()),
+    ];
+    if inst.auth.as_ref().is_some_and(|a| a.mode == AuthMode::Acl) {
+        v.push(("SENTINEL_USER", users::SENTINEL_USER.into()));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::test_spec;
+
+    const SENTINEL_SOURCE: &str = "  migration:\n    source:\n      sentinel:\n        hosts: [\"old-sentinel:26379\", \"[fd00::1]:26380\"]\n        masterName: mymaster\n        auth: {secretName: old, passwordKey: sentinel-password}\n      auth: {secretName: old, passwordKey: redis-password}\n      tls: {enabled: true, ca: {configMapName: old-ca}}\n";
+
+    #[test]
+    fn scripts_and_mounts_of_a_sentinel_source() {
+        let inst = test_spec(SENTINEL_SOURCE);
+        let f = files(&inst, Component::Redis);
+        let s = &f[MIGRATE_SCRIPT];
+        assert!(s.contains("SOURCE_SENTINELS='old-sentinel/26379 fd00::1/26380'"));
+        assert!(s.contains("SOURCE_CRED=':'\"$MIGRATION_DIR\"'/source/redis-password'"));
+        assert!(
+            s.contains("SOURCE_SENTINEL_CRED=':'\"$MIGRATION_DIR\"'/sentinel/sentinel-password'")
+        );
+        assert!(s.contains("SOURCE_CA=\"$MIGRATION_DIR\"'/ca/ca.crt'"));
+        assert!(s.contains("TARGET_CRED='replication:'\"$AUTH_DIR\"'/replication-password'"));
+        assert!(files(&inst, Component::Sentinel).contains_key(ADOPT_SCRIPT));
+        assert_eq!(topology_files(&inst)[CUTOVER_KEY], "no");
+        let v = volumes(&inst);
+        assert_eq!(v.len(), 3);
+        assert_eq!(mount_path(v[2].0), "/etc/redis/migration/ca");
+        assert!(files(&test_spec(""), Component::Redis).is_empty());
+        assert!(topology_files(&test_spec("")).is_empty());
+    }
+
+    #[test]
+    fn cutover_is_a_topology_value_not_a_script_change() {
+        let a = test_spec(SENTINEL_SOURCE);
+        let b = test_spec(&format!("{SENTINEL_SOURCE}    cutover: true\n"));
+        assert_eq!(files(&a, Component::Redis), files(&b, Component::Redis));
+        assert_eq!(
+            files(&a, Component::Sentinel),
+            files(&b, Component::Sentinel)
+        );
+        assert_eq!(topology_files(&b)[CUTOVER_KEY], "yes");
+    }
+
+    #[test]
+    fn check_names_the_step_and_the_source_and_finds_nothing_missing() {
+        let run = |spec: &str| {
+            let inst = test_spec(spec);
+            let out = crate::generate::render(&inst, None, &[], 1_700_000_000).expect("render");
+            crate::check::check(&out.items)
+        };
+        let sync = run(SENTINEL_SOURCE);
+        assert!(
+            sync.iter()
+                .all(|r| r.severity != crate::krm::Severity::Error),
+            "{sync:?}"
+        );
+        assert!(sync.iter().any(|r| r.message.contains(
+            "migration from the master mymaster of the Sentinels old-sentinel:26379, fd00::1:26380; step: sync"
+        )));
+        let cut = run(&format!("{SENTINEL_SOURCE}    cutover: true\n"));
+        assert!(
+            cut.iter()
+                .any(|r| r.message.contains("step: cut-over asked"))
+        );
+        assert!(!run("").iter().any(|r| r.message.contains("migration")));
+    }
+
+    #[test]
+    fn standalone_source_settings() {
+        let inst = test_spec(
+            "  migration:\n    source:\n      standalone: {host: \"redis.old.svc\", port: 6390}\n      auth: {secretName: s, passwordKey: pw, username: migrator}\n",
+        );
+        let s = &files(&inst, Component::Redis)[MIGRATE_SCRIPT];
+        assert!(s.contains("SOURCE_KIND='standalone'"));
+        assert!(s.contains("SOURCE_HOST='redis.old.svc'") && s.contains("SOURCE_PORT='6390'"));
+        assert!(s.contains("SOURCE_CRED='migrator:'\"$MIGRATION_DIR\"'/source/pw'"));
+        assert!(s.contains("SOURCE_CA=''") && s.contains("SOURCE_TLS_ARGS=''"));
+    }
+}

@@ -1,0 +1,174 @@
+SCRIPT=migrate-redis
+# Migration in (spec.migration; docs/migrating.md). Redis pod 0 of a topology
+# with no master yet replicates from the source's master; the other pods
+# replicate from pod 0 as usual. Called by start-redis.sh:
+#   source-master  prints "HOST PORT" of the source's master (exit 1: unknown;
+#                  nothing printed: the cut-over was done here already)
+#   conf           prints the redis.conf lines of a replica of the source
+#   loop           runs beside Redis (REDIS_PID): follows the source's master
+#                  when a Sentinel source fails over, writes the migration
+#                  state to $STATUS_FILE and the log, and hands the master
+#                  over once the topology ConfigMap says migration-cutover: yes
+MARKER="$DATA_DIR/migration-cutover-done"
+me() { cli localhost "$REDIS_PORT" "$ADMIN_CRED" "$@" | tr -d '\r'; }
+field() { printf '%s\n' "$2" | sed -n "s/^$1://p"; }
+
+# src_cli HOST PORT CREDENTIAL ARGS...: like cli, with the source's TLS
+# settings (its CA) instead of this topology's.
+src_cli() {
+    _h=$1; _p=$2; _cred=$3; shift 3
+    _user=${_cred%%:*}; _pw=${_cred#*:}
+    if [ -n "$_cred" ] && [ -r "$_pw" ]; then
+        if [ -n "$_user" ]; then set -- --user "$_user" "$@"; fi
+        REDISCLI_AUTH=$(cat "$_pw") timeout "$CLI_TIMEOUT" "$CLI_BIN" $SOURCE_TLS_ARGS --no-auth-warning -h "$_h" -p "$_p" "$@" 2>/dev/null | tr -d '\r'
+    else
+        timeout "$CLI_TIMEOUT" "$CLI_BIN" $SOURCE_TLS_ARGS -h "$_h" -p "$_p" "$@" 2>/dev/null | tr -d '\r'
+    fi
+}
+
+# source_master: "HOST PORT" of the source's master, asked of the source's
+# Sentinels (the first that answers with a host name) or the standalone
+# address; empty when none answers.
+source_master() {
+    if [ "$SOURCE_KIND" = standalone ]; then printf '%s %s\n' "$SOURCE_HOST" "$SOURCE_PORT"; return 0; fi
+    for _s in $SOURCE_SENTINELS; do
+        _ans=$(src_cli "${_s%/*}" "${_s##*/}" "$SOURCE_SENTINEL_CRED" SENTINEL get-master-addr-by-name "$SOURCE_MASTER_NAME")
+        _mh=$(printf '%s\n' "$_ans" | sed -n 1p); _mp=$(printf '%s\n' "$_ans" | sed -n 2p)
+        case "$_mp" in '' | *[!0-9]*) continue ;; esac
+        if valid_host "$_mh"; then printf '%s %s\n' "$_mh" "$_mp"; return 0; fi
+    done
+}
+
+# Settings read at run time: the cut-over switch (topology ConfigMap).
+cutover_asked() { [ "$({ tr -d ' \r\n' < "$TOPOLOGY_DIR/migration-cutover"; } 2>/dev/null)" = yes ]; }
+
+# status TEXT: the migration state, for the log (when it changes) and the
+# readiness probe / kubectl exec (cat $STATUS_FILE).
+status() {
+    printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" > "$STATUS_FILE.tmp" && mv "$STATUS_FILE.tmp" "$STATUS_FILE"
+    _class=${1%% *}
+    if [ "$_class" != "${last_class:-}" ]; then log "$1"; last_class=$_class; fi
+}
+
+# conf_lines: this pod as a replica of the source: the source's
+# credentials; never a candidate for the old deployment's Sentinels
+# (replica-priority 0); replication over plain text or with the source's CA.
+conf_lines() {
+    if [ -n "$SOURCE_CRED" ]; then
+        check_secret "${SOURCE_CRED#*:}"
+        conf_line "masteruser \"${SOURCE_CRED%%:*}\""
+        conf_line "masterauth $(secret_arg "${SOURCE_CRED#*:}")"
+    else
+        conf_line 'masteruser ""'
+        conf_line 'masterauth ""'
+    fi
+    conf_line "replica-priority 0"
+    if [ -z "$SOURCE_CA" ]; then
+        conf_line "tls-replication no"
+    else
+        # The source's CA beside this topology's: replication is the only
+        # client connection this pod makes to a server of the old CA.
+        cat "$TLS_DIR/ca.crt" "$SOURCE_CA" > "$RUN_DIR/migration-ca.crt" || exit 1
+        conf_line "tls-ca-cert-file $RUN_DIR/migration-ca.crt"
+    fi
+}
+
+# restore: back to this topology's settings once promoted (what
+# start-redis.sh writes for a pod that is not migrating), passwords through
+# stdin, never the command line.
+restore() {
+    if [ -n "$TARGET_CRED" ]; then
+        { printf 'CONFIG SET masteruser "%s"\n' "${TARGET_CRED%%:*}"
+          printf 'CONFIG SET masterauth %s\n' "$(secret_arg "${TARGET_CRED#*:}")"; } | me >/dev/null
+    fi
+    me CONFIG SET replica-priority 100 >/dev/null
+    if [ -n "$TARGET_TLS" ]; then
+        me CONFIG SET tls-replication yes tls-ca-cert-file "$TLS_DIR/ca.crt" >/dev/null
+    fi
+}
+
+# cutover HOST PORT: writes paused on the source master, this pod gets
+# every byte (offsets equal), is promoted, and the old master is left
+# refusing every write (min-replicas-to-write it cannot reach); then writes
+# resume (pod 0's own settings are restored after). Refused (nothing
+# promoted) unless in sync.
+cutover() {
+    [ "$(field master_link_status "$info")" = up ] || { status "cut-over refused: link to the source $1:$2 is down"; return 1; }
+    [ "$(field master_sync_in_progress "$info")" = 0 ] || { status "cut-over refused: full sync from $1:$2 in progress"; return 1; }
+    [ "$behind" -le "$CUTOVER_MAX_BEHIND" ] || { status "cut-over refused: $behind bytes behind the source (at most $CUTOVER_MAX_BEHIND)"; return 1; }
+    t0=$(date +%s%N)
+    r=$(src_cli "$1" "$2" "$SOURCE_CRED" CLIENT PAUSE "$PAUSE_MS" WRITE)
+    [ "$r" = OK ] || { status "cut-over refused: the source refused CLIENT PAUSE (${r:-no answer}); its user needs +client|pause"; return 1; }
+    n=0; want=""; got=""
+    while [ "$n" -lt 60 ]; do
+        want=$(field master_repl_offset "$(src_cli "$1" "$2" "$SOURCE_CRED" INFO replication)")
+        got=$(field slave_repl_offset "$(me INFO replication)")
+        if [ -n "$want" ] && [ "$want" = "$got" ]; then break; fi
+        n=$((n + 1)); sleep 0.05
+    done
+    if [ -z "$want" ] || [ "$want" != "$got" ]; then
+        src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
+        status "cut-over refused: offsets did not meet within 3 s (source ${want:-?}, here ${got:-?}); writes resumed"
+        return 1
+    fi
+    # One session (two settings: Redis 6.2 sets one per CONFIG SET).
+    r=$(printf 'CONFIG SET min-replicas-max-lag 10\nCONFIG SET min-replicas-to-write 1000000\n' | src_cli "$1" "$2" "$SOURCE_CRED")
+    if [ "$r" != "OK${NL}OK" ]; then
+        src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
+        status "cut-over refused: the source refused CONFIG SET min-replicas-to-write ($(printf '%s' "${r:-no answer}" | tr '\n' ' ')); its user needs +config|set, or the old master would stay writable"
+        return 1
+    fi
+    me REPLICAOF NO ONE >/dev/null
+    src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
+    t1=$(date +%s%N)
+    printf 'source %s:%s offset %s\n' "$1" "$2" "$want" > "$MARKER"
+    # After the pause: these only matter once pod 0 is someone's replica.
+    restore
+    status "cut-over done: promoted at offset $want of $1:$2, writes paused $(( (t1 - t0) / 1000000 )) ms; the old master now refuses writes (NOREPLICAS)"
+}
+
+loop() {
+    last_log=0
+    while kill -0 "$REDIS_PID" 2>/dev/null; do
+        info=$(me INFO replication)
+        if [ "$(field role "$info")" = master ]; then status "cut-over done: this pod is the master"; return 0; fi
+        host=$(field master_host "$info"); port=$(field master_port "$info")
+        if [ "$SOURCE_KIND" = sentinel ]; then
+            now=$(source_master)
+            if [ -n "$now" ] && [ "$now" != "$host $port" ] && [ -n "$host" ]; then
+                log "the source's Sentinels name ${now% *}:${now#* } as master (was $host:$port): following"
+                me REPLICAOF "${now% *}" "${now#* }" >/dev/null
+                sleep 1; continue
+            fi
+        fi
+        src=$(field master_repl_offset "$(src_cli "$host" "$port" "$SOURCE_CRED" INFO replication)")
+        mine=$(field slave_repl_offset "$info")
+        behind=$(( ${src:-0} - ${mine:-0} )); [ "$behind" -ge 0 ] || behind=0
+        if [ -z "$src" ]; then behind=999999999999; fi
+        state="link=$(field master_link_status "$info") sync_in_progress=$(field master_sync_in_progress "$info") lag=$(field master_last_io_seconds_ago "$info")s bytes_behind=${src:+$behind}${src:-unknown} source=$host:$port"
+        case "$state" in
+            link=up\ sync_in_progress=0*) status "in-sync $state" ;;
+            link=up*) status "syncing $state" ;;
+            *) ans=$(src_cli "$host" "$port" "$SOURCE_CRED" PING | sed -n 1p | cut -c1-120)
+               case "$ans" in NOAUTH* | WRONGPASS* | NOPERM*) ans="$ans (the source refuses the credentials of migration.source.auth)" ;; esac
+               status "link-down $state; the source answers PING with: ${ans:-nothing (unreachable)}" ;;
+        esac
+        if cutover_asked; then
+            if cutover "$host" "$port"; then return 0; fi
+        elif [ $(( $(date +%s) - last_log )) -ge 30 ]; then
+            log "$state"; last_log=$(date +%s)
+        fi
+        sleep 1
+    done
+}
+
+case "${1:-}" in
+    source-master)
+        if [ -f "$MARKER" ]; then exit 0; fi
+        m=$(source_master)
+        if [ -z "$m" ]; then log "no source Sentinel names the master $SOURCE_MASTER_NAME (unreachable, wrong password or unknown name)"; exit 1; fi
+        printf '%s\n' "$m" ;;
+    conf) conf_lines ;;
+    loop) loop ;;
+    *) log "usage: migrate-redis.sh source-master|conf|loop"; exit 2 ;;
+esac
