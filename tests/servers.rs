@@ -3,52 +3,47 @@
 //! render and on `check` of the rendered manifests), `redis.server` and
 //! `redis.version` are validated with their field paths.
 
-use std::process::Command;
+mod common;
 
+/// `render -f` of a spec with `image` and the `redis` lines (the shared
+/// runner: fixed seed and clock): success, stdout, stderr.
 fn render(image: &str, redis: &str) -> (bool, String, String) {
-    let dir = std::env::temp_dir().join(format!("rsfn-servers-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let spec = dir.join(format!("spec-{}.yaml", image.len() + redis.len()));
-    std::fs::write(
-        &spec,
-        format!(
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = common::temp_dir(&format!("servers-{n}"));
+    let spec = common::temp_file(
+        &dir,
+        "spec.yaml",
+        &format!(
             "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: cache\nspec:\n  image: {image}\n{redis}"
         ),
-    )
-    .expect("spec");
-    let out = Command::new(env!("CARGO_BIN_EXE_redis-sentinel-fn"))
-        .args(["render", "-f"])
-        .arg(&spec)
-        .env("REDIS_SENTINEL_FN_SEED", "0123456789abcdef0123456789abcdef")
-        .output()
-        .expect("runs");
+    );
+    let out = common::render(&spec, &[]);
+    let _ = std::fs::remove_dir_all(&dir);
+    text(&out)
+}
+
+/// `check -f -` of `manifests`: stdout and stderr together.
+fn check(manifests: &str) -> String {
+    let (_, out, err) = text(&common::run(
+        &["check", "-f", "-"],
+        manifests.as_bytes(),
+        &[],
+    ));
+    format!("{out}{err}")
+}
+
+/// KRM mode on a ResourceList: success and stdout.
+fn krm(input: String) -> (bool, String) {
+    let (ok, out, _) = text(&common::run(&[], input.as_bytes(), &[]));
+    (ok, out)
+}
+
+fn text(out: &std::process::Output) -> (bool, String, String) {
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn check(manifests: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redis-sentinel-fn"))
-        .args(["check", "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(manifests.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("output");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
     )
 }
 
@@ -159,27 +154,6 @@ fn a_downgrade_the_rdb_format_cannot_do_is_refused() {
     let fc = |image: &str| {
         format!(
             "functionConfig:\n  apiVersion: fn.redis-sentinel.dev/v1alpha1\n  kind: RedisSentinel\n  metadata:\n    name: cache\n    namespace: cache\n  spec:\n    image: {image}\n"
-        )
-    };
-    let krm = |input: String| -> (bool, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_redis-sentinel-fn"))
-            .env("REDIS_SENTINEL_FN_SEED", "0123456789abcdef0123456789abcdef")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("runs");
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write");
-        let out = child.wait_with_output().expect("output");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
         )
     };
     let list = |items: &str, image: &str| {
