@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use redis_sentinel_fn::krm::ResourceList;
+use redis_sentinel_fn::krm::{ResourceList, Severity};
 use redis_sentinel_fn::{function, ownership, spec};
 use redis_sentinel_fn_fuzz::{NOW, check_generated, check_run, seed};
 
@@ -13,14 +13,32 @@ fuzz_target!(|data: &[u8]| {
     check_run(data, &out);
     // KRM mode writes through the pass-through fast path: the same bytes.
     let mut fast = Vec::new();
-    let failed = function::run_write(data, || Ok(Some(seed())), NOW, &mut fast)
-        .expect("the fast path writes");
+    // Errors (and, where the caller drops results, warnings) are told as
+    // main tells them on standard error; here the errors are counted.
+    let told = std::cell::Cell::new(0usize);
+    let failed = function::run_write(
+        data,
+        || Ok(Some(seed())),
+        NOW,
+        &mut fast,
+        |r| {
+            if r.severity == Severity::Error {
+                told.set(told.get() + 1)
+            }
+        },
+    )
+    .expect("the fast path writes");
     let mut slow = Vec::new();
     out.write(&mut slow).expect("the output serializes");
     assert_eq!(
         failed,
         out.has_errors(),
         "the fast path disagrees on errors"
+    );
+    assert_eq!(
+        told.get() > 0,
+        failed,
+        "errors are told exactly when the output has errors"
     );
     assert!(
         fast == slow,
@@ -35,11 +53,12 @@ fuzz_target!(|data: &[u8]| {
         let fc = rl
             .function_config
             .expect("accepted input has a functionConfig");
-        let inst = spec::from_function_config(&fc).expect("accepted spec validates");
+        // One instance, or each of a RedisSentinelList.
+        let insts = spec::instances_from_function_config(&fc).expect("accepted spec validates");
         let generated: Vec<_> = out
             .items
             .iter()
-            .filter(|i| ownership::is_owned(i, &inst))
+            .filter(|i| insts.iter().any(|inst| ownership::is_owned(i, inst)))
             .cloned()
             .collect();
         assert!(
