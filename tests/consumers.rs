@@ -34,37 +34,18 @@ mod harness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
     ClientWriter, Cluster, Drivers, POLL, READY, Render, SETTLE, Topo, check_threescale_rules,
-    extract_code_blocks, mount_secret, python_with_redis, ruby_with_redis, run, threescale_env,
-    wait_for,
+    extract_code_blocks, mount_secret, python_with_redis, repo_path, ruby_with_redis, run,
+    threescale_env, unix_now, wait_for,
 };
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn path(rel: &str) -> PathBuf {
-    Path::new(ROOT).join(rel)
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
-
-fn text(render: &Render, secret: &str, key: &str) -> Result<String> {
-    render
-        .secret_text(secret, key)?
-        .with_context(|| format!("Secret {secret} has no {key}"))
-}
 
 /// The formats 3scale's parsers depend on, checked on the rendered Secret.
 fn check_threescale_formats(render: &Render) -> Result<()> {
-    let hosts = text(render, "backend-redis", "REDIS_STORAGE_SENTINEL_HOSTS")?;
+    let hosts = render.secret_key("backend-redis", "REDIS_STORAGE_SENTINEL_HOSTS")?;
     ensure!(!hosts.contains(' '), "no spaces in the host list: {hosts}");
     let want: Vec<String> = (0..3)
         .map(|i| {
@@ -79,10 +60,14 @@ fn check_threescale_formats(render: &Render) -> Result<()> {
         ("backend-redis", "REDIS_QUEUES_URL", "rediss://cache/1"),
         ("system-redis", "URL", "rediss://cache/2"),
     ] {
-        ensure!(text(render, secret, key)? == url, "{secret} {key}");
+        ensure!(render.secret_key(secret, key)? == url, "{secret} {key}");
     }
-    ensure!(text(render, "system-redis", "NAMESPACE")? == "system");
-    ensure!(text(render, "backend-redis", "REDIS_STORAGE_SENTINEL_USERNAME")?.is_empty());
+    ensure!(render.secret_key("system-redis", "NAMESPACE")? == "system");
+    ensure!(
+        render
+            .secret_key("backend-redis", "REDIS_STORAGE_SENTINEL_USERNAME")?
+            .is_empty()
+    );
     Ok(())
 }
 
@@ -214,14 +199,14 @@ fn ruby_refusals(c: &Cluster, d: &Drivers) -> Result<()> {
 fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
     harness::require_environment()?;
     let py = python_with_redis()?;
-    let render = Render::spec(&path("tests/fixtures/e2e-consumers.yaml"))?;
+    let render = Render::spec(&repo_path("tests/fixtures/e2e-consumers.yaml"))?;
     check_threescale_formats(&render)?;
     let rules = check_threescale_rules(&render, true)?;
     println!("consumers: 3scale rules hold for {rules} URLs and Sentinel entries");
     let (mut c, t) = harness::bring_up(&render)?;
     let work = c.work.join("consumers");
     let snippets = work.join("snippets");
-    let blocks = extract_code_blocks(&path("docs/connecting.md"), &snippets)?;
+    let blocks = extract_code_blocks(&repo_path("docs/connecting.md"), &snippets)?;
     for b in ["redis-cli.sh", "connect.py", "binding.py", "threescale.py"] {
         ensure!(
             blocks.iter().any(|n| n == b),

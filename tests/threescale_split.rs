@@ -25,28 +25,16 @@ mod harness;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
     ClientWriter, Cluster, Drivers, POLL, Render, SETTLE, Topo, check_threescale_rules,
-    extract_code_blocks, mount_secret, python_with_redis, ruby_with_redis, threescale_env,
-    wait_for,
+    extract_code_blocks, mount_secret, python_with_redis, repo_path, ruby_with_redis,
+    threescale_env, unix_now, wait_for,
 };
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const INSTANCES: [&str; 3] = ["e2e/storage", "e2e/queues", "e2e/system"];
-
-fn path(rel: &str) -> PathBuf {
-    Path::new(ROOT).join(rel)
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
 
 /// A part: its Secret and keys, the instance serving it, its database.
 struct Part {
@@ -94,25 +82,19 @@ const PARTS: [Part; 3] = [
     },
 ];
 
-fn text(render: &Render, secret: &str, key: &str) -> Result<String> {
-    render
-        .secret_text(secret, key)?
-        .with_context(|| format!("Secret {secret} has no {key}"))
-}
-
 /// Every part of the Secrets names its own instance: master group,
 /// Sentinel pods, CA and client certificate of that instance only.
 fn check_parts_point_at_their_instance(render: &Render) -> Result<()> {
     let mut cas = Vec::new();
     for p in &PARTS {
         let name = INSTANCES[p.instance].rsplit('/').next().unwrap_or_default();
-        let url = text(render, p.secret, p.url)?;
+        let url = render.secret_key(p.secret, p.url)?;
         ensure!(
             url == format!("rediss://{name}/{}", p.db),
             "{}: URL {url}",
             p.name
         );
-        let hosts = text(render, p.secret, p.hosts)?;
+        let hosts = render.secret_key(p.secret, p.hosts)?;
         let sentinels: Vec<&str> = hosts.split(',').collect();
         ensure!(
             !sentinels.is_empty()
@@ -125,18 +107,18 @@ fn check_parts_point_at_their_instance(render: &Render) -> Result<()> {
         );
         let client = format!("{name}-client-tls");
         ensure!(
-            text(render, p.secret, p.ca)? == text(render, &client, "ca.crt")?,
+            render.secret_key(p.secret, p.ca)? == render.secret_key(&client, "ca.crt")?,
             "{}: {} is not the CA of {name}",
             p.name,
             p.ca
         );
         ensure!(
-            text(render, p.secret, p.cert)? == text(render, &client, "tls.crt")?,
+            render.secret_key(p.secret, p.cert)? == render.secret_key(&client, "tls.crt")?,
             "{}: {} is not the client certificate of {name}",
             p.name,
             p.cert
         );
-        cas.push(text(render, p.secret, p.ca)?);
+        cas.push(render.secret_key(p.secret, p.ca)?);
     }
     ensure!(
         cas[0] != cas[1] && cas[1] != cas[2] && cas[0] != cas[2],
@@ -156,14 +138,14 @@ fn check_parts_point_at_their_instance(render: &Render) -> Result<()> {
 #[test]
 fn storage_queues_and_system_on_separate_instances() -> Result<()> {
     harness::require_environment()?;
-    let render = Render::spec(&path("tests/fixtures/e2e-threescale-split.yaml"))?;
+    let render = Render::spec(&repo_path("tests/fixtures/e2e-threescale-split.yaml"))?;
     check_parts_point_at_their_instance(&render)?;
     let rules = check_threescale_rules(&render, true)?;
     println!("split: every part points at its own instance; 3scale rules hold for {rules} values");
     let (mut c, topos) = harness::bring_up_instances(&render, &INSTANCES)?;
     let work = c.work.join("split");
     let snippets = work.join("snippets");
-    extract_code_blocks(&path("docs/connecting.md"), &snippets)?;
+    extract_code_blocks(&repo_path("docs/connecting.md"), &snippets)?;
     let backend = mount_secret(&render, "backend-redis", &work.join("backend-redis"))?;
     let system = mount_secret(&render, "system-redis", &work.join("system-redis"))?;
     let mounts = BTreeMap::from([

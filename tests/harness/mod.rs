@@ -353,6 +353,20 @@ pub fn scratch_root() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e")
 }
 
+/// A path under the repository root.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// Seconds since the Unix epoch, as clients outside the harness stamp
+/// their writes.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// Seconds with millisecond precision, for printed figures.
 pub fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())

@@ -197,6 +197,12 @@ impl Render {
             .transpose()
     }
 
+    /// One key of a Secret as text; an error naming both when it is missing.
+    pub fn secret_key(&self, name: &str, key: &str) -> Result<String> {
+        self.secret_text(name, key)?
+            .with_context(|| format!("Secret {name} has no {key}"))
+    }
+
     /// The StatefulSet whose pods carry `app.kubernetes.io/component: COMPONENT`.
     pub fn workload_of(&self, component: &str) -> Result<Workload> {
         let sts = self
