@@ -32,15 +32,14 @@
 
 mod harness;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
     ClientWriter, Cluster, Drivers, POLL, READY, Render, SETTLE, Topo, check_threescale_rules,
-    extract_code_blocks, mount_secret, python_with_redis, repo_path, ruby_with_redis, run,
-    threescale_env, unix_now, wait_for,
+    extract_code_blocks, mount_secret, mount_threescale, python_with_redis, repo_path,
+    ruby_with_redis, run, threescale_env, unix_now, wait_for,
 };
 
 /// The formats 3scale's parsers depend on, checked on the rendered Secret.
@@ -240,12 +239,11 @@ fn consumer_secrets_with_real_clients_through_a_failover() -> Result<()> {
     );
 
     // ---- the consumer Secrets, mounted as files
-    let backend = mount_secret(&render, "backend-redis", &work.join("backend-redis"))?;
-    let system = mount_secret(&render, "system-redis", &work.join("system-redis"))?;
-    let mounts = BTreeMap::from([
-        ("backend-redis", backend.clone()),
-        ("system-redis", system.clone()),
-    ]);
+    let mounts = mount_threescale(&render, &work)?;
+    let (backend, system) = (
+        mounts["backend-redis"].clone(),
+        mounts["system-redis"].clone(),
+    );
     let d = Drivers {
         python: py,
         snippets: snippets.clone(),

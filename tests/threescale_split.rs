@@ -23,14 +23,13 @@
 
 mod harness;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use harness::{
     ClientWriter, Cluster, Drivers, POLL, Render, SETTLE, Topo, check_threescale_rules,
-    extract_code_blocks, mount_secret, python_with_redis, repo_path, ruby_with_redis,
+    extract_code_blocks, mount_threescale, python_with_redis, repo_path, ruby_with_redis,
     threescale_env, unix_now, wait_for,
 };
 
@@ -146,12 +145,11 @@ fn storage_queues_and_system_on_separate_instances() -> Result<()> {
     let work = c.work.join("split");
     let snippets = work.join("snippets");
     extract_code_blocks(&repo_path("docs/connecting.md"), &snippets)?;
-    let backend = mount_secret(&render, "backend-redis", &work.join("backend-redis"))?;
-    let system = mount_secret(&render, "system-redis", &work.join("system-redis"))?;
-    let mounts = BTreeMap::from([
-        ("backend-redis", backend.clone()),
-        ("system-redis", system.clone()),
-    ]);
+    let mounts = mount_threescale(&render, &work)?;
+    let (backend, system) = (
+        mounts["backend-redis"].clone(),
+        mounts["system-redis"].clone(),
+    );
     let d = Drivers {
         python: python_with_redis()?,
         snippets,

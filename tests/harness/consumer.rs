@@ -27,6 +27,19 @@ pub fn mount_secret(render: &Render, name: &str, dir: &Path) -> Result<PathBuf> 
     Ok(dir.to_path_buf())
 }
 
+/// 3scale's two Secrets, `backend-redis` and `system-redis`, mounted under
+/// `work/<name>` as 3scale-operator mounts them: the directory of each, by
+/// name (the map [`threescale_env`] reads).
+pub fn mount_threescale(
+    render: &Render,
+    work: &Path,
+) -> Result<std::collections::BTreeMap<&'static str, PathBuf>> {
+    ["backend-redis", "system-redis"]
+        .into_iter()
+        .map(|name| Ok((name, mount_secret(render, name, &work.join(name))?)))
+        .collect()
+}
+
 /// Extracts the fenced code blocks of a Markdown guide whose first line is
 /// `# file: <name>` into `dir/<name>`; returns the names. Tests run exactly
 /// what the guide shows.

@@ -104,7 +104,7 @@ pub use cluster::{Cluster, ClusterOptions, Pod};
 #[allow(unused_imports)]
 pub use consumer::{
     Background, ClientWriter, Drivers, WriterResult, check_threescale_rules, extract_code_blocks,
-    mount_secret, python_with_redis, ruby_with_redis, threescale_env,
+    mount_secret, mount_threescale, python_with_redis, ruby_with_redis, threescale_env,
 };
 #[allow(unused_imports)]
 pub use doc_blocks::{BlockKind, ShellBlock, as_checked_script, shell_blocks};
