@@ -4,7 +4,8 @@ use serde_norway::Value;
 
 use crate::certs::seed::Seed;
 use crate::generate;
-use crate::krm::{FieldError, ItemExt, KrmResult, ResourceList, ResourceRef, Severity};
+use crate::krm::{FieldError, KrmResult, ResourceList, ResourceRef, Severity};
+use crate::object::ItemExt;
 use crate::ownership;
 use crate::spec::{self, Instance};
 
@@ -25,15 +26,7 @@ pub fn now() -> i64 {
 
 /// Reference to the functionConfig, for results about it.
 fn config_ref(fc: &Value) -> Option<ResourceRef> {
-    Some(ResourceRef {
-        api_version: fc.str_at(&["apiVersion"]).unwrap_or_default().to_string(),
-        kind: fc.str_at(&["kind"])?.to_string(),
-        name: fc
-            .str_at(&["metadata", "name"])
-            .unwrap_or_default()
-            .to_string(),
-        namespace: fc.str_at(&["metadata", "namespace"]).map(str::to_string),
-    })
+    fc.str_at(&["kind"]).map(|_| ResourceRef::of(fc))
 }
 
 /// Errors found in the function config, as results that point at it.
@@ -326,7 +319,7 @@ pub fn server_change(inst: &Instance, input: &[Value]) -> Option<KrmResult> {
             && item
                 .get("metadata")
                 .and_then(|m| m.get("labels"))
-                .and_then(|l| l.get("app.kubernetes.io/component"))
+                .and_then(|l| l.get(crate::object::labels::COMPONENT))
                 .and_then(Value::as_str)
                 == Some("redis");
         if !is_redis_sts {

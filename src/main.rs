@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use redis_sentinel_fn::certs::seed::Seed;
-use redis_sentinel_fn::krm::{self, ItemExt, ResourceList, Severity};
+use redis_sentinel_fn::krm::{self, ResourceList, Severity};
+use redis_sentinel_fn::object::ItemExt;
 use redis_sentinel_fn::{check, function, generate, spec};
 use serde_norway::Value;
 

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use proptest::prelude::*;
 use redis_sentinel_fn::certs::seed::Seed;
-use redis_sentinel_fn::krm::{ItemExt, ResourceList, Severity};
+use redis_sentinel_fn::krm::{ResourceList, Severity};
+use redis_sentinel_fn::object::ItemExt;
 use redis_sentinel_fn::{function, generate, spec};
 use serde_norway::{Mapping, Value};
 

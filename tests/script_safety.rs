@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use redis_sentinel_fn::config::{redis, sentinel};
+use redis_sentinel_fn::pod_files::{redis, sentinel};
 use redis_sentinel_fn::spec::{self, Instance};
 
 const SPEC: &str = "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata: {name: cache, namespace: ns}\n";
@@ -169,7 +169,7 @@ fn run_with_passwords(
     for d in ["config", "tls", "run", "auth", "topology"] {
         std::fs::create_dir_all(dir.join(d)).expect("dirs");
     }
-    for (key, value) in redis_sentinel_fn::config::topology::files(&instance()) {
+    for (key, value) in redis_sentinel_fn::pod_files::topology::files(&instance()) {
         std::fs::write(dir.join("topology").join(key), value).expect("topology");
     }
     for key in [
@@ -340,7 +340,7 @@ fn settings_that_refer_to_other_settings_are_expanded() {
             serde_norway::from_str(&format!("{SPEC}{extra}")).expect("yaml");
         let inst = spec::from_function_config(&v).expect("valid spec");
         for c in spec::Component::ALL {
-            for (file, body) in redis_sentinel_fn::config::files(&inst, c) {
+            for (file, body) in redis_sentinel_fn::pod_files::files(&inst, c) {
                 if !file.ends_with(".sh") {
                     continue;
                 }

@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use redis_sentinel_fn::krm::ItemExt;
+use redis_sentinel_fn::object::ItemExt;
 use redis_sentinel_fn::spec::{self, Instance};
-use redis_sentinel_fn::{generate, ownership};
+use redis_sentinel_fn::generate;
 use redis_sentinel_fn_fuzz::{NOW, check_generated, seed};
 use serde_norway::{Mapping, Value};
 
@@ -173,7 +173,7 @@ fn apply(items: &mut [Value], edit: &Edit) {
                 .and_then(Value::as_mapping_mut)
             {
                 ann.insert(
-                    Value::String(ownership::ROTATION_ANNOTATION.into()),
+                    Value::String(redis_sentinel_fn::object::marks::ROTATION_ANNOTATION.into()),
                     Value::String(value.clone()),
                 );
             }

@@ -2,7 +2,8 @@
 //! on rendered output that every target applies.
 
 use redis_sentinel_fn::certs::seed::Seed;
-use redis_sentinel_fn::krm::{ItemExt, ResourceList};
+use redis_sentinel_fn::krm::ResourceList;
+use redis_sentinel_fn::object::ItemExt;
 use serde_norway::Value;
 
 /// 2026-01-01T00:00:00Z: a fixed clock keeps runs reproducible.

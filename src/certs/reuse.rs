@@ -4,11 +4,13 @@
 
 use std::collections::BTreeSet;
 
-use base64::Engine;
 use serde_norway::Value;
 use x509_parser::prelude::*;
 
 use super::{LeafPem, Role, issue, keys, trust};
+use crate::object::ItemExt;
+use crate::object::marks::ROTATION_ANNOTATION;
+use crate::object::secret::secret_data;
 use crate::ownership;
 use crate::spec::{Instance, KeyAlgorithm, Tls};
 
@@ -37,7 +39,7 @@ pub fn earlier(inst: &Instance, items: &[Value]) -> Result<Earlier, String> {
         let name = role.secret_name(inst);
         let secret = ownership::find_owned(items, inst, "Secret", &name)
             .ok_or_else(|| format!("no earlier Secret {name} among the input items"))?;
-        let r = ownership::annotation(secret, ownership::ROTATION_ANNOTATION).unwrap_or("0");
+        let r = secret.annotation(ROTATION_ANNOTATION).unwrap_or("0");
         if rotation.get_or_insert_with(|| r.to_string()) != r {
             return Err(format!(
                 "Secret {name} is from another tls.rotation than the other certificate Secrets"
@@ -311,24 +313,4 @@ fn san_string(s: &rcgen::SanType) -> String {
 fn pem_der(pem: &str) -> Option<Vec<u8>> {
     let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
     Some(p.contents)
-}
-
-/// Decoded `data` (base64) or `stringData` entry of a Secret item.
-pub fn secret_data(secret: &Value, key: &str) -> Option<String> {
-    if let Some(s) = secret
-        .get("data")
-        .and_then(|d| d.get(key))
-        .and_then(Value::as_str)
-    {
-        let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .ok()?;
-        return String::from_utf8(bytes).ok();
-    }
-    secret
-        .get("stringData")
-        .and_then(|d| d.get(key))
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }

@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use serde_norway::{Mapping, Value};
 
 use super::CONSUMER_ANNOTATION;
-use crate::krm::ItemExt;
-use crate::ownership::{self, PARTS_ANNOTATION};
+use crate::object::ItemExt;
+use crate::object::marks::PARTS_ANNOTATION;
+use crate::ownership;
 use crate::spec::Instance;
 use crate::spec::consumers::ConsumerKind;
 
@@ -26,7 +27,7 @@ pub fn combine(insts: &[Instance], outputs: &mut [Vec<Value>]) {
     for (k, items) in outputs.iter().enumerate() {
         for (j, item) in items.iter().enumerate() {
             if item.str_at(&["kind"]) != Some("Secret")
-                || ownership::annotation(item, CONSUMER_ANNOTATION).is_none()
+                || item.annotation(CONSUMER_ANNOTATION).is_none()
             {
                 continue;
             }

@@ -31,11 +31,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde_norway::Value;
 use sha2::{Digest, Sha256};
 
-use crate::certs::{reuse::secret_data, seed::Seed};
-use crate::config::users;
-use crate::generate::{meta, secrets};
-use crate::krm::{ItemExt, KrmResult};
+use crate::auth::passwords;
+use crate::auth::users;
+use crate::certs::seed::Seed;
+use crate::krm::KrmResult;
+use crate::object::ItemExt;
+use crate::object::secret::secret_data;
 use crate::ownership;
+use crate::ownership::meta;
 use crate::spec::consumers::{Consumer, ConsumerKind};
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
@@ -314,7 +317,7 @@ pub fn passwords(
     let purpose = |c: &Consumer| format!("consumer/{}", c.name);
     if let Some(seed) = seed.filter(|s| s.is_user_supplied()) {
         for c in &inst.consumers {
-            out.insert(c.name.clone(), secrets::derive(inst, seed, &purpose(c)));
+            out.insert(c.name.clone(), passwords::derive(inst, seed, &purpose(c)));
         }
         return Ok((out, false));
     }
@@ -331,10 +334,10 @@ pub fn passwords(
                     && ownership::has_part(i, inst)
             })
             .and_then(|s| secret_data(s, key))
-            .filter(|p| secrets::is_password(p));
+            .filter(|p| passwords::is_password(p));
         let p = kept.unwrap_or_else(|| {
             fresh = true;
-            secrets::derive(inst, seed, &purpose(c))
+            passwords::derive(inst, seed, &purpose(c))
         });
         out.insert(c.name.clone(), p);
     }
@@ -390,7 +393,7 @@ mod tests {
             .iter()
             .map(|c| (c.name.clone(), format!("pw-of-{}", c.name)))
             .collect();
-        let passwords = secrets::Passwords::from([
+        let passwords = passwords::Passwords::from([
             (users::SENTINEL_PASSWORD, "sentinel-pw".to_string()),
             (users::REDIS_PASSWORD, "redis-pw".to_string()),
         ]);
@@ -412,8 +415,9 @@ mod tests {
                 })
                 .collect(),
         };
-        let mut emitted = secrets::tls_secrets(inst, inst.tls.as_ref().unwrap(), &bundle);
-        emitted.push(secrets::auth_secret(
+        let mut emitted =
+            crate::sources::generated::tls_secrets(inst, inst.tls.as_ref().unwrap(), &bundle);
+        emitted.push(passwords::auth_secret(
             inst,
             inst.auth.as_ref().unwrap(),
             &passwords,
@@ -423,7 +427,7 @@ mod tests {
                 inst,
                 &emitted,
                 Some(&Role::Client.secret_name(inst)),
-                Some(&secrets::auth_secret_name(inst)),
+                Some(&passwords::auth_secret_name(inst)),
                 &pw,
             ),
             pw,
@@ -520,10 +524,9 @@ mod tests {
         assert_eq!(s["URL"], "rediss://cache/2");
         assert_eq!(s["NAMESPACE"], "sys");
         assert_eq!(
-            crate::ownership::annotation(
-                &serde_norway::to_value(backend).unwrap(),
-                CONSUMER_ANNOTATION
-            ),
+            serde_norway::to_value(backend)
+                .unwrap()
+                .annotation(CONSUMER_ANNOTATION),
             Some("apim")
         );
     }
@@ -534,9 +537,10 @@ mod tests {
             "  tls:\n    enabled: false\n  auth:\n    mode: password\n{TWO}"
         ));
         let pw = BTreeMap::new();
-        let passwords = secrets::Passwords::from([(users::REDIS_PASSWORD, "redis-pw".to_string())]);
-        let auth = secrets::auth_secret(&inst, inst.auth.as_ref().unwrap(), &passwords);
-        let name = secrets::auth_secret_name(&inst);
+        let passwords =
+            passwords::Passwords::from([(users::REDIS_PASSWORD, "redis-pw".to_string())]);
+        let auth = passwords::auth_secret(&inst, inst.auth.as_ref().unwrap(), &passwords);
+        let name = passwords::auth_secret_name(&inst);
         let m = Materials::from_secrets(&inst, &[auth], None, Some(&name), &pw);
         let r = render(&inst, &m);
         let b = data(find(&r, "backend-redis"));

@@ -1,13 +1,14 @@
 //! From a validated [`Instance`] to the generated Kubernetes objects.
 //!
-//! One module per concern: [`secrets`] (certificates, passwords),
-//! [`configmaps`], [`services`], [`workloads`] (StatefulSets, PDBs,
-//! ServiceAccount). Config file contents come from [`crate::config`],
+//! One module per concern: [`configmaps`], [`services`], [`workloads`]
+//! (StatefulSets, PDBs, ServiceAccount), [`network`]. The Secrets come from
+//! the layers below: certificates from [`crate::sources`], passwords from
+//! [`crate::auth`], consumer and metrics Secrets from [`crate::consumers`]
+//! and [`crate::metrics`]; file contents from [`crate::pod_files`],
 //! pod-template hashes from [`crate::hash`].
 
 pub mod configmaps;
 pub mod network;
-pub mod secrets;
 pub mod services;
 pub mod workloads;
 
@@ -15,9 +16,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_norway::Value;
 
+use crate::auth::passwords;
 use crate::certs::seed::Seed;
 use crate::hash::PodInputs;
 use crate::krm::KrmResult;
@@ -38,7 +39,7 @@ pub struct Rendered {
 /// Passwords of a render: the auth Secret's (unless they come from
 /// `auth.existingSecret`), the consumers' and the metrics exporter's.
 struct Credentials {
-    passwords: Option<secrets::Passwords>,
+    passwords: Option<passwords::Passwords>,
     consumers: BTreeMap<String, String>,
     exporter: Option<String>,
 }
@@ -72,11 +73,11 @@ fn credentials(
     let key = ownership::instance_key(inst);
     let mut passwords = None;
     if let Some(auth) = inst.auth.as_ref().filter(|a| a.existing_secret.is_none()) {
-        let (p, fresh) = secrets::passwords(inst, auth, seed, previous)?;
+        let (p, fresh) = passwords::passwords(inst, auth, seed, previous)?;
         if fresh {
             results.push(fresh_warning(inst, format!(
                 "passwords for {key} were newly generated; set a seed or keep the rendered Secret {} to keep them stable {KEEP_HINT}",
-                secrets::auth_secret_name(inst)
+                passwords::auth_secret_name(inst)
             ), "auth", unstable));
         }
         passwords = Some(p);
@@ -114,7 +115,7 @@ fn instance_secrets(
 ) -> Vec<Secret> {
     let mut out = certificates;
     if let (Some(p), Some(auth)) = (&creds.passwords, &inst.auth) {
-        out.push(secrets::auth_secret(inst, auth, p));
+        out.push(passwords::auth_secret(inst, auth, p));
         out.extend(crate::metrics::metrics_secret(
             inst,
             p,
@@ -142,7 +143,7 @@ fn consumer_secrets(
             .as_deref(),
         inst.auth
             .as_ref()
-            .map(|_| secrets::auth_secret_name(inst))
+            .map(|_| passwords::auth_secret_name(inst))
             .as_deref(),
         &creds.consumers,
     );
@@ -241,7 +242,7 @@ pub fn render(
     let consumers = consumer_secrets(inst, &own, &creds, &mut results);
     let files: BTreeMap<&str, BTreeMap<String, String>> = Component::ALL
         .iter()
-        .map(|c| (c.as_str(), crate::config::files(inst, *c)))
+        .map(|c| (c.as_str(), crate::pod_files::files(inst, *c)))
         .collect();
 
     let mut items: Vec<Value> = Vec::new();
@@ -287,35 +288,4 @@ pub fn render(
 
 fn to_value<T: serde::Serialize>(obj: &T) -> anyhow::Result<Value> {
     Ok(serde_norway::to_value(obj)?)
-}
-
-/// Labels on every generated object of a component (or of the instance).
-pub fn labels(inst: &Instance, c: Option<Component>) -> BTreeMap<String, String> {
-    let mut l = inst.labels.clone();
-    l.insert("app.kubernetes.io/name".into(), "redis".into());
-    l.insert("app.kubernetes.io/instance".into(), inst.name.clone());
-    if let Some(c) = c {
-        l.insert("app.kubernetes.io/component".into(), c.as_str().into());
-    }
-    l.insert(
-        ownership::MANAGED_BY_LABEL.into(),
-        ownership::MANAGED_BY.into(),
-    );
-    l
-}
-
-/// Metadata of a generated object.
-pub fn meta(inst: &Instance, name: impl Into<String>, c: Option<Component>) -> ObjectMeta {
-    let mut ann = inst.annotations.clone();
-    ann.insert(
-        ownership::INSTANCE_ANNOTATION.into(),
-        ownership::instance_key(inst),
-    );
-    ObjectMeta {
-        name: Some(name.into()),
-        namespace: Some(inst.namespace.clone()),
-        labels: Some(labels(inst, c)),
-        annotations: Some(ann),
-        ..Default::default()
-    }
 }

@@ -8,7 +8,8 @@ use k8s_openapi::api::networking::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{meta, services};
+use super::services;
+use crate::ownership::meta;
 use crate::spec::{Component, Instance, NetworkPolicy as Policy};
 
 fn peer(labels: std::collections::BTreeMap<String, String>) -> NetworkPolicyPeer {

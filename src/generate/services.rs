@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::meta;
+use crate::ownership::meta;
 use crate::spec::{Component, Instance};
 
 /// Named ports of a component's containers and Services.

@@ -5,41 +5,29 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapProjection, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, KeyToPath, Lifecycle, LifecycleHandler,
-    ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm,
-    PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
-    ResourceRequirements, SeccompProfile, SecretProjection, SecretVolumeSource, SecurityContext,
-    ServiceAccount, Toleration, Volume, VolumeMount, VolumeProjection, VolumeResourceRequirements,
-    WeightedPodAffinityTerm,
+    Affinity, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, ExecAction, Lifecycle, LifecycleHandler, ObjectFieldSelector,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, ServiceAccount,
+    Toleration, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{labels, meta, secrets, services};
+use super::services;
+use crate::auth::{passwords, users};
 use crate::certs::Role;
-use crate::config::{self, handover, paths, redis, sentinel, topology, users};
-use crate::ownership;
+use crate::ownership::{labels, meta};
+use crate::pod::{
+    MountedSecret, container_security_context, mount, mounted_secret_volume, paths, resources,
+};
+use crate::pod_files::{self, handover, redis, sentinel, topology};
 use crate::sources;
-use crate::spec::{AntiAffinity, Component, Instance, Storage, model::Resources};
+use crate::spec::{AntiAffinity, Component, Instance, Storage};
 
-/// Secret file mode: owner and group (fsGroup) may read.
-pub const SECRET_MODE: i32 = 0o440;
 const CONFIG_MODE: i32 = 0o444;
-
-/// A Secret the pods of a component mount.
-pub struct MountedSecret {
-    /// Volume name: `tls`, `auth` or `consumers`.
-    pub volume: &'static str,
-    pub secret: String,
-    /// The keys projected (`None`: every key).
-    pub keys: Option<Vec<&'static str>>,
-    /// A ConfigMap key shown as `ca.crt` beside the Secret's files (the
-    /// service CA's bundle; see [`crate::sources`]).
-    pub ca_from: Option<(String, &'static str)>,
-}
 
 /// The Secrets the pods of `c` mount: both the pod's volumes and its
 /// config hash are made from this list.
@@ -61,13 +49,13 @@ pub fn mounted_secrets(inst: &Instance, c: Component) -> Vec<MountedSecret> {
     if let Some(a) = &inst.auth {
         v.push(MountedSecret {
             volume: "auth",
-            secret: secrets::auth_secret_name(inst),
+            secret: passwords::auth_secret_name(inst),
             keys: Some(users::mounted_keys(a, c)),
             ca_from: None,
         });
     }
     if c == Component::Redis {
-        for (volume, obj) in crate::config::migration::volumes(inst) {
+        for (volume, obj) in crate::pod_files::migration::volumes(inst) {
             if let crate::spec::migration::CaObject::Secret(secret) = obj {
                 v.push(MountedSecret {
                     volume,
@@ -97,22 +85,6 @@ pub fn service_account(inst: &Instance) -> ServiceAccount {
     }
 }
 
-fn quantities(m: &BTreeMap<String, String>) -> Option<BTreeMap<String, Quantity>> {
-    (!m.is_empty()).then(|| {
-        m.iter()
-            .map(|(k, v)| (k.clone(), Quantity(v.clone())))
-            .collect()
-    })
-}
-
-pub fn resources(r: &Resources) -> ResourceRequirements {
-    ResourceRequirements {
-        requests: quantities(&r.requests),
-        limits: quantities(&r.limits),
-        ..Default::default()
-    }
-}
-
 /// A probe that runs `valkey-cli PING` (a Valkey image) or `redis-cli PING`
 /// over TLS against the pod itself.
 fn ping_probe(inst: &Instance, c: Component, accept: &str) -> Probe {
@@ -131,7 +103,7 @@ fn ping_probe(inst: &Instance, c: Component, accept: &str) -> Probe {
         }
         None => (String::new(), String::new()),
     };
-    let tls = config::cli_tls_args(inst, tls_dir);
+    let tls = pod_files::cli_tls_args(inst, tls_dir);
     let cmd = format!(
         "{env}timeout 4 \"$(command -v valkey-cli || echo redis-cli)\" {user}--no-auth-warning {tls} -h localhost -p {} PING | grep -Eq '{accept}'",
         inst.port(c)
@@ -143,67 +115,6 @@ fn ping_probe(inst: &Instance, c: Component, accept: &str) -> Probe {
         }),
         timeout_seconds: Some(5),
         period_seconds: Some(10),
-        ..Default::default()
-    }
-}
-
-fn secret_volume(name: &str, secret: String) -> Volume {
-    Volume {
-        name: name.into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret),
-            default_mode: Some(SECRET_MODE),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// A Secret's files and a ConfigMap key as `ca.crt`, in one directory
-/// (updated atomically by the kubelet, like a Secret volume).
-fn projected_tls_volume(
-    name: &str,
-    secret: String,
-    items: Option<Vec<KeyToPath>>,
-    configmap: String,
-    ca_key: &str,
-) -> Volume {
-    Volume {
-        name: name.into(),
-        projected: Some(ProjectedVolumeSource {
-            default_mode: Some(SECRET_MODE),
-            sources: Some(vec![
-                VolumeProjection {
-                    secret: Some(SecretProjection {
-                        name: secret,
-                        items,
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                VolumeProjection {
-                    config_map: Some(ConfigMapProjection {
-                        name: configmap,
-                        items: Some(vec![KeyToPath {
-                            key: ca_key.to_string(),
-                            path: "ca.crt".into(),
-                            ..Default::default()
-                        }]),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-            ]),
-        }),
-        ..Default::default()
-    }
-}
-
-pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: Some(read_only),
         ..Default::default()
     }
 }
@@ -279,27 +190,6 @@ fn tolerations(inst: &Instance) -> Option<Vec<Toleration>> {
     })
 }
 
-/// The restricted security context of every container.
-pub fn container_security_context(inst: &Instance) -> SecurityContext {
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".into()]),
-            ..Default::default()
-        }),
-        privileged: Some(false),
-        read_only_root_filesystem: Some(true),
-        run_as_non_root: Some(true),
-        run_as_user: inst.security.run_as_user,
-        run_as_group: inst.security.run_as_group,
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".into(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// Where a component's files are mounted, and its start script.
 struct Dirs {
     config: &'static str,
@@ -337,14 +227,14 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
         let path = match m.volume {
             "tls" => d.tls.to_string(),
             "consumers" => paths::REDIS_CONSUMERS.to_string(),
-            v if v.starts_with("migration-") => crate::config::migration::mount_path(v),
+            v if v.starts_with("migration-") => crate::pod_files::migration::mount_path(v),
             _ => d.auth.to_string(),
         };
         mounts.push(mount(m.volume, &path, true));
         volumes.push(mounted_secret_volume(m));
     }
     if c == Component::Redis {
-        for (volume, obj) in crate::config::migration::volumes(inst) {
+        for (volume, obj) in crate::pod_files::migration::volumes(inst) {
             if let crate::spec::migration::CaObject::ConfigMap(cm) = obj {
                 volumes.push(Volume {
                     name: volume.into(),
@@ -357,7 +247,7 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
                 });
                 mounts.push(mount(
                     volume,
-                    &crate::config::migration::mount_path(volume),
+                    &crate::pod_files::migration::mount_path(volume),
                     true,
                 ));
             }
@@ -382,7 +272,7 @@ pub fn statefulset(inst: &Instance, c: Component, config_hash: &str) -> Stateful
     let mut pod_spec = pod_spec(inst, c, main_container(inst, c, &d, mounts), volumes);
     crate::metrics::exporter::add_to_pod(inst, c, &mut pod_spec);
     let pod_annotations = BTreeMap::from([(
-        ownership::CONFIG_HASH_ANNOTATION.to_string(),
+        crate::object::marks::CONFIG_HASH_ANNOTATION.to_string(),
         config_hash.to_string(),
     )]);
     StatefulSet {
@@ -445,29 +335,6 @@ fn config_volumes(
     )
 }
 
-/// The volume of one of [`mounted_secrets`].
-pub fn mounted_secret_volume(m: MountedSecret) -> Volume {
-    let items = m.keys.map(|keys| {
-        keys.into_iter()
-            .map(|k| KeyToPath {
-                key: k.to_string(),
-                path: k.to_string(),
-                ..Default::default()
-            })
-            .collect()
-    });
-    match m.ca_from {
-        Some((cm, key)) => projected_tls_volume(m.volume, m.secret, items, cm, key),
-        None => {
-            let mut v = secret_volume(m.volume, m.secret);
-            if let Some(src) = v.secret.as_mut() {
-                src.items = items;
-            }
-            v
-        }
-    }
-}
-
 /// The claim template of a Redis pod's data volume.
 fn data_claim(inst: &Instance, c: Component, st: &Storage) -> PersistentVolumeClaim {
     PersistentVolumeClaim {
@@ -498,7 +365,7 @@ fn probes(inst: &Instance, c: Component) -> (Probe, Probe, Probe) {
     readiness.failure_threshold = Some(3);
     if c == Component::Redis {
         // In sync with the master (replica) or named by Sentinel (master):
-        // a rollout moves on only then (config::handover).
+        // a rollout moves on only then (pod_files::handover).
         readiness.exec = Some(ExecAction {
             command: Some(handover::redis_readiness_command()),
         });
@@ -681,7 +548,7 @@ pub(crate) mod tests {
         assert_eq!(r.service_name.as_deref(), Some("cache-redis-headless"));
         let ann = r.template.metadata.unwrap().annotations.unwrap();
         assert_eq!(
-            ann.get(ownership::CONFIG_HASH_ANNOTATION)
+            ann.get(crate::object::marks::CONFIG_HASH_ANNOTATION)
                 .map(String::as_str),
             Some("abc")
         );

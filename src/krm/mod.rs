@@ -4,11 +4,17 @@
 //! Items are kept as untyped YAML values so that foreign items pass through
 //! unchanged (field order, tags and the orchestrator's annotations).
 
-mod io;
+mod input;
+mod lexer;
+mod limits;
 pub mod passthrough;
+mod resource_list;
 mod results;
 pub mod tags;
 pub mod yaml;
 
-pub use io::*;
+pub use input::*;
+pub use lexer::check_flow_depth;
+pub use limits::*;
+pub use resource_list::*;
 pub use results::*;

@@ -14,8 +14,9 @@ use std::io::Write;
 
 use serde_norway::{Mapping, Value};
 
-use super::io::{ItemExt, ResourceList};
+use super::ResourceList;
 use super::results::KrmResult;
+use crate::object::ItemExt;
 
 /// A `ResourceList` cut into the text of its items and the rest.
 #[derive(Debug)]
@@ -297,7 +298,7 @@ fn mark(item: &Value) -> Option<usize> {
 /// annotation): such items reach it whole.
 fn maybe_owned(item: &Value) -> bool {
     item.annotations()
-        .is_some_and(|a| a.contains_key(crate::ownership::INSTANCE_ANNOTATION))
+        .is_some_and(|a| a.contains_key(crate::object::marks::INSTANCE_ANNOTATION))
 }
 
 /// Items as the function sees them, with the serialized form of stubs.

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::object::ItemExt;
+
 /// Severity of a result, as the KRM functions specification defines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -20,6 +22,18 @@ pub struct ResourceRef {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+}
+
+impl ResourceRef {
+    /// The reference to an untyped item (empty where it has no such field).
+    pub fn of(item: &serde_norway::Value) -> Self {
+        ResourceRef {
+            api_version: item.str_at(&["apiVersion"]).unwrap_or_default().to_string(),
+            kind: item.kind().to_string(),
+            name: item.name().to_string(),
+            namespace: item.namespace().map(str::to_string),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
 
 use super::rules::{CERT_EXPIRY_SERIES, selector};
-use crate::generate::meta;
+use crate::ownership::meta;
 use crate::spec::{Component, Instance};
 
 /// Label (and value) Grafana's sidecar selects dashboard ConfigMaps by.

@@ -9,8 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{EXPORTER_USER, Metrics, has_exporter_user, mounted_keys};
-use crate::config::paths;
-use crate::generate::workloads;
+use crate::pod;
+use crate::pod::paths;
 use crate::spec::{Component, Instance};
 
 /// Name of the sidecar container.
@@ -82,10 +82,10 @@ fn health_probe(period: i32) -> Probe {
 pub fn container(inst: &Instance, m: &Metrics, c: Component) -> Container {
     let mut mounts = Vec::new();
     if inst.tls_enabled() {
-        mounts.push(workloads::mount("tls", tls_dir(c), true));
+        mounts.push(pod::mount("tls", tls_dir(c), true));
     }
     if !mounted_keys(inst, c).1.is_empty() {
-        mounts.push(workloads::mount(AUTH_VOLUME, auth_dir(c), true));
+        mounts.push(pod::mount(AUTH_VOLUME, auth_dir(c), true));
     }
     Container {
         name: CONTAINER.into(),
@@ -103,8 +103,8 @@ pub fn container(inst: &Instance, m: &Metrics, c: Component) -> Container {
         // takes its pod out of service because Redis is slow.
         readiness_probe: Some(health_probe(10)),
         liveness_probe: Some(health_probe(20)),
-        resources: Some(workloads::resources(&m.resources)),
-        security_context: Some(workloads::container_security_context(inst)),
+        resources: Some(pod::resources(&m.resources)),
+        security_context: Some(pod::container_security_context(inst)),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
         ..Default::default()
     }
@@ -118,7 +118,7 @@ pub fn add_to_pod(inst: &Instance, c: Component, pod: &mut PodSpec) {
     for secret in super::mounted_secrets(inst, c) {
         pod.volumes
             .get_or_insert_with(Vec::new)
-            .push(workloads::mounted_secret_volume(secret));
+            .push(pod::mounted_secret_volume(secret));
     }
     let (main, _) = mounted_keys(inst, c);
     if !main.is_empty()
@@ -127,7 +127,7 @@ pub fn add_to_pod(inst: &Instance, c: Component, pod: &mut PodSpec) {
         first
             .volume_mounts
             .get_or_insert_with(Vec::new)
-            .push(workloads::mount(AUTH_VOLUME, auth_dir(c), true));
+            .push(pod::mount(AUTH_VOLUME, auth_dir(c), true));
     }
     pod.containers.push(container(inst, m, c));
 }

@@ -32,22 +32,14 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use serde_norway::Value;
 
+use crate::auth::passwords;
 use crate::certs::seed::Seed;
-use crate::generate::workloads::MountedSecret;
-use crate::generate::{meta, secrets};
 use crate::ownership;
-use crate::spec::model::{AuthMode, MetricsSpec, Resources};
-use crate::spec::validate::{label_key, label_value};
+use crate::ownership::meta;
+use crate::pod::MountedSecret;
+use crate::spec::metrics::Metrics;
+use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
-
-/// The exporter image: `redis_exporter` v1.73.0, pinned by the digest of its
-/// multi-arch index (a tag can be re-pushed, a digest cannot).
-pub const DEFAULT_IMAGE: &str = "docker.io/oliver006/redis_exporter:v1.73.0@sha256:1a8f5e48b2af0fb02d182be3ddd623e7e39881b6464bdb5bf843b1f6d45ed050";
-pub const DEFAULT_PORT: u16 = 9121;
-/// Default seconds a replica's link may be down before `RedisReplicaLinkDown`.
-pub const DEFAULT_LINK_DOWN_SECONDS: u32 = 30;
-/// Default used/maxmemory ratio of `RedisMemoryNearMaxmemory`.
-pub const DEFAULT_MEMORY_RATIO: f64 = 0.9;
 
 /// The exporter's ACL user on Redis.
 pub const EXPORTER_USER: &str = "exporter";
@@ -75,131 +67,6 @@ pub const EXPORTER_USER_CONF: &str = "exporter-user.conf";
 pub const REDIS_PASSWORD_FILE: &str = "redis-exporter.json";
 pub const SENTINEL_PASSWORD_FILE: &str = "sentinel-exporter.json";
 
-/// Resolved metrics settings.
-#[derive(Debug, Clone)]
-pub struct Metrics {
-    pub image: String,
-    pub port: u16,
-    pub resources: Resources,
-    pub scraper_pod_labels: BTreeMap<String, String>,
-    pub scraper_namespace_labels: Option<BTreeMap<String, String>>,
-    pub monitor_labels: BTreeMap<String, String>,
-    pub pod_monitor: bool,
-    pub prometheus_rule: bool,
-    pub grafana_dashboard: bool,
-    pub replica_link_down_seconds: u32,
-    pub memory_ratio: f64,
-}
-
-fn default_resources() -> Resources {
-    Resources {
-        requests: [("cpu", "10m"), ("memory", "16Mi")]
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .into(),
-        limits: [("memory", "64Mi")]
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .into(),
-    }
-}
-
-/// Applies defaults and checks `spec.metrics`; errors are (field below
-/// `spec.`, message). `ports` are the ports already taken.
-pub fn resolve(
-    m: &MetricsSpec,
-    ports: &[(&str, u16)],
-) -> Result<Option<Metrics>, Vec<(String, String)>> {
-    let mut errs: Vec<(String, String)> = Vec::new();
-    let mut err = |f: &str, msg: String| errs.push((format!("metrics.{f}"), msg));
-    if !m.enabled {
-        let set = [
-            ("podMonitor", m.pod_monitor),
-            ("prometheusRule", m.prometheus_rule),
-            ("grafanaDashboard", m.grafana_dashboard),
-        ];
-        for (f, on) in set {
-            if on {
-                err(
-                    f,
-                    format!("metrics.{f} needs the exporters: set metrics.enabled: true"),
-                );
-            }
-        }
-        return if errs.is_empty() { Ok(None) } else { Err(errs) };
-    }
-    let image = m.image.clone().unwrap_or_else(|| DEFAULT_IMAGE.to_string());
-    if image.is_empty()
-        || image.len() > 512
-        || image.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        err(
-            "image",
-            "image must be a non-empty image reference without spaces".into(),
-        );
-    }
-    let port = m.port.unwrap_or(DEFAULT_PORT);
-    if port == 0 {
-        err("port", "port 0 is not a valid port".into());
-    } else if let Some((other, _)) = ports.iter().find(|(_, p)| *p == port) {
-        err("port", format!("port {port} is already used by {other}"));
-    }
-    let scraper_pod_labels = m.scraper_pod_labels.clone().unwrap_or_else(|| {
-        BTreeMap::from([("app.kubernetes.io/name".into(), "prometheus".into())])
-    });
-    if scraper_pod_labels.is_empty() {
-        err(
-            "scraperPodLabels",
-            "scraperPodLabels must not be empty: it would admit every pod to the metrics port"
-                .into(),
-        );
-    }
-    for (field, map) in [
-        ("scraperPodLabels", Some(&scraper_pod_labels)),
-        (
-            "scraperNamespaceLabels",
-            m.scraper_namespace_labels.as_ref(),
-        ),
-        ("monitorLabels", Some(&m.monitor_labels)),
-    ] {
-        for (k, v) in map.into_iter().flatten() {
-            if let Err(e) = label_key(k).and_then(|_| label_value(v)) {
-                err(&format!("{field}.{k}"), format!("label {k:?}: {v:?} {e}"));
-            }
-        }
-    }
-    let link = m
-        .replica_link_down_seconds
-        .unwrap_or(DEFAULT_LINK_DOWN_SECONDS);
-    if !(1..=86_400).contains(&link) {
-        err(
-            "replicaLinkDownSeconds",
-            "replicaLinkDownSeconds must be between 1 and 86400".into(),
-        );
-    }
-    let ratio = m.memory_ratio.unwrap_or(DEFAULT_MEMORY_RATIO);
-    if !(ratio > 0.0 && ratio <= 1.0) {
-        err(
-            "memoryRatio",
-            format!("memoryRatio {ratio} must be above 0 and at most 1"),
-        );
-    }
-    if !errs.is_empty() {
-        return Err(errs);
-    }
-    Ok(Some(Metrics {
-        image,
-        port,
-        resources: m.resources.clone().unwrap_or_else(default_resources),
-        scraper_pod_labels,
-        scraper_namespace_labels: m.scraper_namespace_labels.clone(),
-        monitor_labels: m.monitor_labels.clone(),
-        pod_monitor: m.pod_monitor,
-        prometheus_rule: m.prometheus_rule,
-        grafana_dashboard: m.grafana_dashboard,
-        replica_link_down_seconds: link,
-        memory_ratio: ratio,
-    }))
-}
-
 /// Whether the exporter has its own ACL user (metrics on, ACL mode).
 pub fn has_exporter_user(inst: &Instance) -> bool {
     inst.metrics.is_some() && inst.auth.as_ref().is_some_and(|a| a.mode == AuthMode::Acl)
@@ -217,16 +84,16 @@ pub fn exporter_password(
     previous: &[Value],
 ) -> anyhow::Result<(String, bool)> {
     if let Some(seed) = seed.filter(|s| s.is_user_supplied()) {
-        return Ok((secrets::derive(inst, seed, EXPORTER_PASSWORD), false));
+        return Ok((passwords::derive(inst, seed, EXPORTER_PASSWORD), false));
     }
     let kept = ownership::find_owned(previous, inst, "Secret", &secret_name(inst))
-        .and_then(|s| crate::certs::reuse::secret_data(s, EXPORTER_PASSWORD))
-        .filter(|p| secrets::is_password(p));
+        .and_then(|s| crate::object::secret::secret_data(s, EXPORTER_PASSWORD))
+        .filter(|p| passwords::is_password(p));
     if let Some(p) = kept {
         return Ok((p, false));
     }
     let seed = &*Seed::or_random(seed)?;
-    Ok((secrets::derive(inst, seed, EXPORTER_PASSWORD), true))
+    Ok((passwords::derive(inst, seed, EXPORTER_PASSWORD), true))
 }
 
 /// The address the exporter of a component dials: its own process at
@@ -261,12 +128,12 @@ pub fn password_file(inst: &Instance, c: Component, user: Option<&str>, password
 /// mode, for the Redis start script) and the exporters' password files.
 pub fn metrics_secret(
     inst: &Instance,
-    passwords: &secrets::Passwords,
+    passwords: &passwords::Passwords,
     exporter_password: Option<&str>,
 ) -> Option<Secret> {
     let auth = inst.auth.as_ref()?;
     inst.metrics.as_ref()?;
-    use crate::config::users;
+    use crate::auth::users;
     let mut data = BTreeMap::new();
     let mut put = |k: &str, v: String| {
         data.insert(k.to_string(), ByteString(v.into_bytes()));
@@ -375,6 +242,7 @@ pub fn objects(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::metrics::DEFAULT_IMAGE;
     use crate::spec::test_spec;
 
     #[test]
@@ -413,7 +281,7 @@ mod tests {
             .filter(|i| i["kind"] == "StatefulSet")
             .map(|i| {
                 i["spec"]["template"]["metadata"]["annotations"]
-                    [crate::ownership::CONFIG_HASH_ANNOTATION]
+                    [crate::object::marks::CONFIG_HASH_ANNOTATION]
                     .as_str()
                     .unwrap_or_default()
                     .to_string()

@@ -5,7 +5,7 @@ use serde_norway::{Mapping, Value};
 
 use super::Metrics;
 use super::exporter::PORT_NAME;
-use crate::generate::meta;
+use crate::ownership::meta;
 use crate::spec::Instance;
 
 pub const API_VERSION: &str = "monitoring.coreos.com/v1";
@@ -32,7 +32,7 @@ pub fn custom_object(inst: &Instance, m: &Metrics, kind: &str, spec: Value) -> V
 /// `metrics`, plain HTTP (see docs/metrics.md).
 pub fn pod_monitor(inst: &Instance, m: &Metrics) -> Value {
     let mut selector = inst.selector_labels(crate::spec::Component::Redis);
-    selector.remove("app.kubernetes.io/component");
+    selector.remove(crate::object::labels::COMPONENT);
     let spec = serde_norway::to_value(serde_json::json!({
         "selector": { "matchLabels": selector },
         "podMetricsEndpoints": [{

@@ -14,7 +14,9 @@
 //! timeout, speak TLS with the pod's own certificate and read credentials
 //! from the mounted files only.
 
-use super::{Setting, paths, script_header, users};
+use super::{Setting, script_header};
+use crate::auth::users;
+use crate::pod::paths;
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
 

@@ -17,7 +17,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Setting, handover, paths, script_header, users};
+use super::{Setting, handover, script_header};
+use crate::auth::users;
+use crate::pod::paths;
 use crate::spec::migration::{CaObject, Credential, Migration, Source};
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};

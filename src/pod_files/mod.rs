@@ -15,29 +15,13 @@ pub mod redis;
 pub mod renewal;
 pub mod sentinel;
 pub mod topology;
-pub mod users;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::auth::users;
+use crate::pod::paths;
 use crate::spec::{Component, Instance};
-
-/// Where pods see their files.
-pub mod paths {
-    pub const REDIS_CONFIG: &str = "/etc/redis/config";
-    pub const REDIS_TLS: &str = "/etc/redis/tls";
-    pub const REDIS_AUTH: &str = "/etc/redis/auth";
-    /// ACL users of the consumers (`spec.consumers`), password hashes only.
-    pub const REDIS_CONSUMERS: &str = "/etc/redis/consumers";
-    pub const REDIS_RUN: &str = "/run/redis";
-    pub const REDIS_DATA: &str = "/data";
-    pub const SENTINEL_CONFIG: &str = "/etc/sentinel/config";
-    pub const SENTINEL_TLS: &str = "/etc/sentinel/tls";
-    pub const SENTINEL_AUTH: &str = "/etc/sentinel/auth";
-    pub const SENTINEL_RUN: &str = "/run/sentinel";
-    pub const REDIS_TOPOLOGY: &str = "/etc/redis/topology";
-    pub const SENTINEL_TOPOLOGY: &str = "/etc/sentinel/topology";
-}
 
 const COMMON_SH: &str = include_str!("scripts/common.sh");
 

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{Setting, paths, renewal, script_header, tls_directives, users};
+use super::{Setting, renewal, script_header, tls_directives};
+use crate::auth::users;
+use crate::pod::paths;
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};
 

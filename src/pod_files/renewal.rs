@@ -13,7 +13,8 @@
 //!   config, one Sentinel at a time (time slots by ordinal) and only while
 //!   enough peers are up to keep quorum and a majority.
 
-use crate::config::{Setting, users};
+use super::Setting;
+use crate::auth::users;
 use crate::sources;
 use crate::spec::model::AuthMode;
 use crate::spec::{Component, Instance};

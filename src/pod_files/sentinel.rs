@@ -2,7 +2,8 @@
 
 use std::fmt::Write;
 
-use super::{Setting, paths, script_header, tls_directives};
+use super::{Setting, script_header, tls_directives};
+use crate::pod::paths;
 use crate::spec::{Component, Instance};
 
 pub const START_SCRIPT: &str = "start-sentinel.sh";

@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use super::Produced;
 use crate::certs::{self, Role};
-use crate::generate::{labels, meta};
+use crate::ownership::{labels, meta};
 use crate::spec::model::KeyAlgorithm;
-use crate::spec::source::CERT_MANAGER_GROUP;
+use crate::spec::sources::CERT_MANAGER_GROUP;
 use crate::spec::{Instance, IssuerRef, Tls};
 
 pub const API_VERSION: &str = "cert-manager.io/v1";

@@ -12,7 +12,7 @@
 //! Whatever the source, pods see the same three files in their TLS
 //! directory (`tls.crt`, `tls.key`, `ca.crt`). Certificates renewed outside
 //! the function reach running pods through the renewal watcher of the start
-//! scripts ([`crate::config::renewal`]), never through the pod-template hash
+//! scripts ([`crate::pod_files::renewal`]), never through the pod-template hash
 //! (which covers only what the function emits).
 
 pub mod cert_manager;

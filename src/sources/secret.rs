@@ -16,7 +16,8 @@
 use serde_norway::Value;
 use x509_parser::prelude::*;
 
-use crate::certs::reuse::{self, secret_data};
+use crate::certs::reuse;
+use crate::object::secret::secret_data;
 
 /// Certificates closer than this to expiry are reported as a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;

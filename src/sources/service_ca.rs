@@ -26,7 +26,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::Produced;
 use crate::certs::{self, Role};
-use crate::generate::meta;
+use crate::ownership::meta;
 use crate::spec::{Component, Instance};
 
 pub const SERVING_CERT_ANNOTATION: &str = "service.beta.openshift.io/serving-cert-secret-name";

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::model::{AntiAffinity, ClientAuth, KeyAlgorithm, Platform, Resources, Toleration};
+use crate::object::labels;
 
 /// A validated instance: what the generators render.
 #[derive(Debug, Clone)]
@@ -35,7 +36,7 @@ pub struct Instance {
     /// `spec.consumers`, validated.
     pub consumers: Vec<super::consumers::Consumer>,
     /// `None` when metrics are off.
-    pub metrics: Option<crate::metrics::Metrics>,
+    pub metrics: Option<crate::spec::metrics::Metrics>,
     /// `spec.migration` (`None`: no migration).
     pub migration: Option<super::migration::Migration>,
     /// Problems that do not stop the render (warning results).
@@ -281,12 +282,9 @@ impl Instance {
     /// Labels that select the pods of a component (never changed by spec labels).
     pub fn selector_labels(&self, c: Component) -> BTreeMap<String, String> {
         BTreeMap::from([
-            ("app.kubernetes.io/name".to_string(), "redis".to_string()),
-            ("app.kubernetes.io/instance".to_string(), self.name.clone()),
-            (
-                "app.kubernetes.io/component".to_string(),
-                c.as_str().to_string(),
-            ),
+            (labels::NAME.to_string(), "redis".to_string()),
+            (labels::INSTANCE.to_string(), self.name.clone()),
+            (labels::COMPONENT.to_string(), c.as_str().to_string()),
         ])
     }
 }

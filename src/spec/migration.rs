@@ -13,7 +13,7 @@
 //!    start monitoring it.
 //!
 //! The design and its arguments are in docs/migrating.md; the run-time
-//! part is `src/config/scripts/migrate-redis.sh`.
+//! part is `src/pod_files/scripts/migrate-redis.sh`.
 
 use serde::{Deserialize, Serialize};
 

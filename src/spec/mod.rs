@@ -11,12 +11,13 @@ pub mod consumers;
 mod instance;
 pub mod list;
 mod messages;
+pub mod metrics;
 pub mod migration;
 pub mod model;
 pub mod quantity;
 mod resources;
 pub mod server;
-pub mod source;
+pub mod sources;
 pub mod validate;
 pub mod window;
 

@@ -477,7 +477,7 @@ fn tls(spec: &Spec, name: &str, cluster_domain: &str, cx: &mut Ctx) -> Option<Tl
     let mut problems = Vec::new();
     if !t.enabled.unwrap_or(true) {
         if t.source != model::CertificateSource::Generated {
-            super::source::resolve(spec, name, cluster_domain, &mut problems);
+            super::sources::resolve(spec, name, cluster_domain, &mut problems);
         }
         cx.extend(problems);
         return None;
@@ -492,7 +492,7 @@ fn tls(spec: &Spec, name: &str, cluster_domain: &str, cx: &mut Ctx) -> Option<Tl
             cx.err(&format!("tls.extraDnsNames[{i}]"), format!("{n:?} {e}"));
         }
     }
-    let source = super::source::resolve(spec, name, cluster_domain, &mut problems);
+    let source = super::sources::resolve(spec, name, cluster_domain, &mut problems);
     cx.extend(problems);
     Some(Tls {
         source,
@@ -614,13 +614,7 @@ fn check_label(k: &str, v: &str, cx: &mut Ctx) {
     if k.starts_with(RESERVED_PREFIX) {
         cx.err(&field, format!("label {k:?} uses the prefix {RESERVED_PREFIX}, which this function keeps for its own marks"));
     }
-    if matches!(
-        k,
-        "app.kubernetes.io/name"
-            | "app.kubernetes.io/instance"
-            | "app.kubernetes.io/component"
-            | "app.kubernetes.io/managed-by"
-    ) {
+    if crate::object::labels::ALL.contains(&k) {
         cx.err(
             &field,
             format!(
@@ -728,7 +722,7 @@ fn service_account(spec: &Spec, name: &str, cx: &mut Ctx) -> (String, bool) {
 fn auth(spec: &Spec, redis_version: Option<CommandTable>, cx: &mut Ctx) -> Option<Auth> {
     let a = &spec.auth;
     let mut problems = Vec::new();
-    let existing_secret = super::source::existing_auth_secret(spec, &mut problems);
+    let existing_secret = super::sources::existing_auth_secret(spec, &mut problems);
     if !a.enabled.unwrap_or(true) {
         cx.extend(problems);
         return None;
@@ -804,11 +798,11 @@ fn metrics(
     spec: &Spec,
     ports: &[(&'static str, u16)],
     cx: &mut Ctx,
-) -> Option<crate::metrics::Metrics> {
+) -> Option<crate::spec::metrics::Metrics> {
     if let Some(r) = &spec.metrics.resources {
         check_resources(cx, "metrics.resources", r);
     }
-    match crate::metrics::resolve(&spec.metrics, ports) {
+    match crate::spec::metrics::resolve(&spec.metrics, ports) {
         Ok(m) => m,
         Err(errs) => {
             for (field, msg) in errs {

@@ -1,88 +1,18 @@
-//! Secrets: certificates (`kubernetes.io/tls` + `ca.crt`) and passwords.
+//! Passwords: derived from the seed, kept from an earlier auth Secret or
+//! random, and the auth Secret that holds them. Consumers and the metrics
+//! exporter derive theirs the same way.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use serde_norway::Value;
 
-use super::meta;
-use crate::certs::reuse::{NEXT_CA_CERT, NEXT_CA_KEY, secret_data};
-use crate::certs::{self, Bundle, Role, seed::Seed};
-use crate::config::users;
-use crate::ownership;
-use crate::spec::Auth;
+use super::users;
+use crate::certs::seed::Seed;
+use crate::object::secret::{data, secret_data};
+use crate::ownership::{self, meta};
 use crate::spec::model::AuthMode;
-use crate::spec::{Instance, Tls};
-
-fn data(entries: &[(&str, &str)]) -> BTreeMap<String, ByteString> {
-    entries
-        .iter()
-        .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
-        .collect()
-}
-
-/// The certificate Secrets: one per role, plus the CA key if kept.
-pub fn tls_secrets(inst: &Instance, tls: &Tls, b: &Bundle) -> Vec<Secret> {
-    let mut out = Vec::new();
-    let with_rotation = |mut m: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
-        m.annotations.get_or_insert_with(Default::default).insert(
-            ownership::ROTATION_ANNOTATION.into(),
-            tls.rotation.to_string(),
-        );
-        m
-    };
-    let trust = b.trust_pem();
-    if tls.keep_ca_key
-        && let Some(entries) = ca_key_entries(b, &trust)
-    {
-        out.push(Secret {
-            metadata: with_rotation(meta(inst, certs::ca_key_secret_name(inst), None)),
-            type_: Some("kubernetes.io/tls".into()),
-            data: Some(data(&entries)),
-            ..Default::default()
-        });
-    }
-    for role in Role::ALL {
-        let leaf = b.leaf(role);
-        out.push(Secret {
-            metadata: with_rotation(meta(inst, role.secret_name(inst), role.component())),
-            type_: Some("kubernetes.io/tls".into()),
-            data: Some(data(&[
-                ("tls.crt", &leaf.cert),
-                ("tls.key", &leaf.key),
-                ("ca.crt", &trust),
-            ])),
-            ..Default::default()
-        });
-    }
-    out
-}
-
-/// Entries of Secret `<name>-ca-key`: `tls.crt`/`tls.key` the current CA
-/// (or, when its key is not known, the next one), `next-ca.crt`/`next-ca.key`
-/// the next CA, `ca.crt` the trust bundle. `None` when no CA key is known.
-fn ca_key_entries<'a>(b: &'a Bundle, trust: &'a str) -> Option<Vec<(&'a str, &'a str)>> {
-    let next = b
-        .next_ca
-        .as_ref()
-        .and_then(|n| Some((n.cert.as_str(), n.key.as_deref()?)));
-    let (first, second) = match (b.ca_key_pem.as_deref(), next) {
-        (Some(key), next) => ((b.ca_pem.as_str(), key), next),
-        (None, Some(next)) => (next, None),
-        (None, None) => return None,
-    };
-    let mut entries = vec![
-        ("tls.crt", first.0),
-        ("tls.key", first.1),
-        ("ca.crt", trust),
-    ];
-    if let Some((cert, key)) = second {
-        entries.push((NEXT_CA_CERT, cert));
-        entries.push((NEXT_CA_KEY, key));
-    }
-    Some(entries)
-}
+use crate::spec::{Auth, Instance};
 
 /// The auth Secret the pods mount: `auth.existingSecret`, else the
 /// generated `<name>-auth`.

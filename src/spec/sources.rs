@@ -1,6 +1,7 @@
-//! Validation of `tls.source` and its settings (`tls.certManager`,
-//! `tls.secrets`), and of `auth.existingSecret`: combinations that cannot
-//! work are errors naming the fields.
+//! The spec half of certificate sources: validation of `tls.source` and its
+//! settings (`tls.certManager`, `tls.secrets`), and of `auth.existingSecret`;
+//! combinations that cannot work are errors naming the fields. The output
+//! half (what each source produces) is [`crate::sources`].
 
 use super::instance::{IssuerRef, TlsSource};
 use super::model::{CertificateSource, ClientAuth, Spec, TlsSpec};

@@ -1,0 +1,187 @@
+//! Certificates against the names that are dialled: every server
+//! certificate has a SAN for each pod's DNS name and both Services; a
+//! certificate made outside the function has the EKUs, chain and validity
+//! it needs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_norway::Value;
+use x509_parser::prelude::*;
+
+use super::Checker;
+use super::checker::rename_fix;
+use super::objects::external_secrets;
+use crate::krm::{KrmResult, ResourceRef};
+use crate::object::ItemExt;
+use crate::object::secret::secret_data;
+
+impl<'a> Checker<'a> {
+    /// EKUs, chain and validity of a certificate Secret made outside the
+    /// function (its SANs are checked with the rendered ones).
+    pub(super) fn check_external_secret(&mut self, secret: &Value) {
+        let client_auth = self.objs.iter().any(|o| {
+            o.kind() == "ConfigMap"
+                && o.get("data").and_then(Value::as_mapping).is_some_and(|d| {
+                    d.values().filter_map(Value::as_str).any(|t| {
+                        t.lines().any(|l| {
+                            l == "tls-auth-clients yes" || l == "tls-auth-clients optional"
+                        })
+                    })
+                })
+        });
+        let now = crate::function::now();
+        for (is_error, field, msg) in crate::sources::secret::verify(secret, client_auth, now) {
+            let message = format!("Secret {}: {msg}", secret.name());
+            let r = if is_error {
+                KrmResult::error(message)
+            } else {
+                KrmResult::warning(message)
+            };
+            self.results
+                .push(r.with_ref(ResourceRef::of(secret)).with_field(field));
+        }
+    }
+
+    /// The server certificate a component mounts covers every name that
+    /// clients and peers dial, as the objects are named now.
+    pub(super) fn check_certificate(
+        &mut self,
+        comp: &str,
+        sts: &'a Value,
+        vars: &BTreeMap<String, String>,
+    ) {
+        let ns = sts.namespace().unwrap_or("default").to_string();
+        let Some(secret_name) = sts
+            .at(&["spec", "template", "spec", "volumes"])
+            .and_then(Value::as_sequence)
+            .and_then(|vs| {
+                vs.iter()
+                    .find(|v| v.str_at(&["name"]) == Some("tls"))
+                    .and_then(|v| v.str_at(&["secret", "secretName"]))
+            })
+        else {
+            return; // TLS disabled
+        };
+        let external = external_secrets(sts).contains(&secret_name);
+        let secret = if external {
+            // Made outside the function: checked when it is among the items.
+            let found = self.all.iter().find(|o| {
+                o.kind() == "Secret" && o.name() == secret_name && o.namespace() == sts.namespace()
+            });
+            let Some(found) = found else {
+                return;
+            };
+            self.check_external_secret(found);
+            found
+        } else {
+            let Some(secret) = self.resolve("Secret", secret_name, sts.namespace()) else {
+                return; // reported by check_mounts
+            };
+            secret
+        };
+        let Some(pem) = secret_data(secret, "tls.crt") else {
+            self.error(
+                secret,
+                "data.tls.crt",
+                format!("Secret {secret_name} has no tls.crt: render again"),
+            );
+            return;
+        };
+        let sans = match dns_sans(&pem) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error(
+                    secret,
+                    "data.tls.crt",
+                    format!("Secret {secret_name}: {e}: render again"),
+                );
+                return;
+            }
+        };
+        let domain = vars
+            .get("CLUSTER_DOMAIN")
+            .cloned()
+            .unwrap_or_else(|| "cluster.local".into());
+        let sts_name = sts.name();
+        let service_name = sts.str_at(&["spec", "serviceName"]).unwrap_or_default();
+        let headless = self
+            .resolve("Service", service_name, sts.namespace())
+            .map_or(service_name, |o| o.name());
+        let replicas = sts
+            .at(&["spec", "replicas"])
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
+        let mut dialed: Vec<String> = (0..replicas)
+            .map(|i| format!("{sts_name}-{i}.{headless}.{ns}.svc.{domain}"))
+            .collect();
+        for svc in self.of_component("Service", comp) {
+            if svc.namespace() != sts.namespace() {
+                continue;
+            }
+            let n = svc.name();
+            dialed.push(format!("{n}.{ns}.svc.{domain}"));
+            dialed.push(format!("{n}.{ns}.svc"));
+            dialed.push(format!("{n}.{ns}"));
+            dialed.push(n.to_string());
+        }
+        let missing: Vec<&String> = dialed.iter().filter(|h| !san_covers(&sans, h)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        let rendered_ns = self.rendered_ns().to_string();
+        let fix = if ns != rendered_ns {
+            self.namespace_fix(&ns)
+        } else {
+            let want = vars
+                .get(&format!("{}_STS", comp.to_ascii_uppercase()))
+                .cloned()
+                .unwrap_or_default();
+            if !want.is_empty() && want != sts_name {
+                rename_fix(self.rendered_name(), &want, sts_name)
+            } else {
+                "render the certificates again for the names in use (do not rename objects or change the namespace after rendering)".to_string()
+            }
+        };
+        let shown: Vec<&str> = missing.iter().take(3).map(|s| s.as_str()).collect();
+        let more = if missing.len() > 3 {
+            format!(" and {} more", missing.len() - 3)
+        } else {
+            String::new()
+        };
+        self.error(
+            secret,
+            "data.tls.crt",
+            format!(
+                "the {comp} certificate in Secret {secret_name} has no SAN for {}{more}, which clients and peers dial: TLS verification would fail; {fix}",
+                shown.join(", ")
+            ),
+        );
+    }
+}
+
+/// `*.b.c` matches `a.b.c` (one label), as TLS clients match wildcards.
+pub(super) fn san_covers(sans: &BTreeSet<String>, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    if sans.contains(&host) {
+        return true;
+    }
+    host.split_once('.')
+        .is_some_and(|(_, rest)| sans.contains(&format!("*.{rest}")))
+}
+
+/// DNS SANs of the first certificate in `pem`.
+pub(super) fn dns_sans(pem: &str) -> Result<BTreeSet<String>, String> {
+    let (_, p) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .map_err(|e| format!("tls.crt is not a PEM certificate: {e}"))?;
+    let (_, cert) = X509Certificate::from_der(&p.contents)
+        .map_err(|e| format!("tls.crt does not parse: {e}"))?;
+    let mut out = BTreeSet::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for g in &ext.value.general_names {
+            if let GeneralName::DNSName(d) = g {
+                out.insert(d.to_ascii_lowercase());
+            }
+        }
+    }
+    Ok(out)
+}
