@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages and tools the tests use. Idempotent: installs only what is missing.
+# Debian packages and tools the tests use (shellcheck: tests/script_safety.rs
+# checks every rendered script). Idempotent: installs only what is missing.
 set -euo pipefail
 need=()
-for pkg in redis-server redis-sentinel redis-tools openssl iproute2 hyperfine procps; do
+for pkg in redis-server redis-sentinel redis-tools openssl iproute2 hyperfine procps shellcheck; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -14,7 +14,7 @@
 //! timeout, speak TLS with the pod's own certificate and read credentials
 //! from the mounted files only.
 
-use super::{Setting, script_header};
+use super::{Setting, script};
 use crate::auth::users;
 use crate::pod::paths;
 use crate::spec::model::AuthMode;
@@ -97,18 +97,18 @@ pub fn prestop_redis(inst: &Instance) -> String {
         ("NAME_WAIT_MS", NAME_WAIT_MS.to_string().into()),
         ("NO_PING_SECONDS", NO_PING_SECONDS.to_string().into()),
     ];
-    script_header(inst, Component::Redis, &extra) + PRESTOP_REDIS_BODY
+    script(inst, Component::Redis, &extra, PRESTOP_REDIS_BODY)
 }
 
 /// `prestop-sentinel.sh`.
 pub fn prestop_sentinel(inst: &Instance) -> String {
     let extra: [(&str, Setting); 1] = [("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string().into())];
-    script_header(inst, Component::Sentinel, &extra) + PRESTOP_SENTINEL_BODY
+    script(inst, Component::Sentinel, &extra, PRESTOP_SENTINEL_BODY)
 }
 
 /// `ready-redis.sh`.
 pub fn ready_redis(inst: &Instance) -> String {
-    script_header(inst, Component::Redis, &[]) + READY_REDIS_BODY
+    script(inst, Component::Redis, &[], READY_REDIS_BODY)
 }
 
 /// The preStop hook of a component's container: its script, run by `sh`.

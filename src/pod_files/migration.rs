@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Setting, handover, script_header};
+use super::{Setting, handover, script};
 use crate::auth::users;
 use crate::pod::paths;
 use crate::spec::migration::{CaObject, Credential, Migration, Source};
@@ -53,7 +53,7 @@ pub fn files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
         Component::Redis => BTreeMap::from([(MIGRATE_SCRIPT.to_string(), migrate_script(inst, m))]),
         Component::Sentinel => BTreeMap::from([(
             ADOPT_SCRIPT.to_string(),
-            script_header(inst, Component::Sentinel, &adopt_settings(inst)) + ADOPT_BODY,
+            script(inst, Component::Sentinel, &adopt_settings(inst), ADOPT_BODY),
         )]),
     }
 }
@@ -237,7 +237,7 @@ fn migrate_script(inst: &Instance, m: &Migration) -> String {
         ("CUTOVER_MAX_BEHIND", CUTOVER_MAX_BEHIND.to_string().into()),
         ("PAUSE_MS", PAUSE_MS.to_string().into()),
     ];
-    script_header(inst, Component::Redis, &extra) + MIGRATE_BODY
+    script(inst, Component::Redis, &extra, MIGRATE_BODY)
 }
 
 fn adopt_settings(inst: &Instance) -> Vec<(&'static str, Setting)> {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Setting, renewal, script_header, tls_directives};
+use super::{Setting, renewal, script, tls_directives};
 use crate::auth::users;
 use crate::pod::paths;
 use crate::spec::model::AuthMode;
@@ -123,11 +123,10 @@ pub fn start_script(inst: &Instance) -> String {
     if watched {
         extra.extend(renewal::settings(inst, Component::Redis));
     }
-    let mut s = script_header(inst, Component::Redis, &extra);
-    if watched {
-        s.push_str(renewal::redis_watcher());
-        s.push('\n');
-    }
-    s.push_str(BODY);
-    s
+    let body = if watched {
+        format!("{}\n{BODY}", renewal::redis_watcher())
+    } else {
+        BODY.to_string()
+    };
+    script(inst, Component::Redis, &extra, &body)
 }

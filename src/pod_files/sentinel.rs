@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Setting, script_header, tls_directives};
+use super::{Setting, script, tls_directives};
 use crate::pod::paths;
 use crate::spec::{Component, Instance};
 
@@ -65,13 +65,12 @@ pub fn start_script(inst: &Instance) -> String {
     if watched {
         extra.extend(super::renewal::settings(inst, Component::Sentinel));
     }
-    let mut script = script_header(inst, Component::Sentinel, &extra);
-    if watched {
-        script.push_str(&super::renewal::sentinel_body(BODY));
+    let body = if watched {
+        super::renewal::sentinel_body(BODY)
     } else {
-        script.push_str(BODY);
-    }
-    script
+        BODY.to_string()
+    };
+    script(inst, Component::Sentinel, &extra, &body)
 }
 
 /// Seconds between two rounds of the prune loop.
@@ -90,7 +89,5 @@ pub fn prune_script(inst: &Instance) -> String {
         ),
         ("GONE_AFTER_SECONDS", GONE_AFTER_SECONDS.to_string().into()),
     ];
-    let mut script = script_header(inst, Component::Sentinel, &extra);
-    script.push_str(PRUNE_BODY);
-    script
+    script(inst, Component::Sentinel, &extra, PRUNE_BODY)
 }

@@ -1,13 +1,23 @@
 # ---- common helpers (redis-sentinel-fn) ----
 # Rules for every start script (keep them when you add lines):
-# - Settings are single-quoted by the generator (src/config/mod.rs); in the
+# - Settings are single-quoted by the generator (src/pod_files/mod.rs); in the
 #   scripts, quote every expansion ("$VAR") unless word splitting is meant.
 # - Write config lines with conf_line (printf '%s\n', refuses line breaks),
 #   never echo: echo may interpret backslashes, and a line break in a value
 #   would start a directive of its own.
 # - A host name that comes from a peer (a Sentinel reply, INFO, ROLE) must
 #   pass valid_host before it is used (replicaof, sentinel monitor, ...).
+# - Only POSIX options of date and other tools: the Redis and Valkey images
+#   are Debian (GNU) or Alpine (busybox); milliseconds come from now_ms.
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT" "$*" >&2; }
+
+# now_ms: milliseconds since the epoch, from the local server's TIME
+# (`date +%N` is GNU-only); whole seconds from `date +%s` when the server
+# does not answer. For scripts that define me() (the local server).
+now_ms() {
+    _ms=$(me TIME | awk 'NR == 1 { s = $1 } NR == 2 { printf "%d%03d\n", s, $1 / 1000 }')
+    case "$_ms" in ''|*[!0-9]*) echo "$(( $(date +%s) * 1000 ))" ;; *) echo "$_ms" ;; esac
+}
 
 POD_NAME=${POD_NAME:-$(hostname)}
 DOMAIN="$NAMESPACE.svc.$CLUSTER_DOMAIN"
@@ -72,7 +82,9 @@ valid_host() {
 server_bin() {
     if command -v "valkey-$1" >/dev/null 2>&1; then printf 'valkey-%s\n' "$1"; else printf 'redis-%s\n' "$1"; fi
 }
+# shellcheck disable=SC2034 # read by the start and renewal scripts, not by every script
 SERVER_BIN=$(server_bin server)
+# shellcheck disable=SC2034 # read by the start and renewal scripts, not by every script
 SENTINEL_BIN=$(server_bin sentinel)
 CLI_BIN=$(server_bin cli)
 
@@ -206,6 +218,8 @@ redis_master_peer() {
 }
 # The pod counts when the script starts (topology ConfigMap raised by DNS),
 # for scripts that need them once; long waits call pod_count again.
+# shellcheck disable=SC2034 # read by the preStop, readiness and renewal scripts
 REDIS_REPLICAS=$(pod_count redis)
+# shellcheck disable=SC2034 # read by the preStop, readiness and renewal scripts
 SENTINEL_REPLICAS=$(pod_count sentinel)
 # ---- end of common helpers ----

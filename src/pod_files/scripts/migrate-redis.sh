@@ -96,7 +96,7 @@ cutover() {
     [ "$(field master_link_status "$info")" = up ] || { status "cut-over refused: link to the source $1:$2 is down"; return 1; }
     [ "$(field master_sync_in_progress "$info")" = 0 ] || { status "cut-over refused: full sync from $1:$2 in progress"; return 1; }
     [ "$behind" -le "$CUTOVER_MAX_BEHIND" ] || { status "cut-over refused: $behind bytes behind the source (at most $CUTOVER_MAX_BEHIND)"; return 1; }
-    t0=$(date +%s%N)
+    t0=$(now_ms)
     r=$(src_cli "$1" "$2" "$SOURCE_CRED" CLIENT PAUSE "$PAUSE_MS" WRITE)
     [ "$r" = OK ] || { status "cut-over refused: the source refused CLIENT PAUSE (${r:-no answer}); its user needs +client|pause"; return 1; }
     n=0; want=""; got=""
@@ -120,11 +120,11 @@ cutover() {
     fi
     me REPLICAOF NO ONE >/dev/null
     src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
-    t1=$(date +%s%N)
+    t1=$(now_ms)
     printf 'source %s:%s offset %s\n' "$1" "$2" "$want" > "$MARKER"
     # After the pause: these only matter once pod 0 is someone's replica.
     restore
-    status "cut-over done: promoted at offset $want of $1:$2, writes paused $(( (t1 - t0) / 1000000 )) ms; the old master now refuses writes (NOREPLICAS)"
+    status "cut-over done: promoted at offset $want of $1:$2, writes paused $(( t1 - t0 )) ms; the old master now refuses writes (NOREPLICAS)"
 }
 
 loop() {

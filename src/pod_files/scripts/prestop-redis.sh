@@ -23,7 +23,6 @@ SCRIPT=prestop-redis
 # Everything is bounded by HANDOVER_SECONDS (less than the pod's
 # terminationGracePeriodSeconds); on failure the writes resume and Sentinel
 # fails over after down-after-milliseconds as it would without this hook.
-log() { echo "$(date -u +%H:%M:%S.%3N) $SCRIPT: $*" >&2; }
 SELF=$(redis_host "${POD_NAME##*-}")
 DEADLINE=$(( $(date +%s) + HANDOVER_SECONDS ))
 me() { cli localhost "$REDIS_PORT" "$ADMIN_CRED" "$@" | tr -d '\r'; }
@@ -113,9 +112,11 @@ if [ -n "$target" ]; then
     set_priorities "$PREFERRED_PRIORITY"
     wait_until=$(( $(date +%s) + PRIORITY_WAIT_SECONDS ))
     while [ "$(date +%s)" -lt "$wait_until" ]; do
-        set -- $(target_view)
-        if [ "${1:-}" = "$PREFERRED_PRIORITY" ] && [ "${2:-9999}" -le "$ALIGN_MS" ]; then
-            sleep "$(printf '0.%03d' $((ALIGN_MS - $2)))"
+        read -r priority last_read <<EOF
+$(target_view)
+EOF
+        if [ "${priority:-}" = "$PREFERRED_PRIORITY" ] && [ "${last_read:-9999}" -le "$ALIGN_MS" ]; then
+            sleep "$(printf '0.%03d' $((ALIGN_MS - last_read)))"
             aligned=yes
             break
         fi
@@ -141,11 +142,6 @@ fi
 #    and one sent after the promotion, before this pod follows, leaves the
 #    other replicas ahead of the new master, so they need a full resync and
 #    the new master has no replica to acknowledge writes for seconds.
-# Milliseconds since the epoch (whole seconds where `date` has no %N).
-now_ms() {
-    _t=$(date +%s%3N)
-    case "$_t" in ''|*[!0-9]*) echo "$(date +%s)000" ;; *) echo "$_t" ;; esac
-}
 ping_period=$(me CONFIG GET repl-ping-replica-period | sed -n 2p)
 case "$ping_period" in ''|*[!0-9]*) ping_period=10 ;; esac
 t0=$(now_ms)

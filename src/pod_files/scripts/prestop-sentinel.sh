@@ -1,5 +1,4 @@
 SCRIPT=prestop-sentinel
-log() { echo "$(date -u +%H:%M:%S.%3N) $SCRIPT: $*" >&2; }
 # preStop hook of a Sentinel: do not leave while a failover is in progress
 # (it may be the leader: the failover would stall until failover-timeout),
 # nor while no peer Sentinel names the master this one names (its

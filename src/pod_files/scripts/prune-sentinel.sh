@@ -45,10 +45,12 @@ entries() {
         END{if (n) print ip, fl, ln}'
 }
 
-# track_unresolved HOSTS...: remembers since when each host does not resolve.
+# track_unresolved < HOSTS (one a line): remembers since when each host does
+# not resolve.
 track_unresolved() {
     _tu=""
-    for _h in "$@"; do
+    while read -r _h; do
+        [ -n "$_h" ] || continue
         if ! resolves "$_h"; then
             _s=$(awk -v h="$_h" '$1==h{print $2; exit}' "$STATE")
             _tu="$_tu$_h ${_s:-$NOW}
@@ -125,7 +127,9 @@ prune_round() {
 
     replicas=$(entries localhost replicas) || return 0
     peers=$(entries localhost sentinels) || return 0
-    track_unresolved $(printf '%s\n%s\n' "$replicas" "$peers" | awk 'NF{print $1}')
+    track_unresolved <<EOF
+$(printf '%s\n%s\n' "$replicas" "$peers" | awk 'NF{print $1}')
+EOF
     STALE=""; HEALTHY_REPLICAS=""; HEALTHY_PEERS=""
     while read -r h f l; do
         [ -n "$h" ] || continue
