@@ -11,11 +11,16 @@
 #   are Debian (GNU) or Alpine (busybox); milliseconds come from now_ms.
 log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SCRIPT" "$*" >&2; }
 
-# now_ms: milliseconds since the epoch, from the local server's TIME
-# (`date +%N` is GNU-only); whole seconds from `date +%s` when the server
-# does not answer. For scripts that define me() (the local server).
+# now_ms: milliseconds since the epoch. `date +%s%N` where date has %N
+# (GNU; busybox built with it), which is not POSIX: elsewhere the local
+# server's TIME (a round trip), else whole seconds from `date +%s`. For
+# scripts that define me() (the local server).
 now_ms() {
-    _ms=$(me TIME | awk 'NR == 1 { s = $1 } NR == 2 { printf "%d%03d\n", s, $1 / 1000 }')
+    _ms=$(date +%s%N 2>/dev/null) || _ms=""
+    case "$_ms" in
+        ''|*[!0-9]*) _ms=$(me TIME | awk 'NR == 1 { s = $1 } NR == 2 { printf "%d%03d\n", s, $1 / 1000 }') ;;
+        *) _ms=${_ms%??????} ;;
+    esac
     case "$_ms" in ''|*[!0-9]*) echo "$(( $(date +%s) * 1000 ))" ;; *) echo "$_ms" ;; esac
 }
 
