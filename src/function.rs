@@ -208,18 +208,33 @@ pub fn run_parsed(
         return rl;
     }
     let drops_results = caller_drops_results(&fc);
-    let (mut outputs, results) =
-        match render_all(&insts, seed.as_ref(), &rl.items, now, drops_results) {
-            Ok(r) => r,
-            Err(e) => {
-                let mut e = *e;
-                e.resource_ref = e.resource_ref.or_else(|| fc_ref.clone());
-                rl.results.push(e);
-                return rl;
+    let rendered = render_instances(
+        &insts,
+        seed.as_ref(),
+        &rl.items,
+        now,
+        |inst, r| {
+            if drops_results && !r.unstable.is_empty() {
+                return Err(Box::new(unstable_error(inst, &r.unstable)));
             }
-        };
-    // Consumer Secrets with parts from several instances become one.
-    crate::consumers::combine::combine(&insts, &mut outputs);
+            Ok(())
+        },
+        |inst, e| {
+            Box::new(KrmResult::error(format!(
+                "rendering {} failed: {e:#}",
+                ownership::instance_key(inst)
+            )))
+        },
+    );
+    let (outputs, results) = match rendered {
+        Ok(r) => r,
+        Err(e) => {
+            let mut e = *e;
+            e.resource_ref = e.resource_ref.or_else(|| fc_ref.clone());
+            rl.results.push(e);
+            return rl;
+        }
+    };
     // Items of any instance of this run are not foreign to the others (a
     // combined Secret may move to another instance when the list changes).
     let foreign: Vec<Value> = rl
@@ -275,33 +290,32 @@ fn check_windows(
 }
 
 /// The items of each instance of a run (in order) and the results of all.
-type Rendered = (Vec<Vec<Value>>, Vec<KrmResult>);
+pub type Rendered = (Vec<Vec<Value>>, Vec<KrmResult>);
 
-/// Renders every instance of the run: the items of each (in order) and
-/// the results of all, or the error of the first that failed or (where
-/// the caller drops results) would change on every run.
-fn render_all(
+/// The render pipeline of KRM mode and the CLI: every instance of one spec
+/// document (one, or each of a `RedisSentinelList`) rendered in order, then
+/// consumer Secrets with parts from several instances combined into one.
+/// `each` sees every instance's render first and may stop the run (KRM
+/// mode refuses a render that changes on every run where results are
+/// dropped; the CLI reports the results); `failed` says what a failed
+/// render becomes. The first error ends the run.
+pub fn render_instances<E>(
     insts: &[Instance],
     seed: Option<&Seed>,
     previous: &[Value],
     now: i64,
-    drops_results: bool,
-) -> Result<Rendered, Box<KrmResult>> {
+    mut each: impl FnMut(&Instance, &generate::Rendered) -> Result<(), E>,
+    failed: impl Fn(&Instance, anyhow::Error) -> E,
+) -> Result<Rendered, E> {
     let mut outputs = Vec::new();
     let mut results = Vec::new();
     for inst in insts {
-        let rendered = generate::render(inst, seed, previous, now).map_err(|e| {
-            Box::new(KrmResult::error(format!(
-                "rendering {} failed: {e:#}",
-                ownership::instance_key(inst)
-            )))
-        })?;
-        if drops_results && !rendered.unstable.is_empty() {
-            return Err(Box::new(unstable_error(inst, &rendered.unstable)));
-        }
+        let rendered = generate::render(inst, seed, previous, now).map_err(|e| failed(inst, e))?;
+        each(inst, &rendered)?;
         outputs.push(rendered.items);
         results.extend(rendered.results);
     }
+    crate::consumers::combine::combine(insts, &mut outputs);
     Ok((outputs, results))
 }
 

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use redis_sentinel_fn::certs::seed::Seed;
 use redis_sentinel_fn::krm::{self, ResourceList, Severity};
 use redis_sentinel_fn::object::ItemExt;
-use redis_sentinel_fn::{check, function, generate, spec};
+use redis_sentinel_fn::{check, function, spec};
 use serde_norway::Value;
 
 const ABOUT: &str = "Renders a complete Redis + Sentinel topology with TLS on every link from a small RedisSentinel spec.";
@@ -389,22 +389,25 @@ fn render_instances(
     previous: &[Value],
     now: i64,
 ) -> anyhow::Result<Vec<Value>> {
-    let mut outputs = Vec::new();
-    for inst in insts {
-        let rendered = generate::render(inst, seed, previous, now)
-            .with_context(|| format!("rendering {}", path.display()))?;
-        for res in &rendered.results {
-            let level = match res.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            };
-            let field = res.field.as_ref().and_then(|f| cli_field(&f.path));
-            report(level, path, field, &res.message);
-        }
-        outputs.push(rendered.items);
-    }
-    redis_sentinel_fn::consumers::combine::combine(insts, &mut outputs);
+    let (outputs, _) = function::render_instances(
+        insts,
+        seed,
+        previous,
+        now,
+        |_, rendered| {
+            for res in &rendered.results {
+                let level = match res.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "info",
+                };
+                let field = res.field.as_ref().and_then(|f| cli_field(&f.path));
+                report(level, path, field, &res.message);
+            }
+            Ok(())
+        },
+        |_, e| e.context(format!("rendering {}", path.display())),
+    )?;
     Ok(outputs.into_iter().flatten().collect())
 }
 

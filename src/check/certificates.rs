@@ -14,6 +14,8 @@ use super::objects::external_secrets;
 use crate::krm::{KrmResult, ResourceRef};
 use crate::object::ItemExt;
 use crate::object::secret::secret_data;
+use crate::pod_files::setting;
+use crate::spec::{Component, dns};
 
 impl<'a> Checker<'a> {
     /// EKUs, chain and validity of a certificate Secret made outside the
@@ -99,7 +101,7 @@ impl<'a> Checker<'a> {
             }
         };
         let domain = vars
-            .get("CLUSTER_DOMAIN")
+            .get(setting::CLUSTER_DOMAIN)
             .cloned()
             .unwrap_or_else(|| "cluster.local".into());
         let sts_name = sts.name();
@@ -112,17 +114,18 @@ impl<'a> Checker<'a> {
             .and_then(Value::as_u64)
             .unwrap_or(1);
         let mut dialed: Vec<String> = (0..replicas)
-            .map(|i| format!("{sts_name}-{i}.{headless}.{ns}.svc.{domain}"))
+            .map(|i| dns::pod_fqdn(sts_name, i, headless, &ns, &domain))
             .collect();
         for svc in self.of_component("Service", comp) {
             if svc.namespace() != sts.namespace() {
                 continue;
             }
-            let n = svc.name();
-            dialed.push(format!("{n}.{ns}.svc.{domain}"));
-            dialed.push(format!("{n}.{ns}.svc"));
-            dialed.push(format!("{n}.{ns}"));
-            dialed.push(n.to_string());
+            // Qualified first: the error names the most telling ones.
+            dialed.extend(
+                dns::service_names(svc.name(), &ns, &domain)
+                    .into_iter()
+                    .rev(),
+            );
         }
         let missing: Vec<&String> = dialed.iter().filter(|h| !san_covers(&sans, h)).collect();
         if missing.is_empty() {
@@ -132,8 +135,8 @@ impl<'a> Checker<'a> {
         let fix = if ns != rendered_ns {
             self.namespace_fix(&ns)
         } else {
-            let want = vars
-                .get(&format!("{}_STS", comp.to_ascii_uppercase()))
+            let want = Component::named(comp)
+                .and_then(|c| vars.get(setting::statefulset(c)))
                 .cloned()
                 .unwrap_or_default();
             if !want.is_empty() && want != sts_name {

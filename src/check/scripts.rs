@@ -10,6 +10,8 @@ use super::Checker;
 use super::checker::rename_fix;
 use super::selectors::container_ports;
 use crate::object::ItemExt;
+use crate::pod_files::setting;
+use crate::spec::Component;
 
 impl<'a> Checker<'a> {
     /// The names, namespace, counts and ports in a start script match the
@@ -25,7 +27,7 @@ impl<'a> Checker<'a> {
         let inst = self.rendered_name().to_string();
         if let Some(sts) = statefulsets.values().next() {
             let actual = sts.namespace().unwrap_or("");
-            if let Some(ns) = vars.get("NAMESPACE")
+            if let Some(ns) = vars.get(setting::NAMESPACE)
                 && !actual.is_empty()
                 && ns != actual
             {
@@ -41,44 +43,51 @@ impl<'a> Checker<'a> {
             }
         }
         for (other, sts) in statefulsets {
-            let up = other.to_ascii_uppercase();
+            let Some(c) = Component::named(other) else {
+                continue;
+            };
+            let (sts_var, headless_var, port_var) = (
+                setting::statefulset(c),
+                setting::headless(c),
+                setting::port(c),
+            );
             let sts_name = sts.name();
-            if let Some(want) = vars.get(&format!("{up}_STS"))
+            if let Some(want) = vars.get(sts_var)
                 && want != sts_name
             {
                 let fix = rename_fix(&inst, want, sts_name);
                 self.script_error(
                     cm,
                     &field,
-                    format!("{up}_STS={want}"),
+                    format!("{sts_var}={want}"),
                     format!(
-                        "the start scripts expect the {other} StatefulSet to be named {want:?} ({up}_STS; pod names and DNS names derive from it) but it is {sts_name:?}: {fix}"
+                        "the start scripts expect the {other} StatefulSet to be named {want:?} ({sts_var}; pod names and DNS names derive from it) but it is {sts_name:?}: {fix}"
                     ),
                 );
             }
             let service_name = sts.str_at(&["spec", "serviceName"]).unwrap_or_default();
-            if let Some(want) = vars.get(&format!("{up}_HEADLESS"))
+            if let Some(want) = vars.get(headless_var)
                 && want != service_name
             {
                 let fix = rename_fix(&inst, want, service_name);
                 self.script_error(
                     cm,
                     &field,
-                    format!("{up}_HEADLESS={want}"),
+                    format!("{headless_var}={want}"),
                     format!(
-                        "the start scripts dial {other} pods under headless Service {want:?} ({up}_HEADLESS) but StatefulSet {sts_name} has serviceName {service_name:?}: {fix}"
+                        "the start scripts dial {other} pods under headless Service {want:?} ({headless_var}) but StatefulSet {sts_name} has serviceName {service_name:?}: {fix}"
                     ),
                 );
             }
-            if let Some(want) = vars.get(&format!("{up}_PORT")) {
+            if let Some(want) = vars.get(port_var) {
                 let ports = container_ports(sts);
                 if !ports.is_empty() && !ports.iter().any(|(_, p)| p == want) {
                     self.script_error(
                         cm,
                         &field,
-                        format!("{up}_PORT={want}"),
+                        format!("{port_var}={want}"),
                         format!(
-                            "the start scripts dial {other} on port {want} ({up}_PORT) but StatefulSet {sts_name}'s containers listen on {}: set {other}.port in the RedisSentinel spec instead of patching ports",
+                            "the start scripts dial {other} on port {want} ({port_var}) but StatefulSet {sts_name}'s containers listen on {}: set {other}.port in the RedisSentinel spec instead of patching ports",
                             ports
                                 .iter()
                                 .map(|(n, p)| format!("{n}={p}"))

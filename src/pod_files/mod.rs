@@ -102,6 +102,39 @@ fn tls_directives(out: &mut String, inst: &Instance, c: Component, tls_dir: &str
     }
 }
 
+/// Names of the settings that `check` reads back from the rendered start
+/// scripts ([`crate::check`]); `script` writes them.
+pub mod setting {
+    use crate::spec::Component;
+
+    pub const NAMESPACE: &str = "NAMESPACE";
+    pub const CLUSTER_DOMAIN: &str = "CLUSTER_DOMAIN";
+
+    /// The StatefulSet name of a component (`REDIS_STS`, `SENTINEL_STS`).
+    pub fn statefulset(c: Component) -> &'static str {
+        match c {
+            Component::Redis => "REDIS_STS",
+            Component::Sentinel => "SENTINEL_STS",
+        }
+    }
+
+    /// The headless Service of a component's pods.
+    pub fn headless(c: Component) -> &'static str {
+        match c {
+            Component::Redis => "REDIS_HEADLESS",
+            Component::Sentinel => "SENTINEL_HEADLESS",
+        }
+    }
+
+    /// The TLS port a component's pods listen on.
+    pub fn port(c: Component) -> &'static str {
+        match c {
+            Component::Redis => "REDIS_PORT",
+            Component::Sentinel => "SENTINEL_PORT",
+        }
+    }
+}
+
 /// A whole script: the settings block, the common helpers, then `body`
 /// (static text from `scripts/`). The settings block holds the shared
 /// settings of the component and `extra`, but only those the helpers,
@@ -132,21 +165,30 @@ fn script(inst: &Instance, component: Component, extra: &[(&str, Setting)], body
     let s = &inst.sentinel;
     let lit = |v: String| sh_quote(&v);
     let mut vars: Vec<(&str, String)> = vec![
-        ("NAMESPACE", lit(inst.namespace.clone())),
-        ("CLUSTER_DOMAIN", lit(inst.cluster_domain.clone())),
+        (setting::NAMESPACE, lit(inst.namespace.clone())),
+        (setting::CLUSTER_DOMAIN, lit(inst.cluster_domain.clone())),
         ("MASTER_NAME", lit(s.master_name.clone())),
-        ("REDIS_STS", lit(inst.workload_name(Component::Redis))),
         (
-            "REDIS_HEADLESS",
+            setting::statefulset(Component::Redis),
+            lit(inst.workload_name(Component::Redis)),
+        ),
+        (
+            setting::headless(Component::Redis),
             lit(inst.headless_service(Component::Redis)),
         ),
-        ("REDIS_PORT", lit(inst.redis.port.to_string())),
-        ("SENTINEL_STS", lit(inst.workload_name(Component::Sentinel))),
         (
-            "SENTINEL_HEADLESS",
+            setting::port(Component::Redis),
+            lit(inst.redis.port.to_string()),
+        ),
+        (
+            setting::statefulset(Component::Sentinel),
+            lit(inst.workload_name(Component::Sentinel)),
+        ),
+        (
+            setting::headless(Component::Sentinel),
             lit(inst.headless_service(Component::Sentinel)),
         ),
-        ("SENTINEL_PORT", lit(s.port.to_string())),
+        (setting::port(Component::Sentinel), lit(s.port.to_string())),
         ("RESOLVE_WAIT_SECONDS", lit("120".to_string())),
         ("CLI_TIMEOUT", lit("3".to_string())),
         ("CONFIG_DIR", env_default("CONFIG_DIR", config)),

@@ -276,7 +276,7 @@ pub fn resolve(
             errs: Vec::new(),
         };
         let c = one.resolve(cx, &mut taken);
-        errors.extend(one.errs.into_iter().map(|(f, m)| FieldError::new(f, m)));
+        errors.extend(one.errs);
         out.extend(c);
     }
     if errors.is_empty() {
@@ -298,7 +298,7 @@ struct One<'s> {
     spec: &'s ConsumerSpec,
     prefix: &'s str,
     index: usize,
-    errs: Vec<(String, String)>,
+    errs: Vec<FieldError>,
 }
 
 impl One<'_> {
@@ -308,7 +308,7 @@ impl One<'_> {
 
     fn err(&mut self, f: &str, msg: impl Into<String>) {
         let field = self.field(f);
-        self.errs.push((field, msg.into()));
+        self.errs.push(FieldError::new(field, msg));
     }
 
     /// The consumer, or `None` when its name or type is missing.
@@ -507,7 +507,7 @@ impl One<'_> {
             );
         }
         if cx.master_name.chars().any(|c| c.is_ascii_uppercase()) {
-            self.errs.push((
+            self.errs.push(FieldError::new(
                 format!("{}sentinel.masterName", self.prefix),
                 format!("masterName {:?} has capital letters: 3scale reads it from a URL host, which URL parsers lower-case, and would then ask Sentinel for another master group; use a lower-case masterName (consumer {name})", cx.master_name),
             ));

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::dns;
 use super::model::{AntiAffinity, ClientAuth, KeyAlgorithm, Platform, Resources, Toleration};
 use crate::object::labels;
 
@@ -194,6 +195,11 @@ impl Component {
             Component::Sentinel => "sentinel",
         }
     }
+
+    /// The component whose [`Component::as_str`] is `name`.
+    pub fn named(name: &str) -> Option<Component> {
+        Component::ALL.into_iter().find(|c| c.as_str() == name)
+    }
 }
 
 /// Name suffixes of generated objects; the longest decides the maximum
@@ -238,18 +244,18 @@ impl Instance {
 
     /// `<ns>.svc.<clusterDomain>`
     pub fn svc_domain(&self) -> String {
-        format!("{}.svc.{}", self.namespace, self.cluster_domain)
+        dns::svc_domain(&self.namespace, &self.cluster_domain)
     }
 
     /// Stable DNS name of pod `ordinal` of a component:
     /// `<name>-<component>-<i>.<headless>.<ns>.svc.<clusterDomain>`.
     pub fn pod_fqdn(&self, c: Component, ordinal: u32) -> String {
-        format!(
-            "{}-{}.{}.{}",
-            self.workload_name(c),
-            ordinal,
-            self.headless_service(c),
-            self.svc_domain()
+        dns::pod_fqdn(
+            &self.workload_name(c),
+            ordinal.into(),
+            &self.headless_service(c),
+            &self.namespace,
+            &self.cluster_domain,
         )
     }
 
@@ -264,10 +270,11 @@ impl Instance {
     pub fn dns_names(&self, c: Component) -> Vec<String> {
         let mut names = Vec::new();
         for svc in [self.workload_name(c), self.headless_service(c)] {
-            names.push(svc.clone());
-            names.push(format!("{svc}.{}", self.namespace));
-            names.push(format!("{svc}.{}.svc", self.namespace));
-            names.push(format!("{svc}.{}", self.svc_domain()));
+            names.extend(dns::service_names(
+                &svc,
+                &self.namespace,
+                &self.cluster_domain,
+            ));
         }
         let hl = self.headless_service(c);
         names.push(format!("*.{hl}.{}.svc", self.namespace));

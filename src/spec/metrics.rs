@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::model::{MetricsSpec, Resources};
 use super::validate::{label_key, label_value};
+use crate::krm::FieldError;
 use crate::object::labels;
 
 /// The exporter image: `redis_exporter` v1.73.0, pinned by the digest of its
@@ -49,12 +50,9 @@ fn default_resources() -> Resources {
 
 /// Applies defaults and checks `spec.metrics`; errors are (field below
 /// `spec.`, message). `ports` are the ports already taken.
-pub fn resolve(
-    m: &MetricsSpec,
-    ports: &[(&str, u16)],
-) -> Result<Option<Metrics>, Vec<(String, String)>> {
-    let mut errs: Vec<(String, String)> = Vec::new();
-    let mut err = |f: &str, msg: String| errs.push((format!("metrics.{f}"), msg));
+pub fn resolve(m: &MetricsSpec, ports: &[(&str, u16)]) -> Result<Option<Metrics>, Vec<FieldError>> {
+    let mut errs: Vec<FieldError> = Vec::new();
+    let mut err = |f: &str, msg: String| errs.push(FieldError::new(format!("metrics.{f}"), msg));
     if !m.enabled {
         let set = [
             ("podMonitor", m.pod_monitor),

@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 
 use super::server::{self, Server, ServerKind, Version};
 use super::validate::dns_name;
+use crate::krm::FieldError;
 
 /// Problems found, as (field relative to the spec, message).
-type Problems = Vec<(String, String)>;
+type Problems = Vec<FieldError>;
 
 /// What users write under `spec.migration`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -157,9 +158,9 @@ pub fn resolve(
 ) -> Option<Migration> {
     let before = problems.len();
     if !auth_enabled {
-        problems.push((
-            "migration".into(),
-            "a migration needs auth enabled on the new topology (auth.enabled): the old deployment's Sentinels discover the new pods from the old master's INFO and could log in to them and turn the new master back into a replica of the old one".into(),
+        problems.push(FieldError::new(
+            "migration",
+            "a migration needs auth enabled on the new topology (auth.enabled): the old deployment's Sentinels discover the new pods from the old master's INFO and could log in to them and turn the new master back into a replica of the old one",
         ));
     }
     let s = &m.source;
@@ -167,9 +168,9 @@ pub fn resolve(
         (Some(sen), None) => sentinel_source(sen, problems),
         (None, Some(st)) => standalone_source(st, problems),
         _ => {
-            problems.push((
-                "migration.source".into(),
-                "name exactly one source: migration.source.sentinel (Sentinel addresses and master name) or migration.source.standalone (host and port)".into(),
+            problems.push(FieldError::new(
+                "migration.source",
+                "name exactly one source: migration.source.sentinel (Sentinel addresses and master name) or migration.source.standalone (host and port)",
             ));
             None
         }
@@ -185,9 +186,9 @@ pub fn resolve(
     });
     let ca = source_tls(&s.tls, problems, warnings);
     if ca.is_some() && !tls_enabled {
-        problems.push((
-            "migration.source.tls".into(),
-            "TLS to the source needs TLS on the new topology (tls.enabled): Redis makes TLS connections only with a certificate of its own".into(),
+        problems.push(FieldError::new(
+            "migration.source.tls",
+            "TLS to the source needs TLS on the new topology (tls.enabled): Redis makes TLS connections only with a certificate of its own",
         ));
     }
     let server = source_server(s, target, problems);
@@ -207,7 +208,7 @@ pub fn resolve(
 fn sentinel_source(s: &SentinelSourceSpec, problems: &mut Problems) -> Option<Source> {
     let field = "migration.source.sentinel";
     if s.hosts.is_empty() || s.hosts.len() > MAX_SENTINELS {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.hosts"),
             format!("list 1 to {MAX_SENTINELS} Sentinel addresses (host:port)"),
         ));
@@ -216,18 +217,18 @@ fn sentinel_source(s: &SentinelSourceSpec, problems: &mut Problems) -> Option<So
     for (i, h) in s.hosts.iter().enumerate() {
         match host_port(h) {
             Ok(hp) => hosts.push(hp),
-            Err(e) => problems.push((format!("{field}.hosts[{i}]"), e)),
+            Err(e) => problems.push(FieldError::new(format!("{field}.hosts[{i}]"), e)),
         }
     }
     let Some(master_name) = s.master_name.clone() else {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.masterName"),
-            "the master group name the source's Sentinels monitor is required (Bitnami's chart: mymaster)".into(),
+            "the master group name the source's Sentinels monitor is required (Bitnami's chart: mymaster)",
         ));
         return None;
     };
     if !simple_word(&master_name, 63) {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.masterName"),
             format!("masterName {master_name:?} must be 1-63 characters of letters, digits, '-', '_' or '.'"),
         ));
@@ -238,18 +239,21 @@ fn sentinel_source(s: &SentinelSourceSpec, problems: &mut Problems) -> Option<So
 fn standalone_source(s: &StandaloneSourceSpec, problems: &mut Problems) -> Option<Source> {
     let field = "migration.source.standalone";
     let Some(host) = s.host.clone() else {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.host"),
-            "the source master's host is required".into(),
+            "the source master's host is required",
         ));
         return None;
     };
     if let Err(e) = host_name(&host) {
-        problems.push((format!("{field}.host"), e));
+        problems.push(FieldError::new(format!("{field}.host"), e));
     }
     let port = s.port.unwrap_or(super::model::defaults::REDIS_PORT);
     if port == 0 {
-        problems.push((format!("{field}.port"), "port must be 1-65535".into()));
+        problems.push(FieldError::new(
+            format!("{field}.port"),
+            "port must be 1-65535",
+        ));
     }
     Some(Source::Standalone { host, port })
 }
@@ -290,14 +294,14 @@ fn credential(a: &CredentialSpec, field: &str, problems: &mut Problems) -> Optio
     let before = problems.len();
     let secret = a.secret_name.clone().unwrap_or_default();
     if let Err(e) = dns_name(&secret, false) {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.secretName"),
             format!("secretName {secret:?} is not a Secret name: it {e}"),
         ));
     }
     let password_key = a.password_key.clone().unwrap_or_else(|| "password".into());
     if !simple_word(&password_key, 253) {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.passwordKey"),
             format!(
                 "passwordKey {password_key:?} is not a Secret key (letters, digits, '-', '_', '.')"
@@ -307,7 +311,7 @@ fn credential(a: &CredentialSpec, field: &str, problems: &mut Problems) -> Optio
     if let Some(u) = &a.username
         && !simple_word(u, 128)
     {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.username"),
             format!("username {u:?} must be 1-128 characters of letters, digits, '-', '_' or '.'"),
         ));
@@ -323,21 +327,21 @@ fn source_tls(t: &SourceTlsSpec, problems: &mut Problems, warnings: &mut Problem
     let field = "migration.source.tls";
     if !t.enabled.unwrap_or(false) {
         if t.ca.is_some() {
-            problems.push((
+            problems.push(FieldError::new(
                 format!("{field}.ca"),
-                "a CA is set but tls.enabled is not true".into(),
+                "a CA is set but tls.enabled is not true",
             ));
         }
-        warnings.push((
-            field.into(),
-            "replication from the source runs in plain text: the whole data set and the source password cross the network unencrypted, and anyone on the path can read or alter them; set migration.source.tls when the source speaks TLS".into(),
+        warnings.push(FieldError::new(
+            field,
+            "replication from the source runs in plain text: the whole data set and the source password cross the network unencrypted, and anyone on the path can read or alter them; set migration.source.tls when the source speaks TLS",
         ));
         return None;
     }
     let Some(ca) = &t.ca else {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.ca"),
-            "TLS to the source needs the CA that signed its certificates: ca.secretName or ca.configMapName".into(),
+            "TLS to the source needs the CA that signed its certificates: ca.secretName or ca.configMapName",
         ));
         return None;
     };
@@ -345,9 +349,9 @@ fn source_tls(t: &SourceTlsSpec, problems: &mut Problems, warnings: &mut Problem
         (Some(s), None) => CaObject::Secret(s.clone()),
         (None, Some(c)) => CaObject::ConfigMap(c.clone()),
         _ => {
-            problems.push((
+            problems.push(FieldError::new(
                 format!("{field}.ca"),
-                "name exactly one of ca.secretName and ca.configMapName".into(),
+                "name exactly one of ca.secretName and ca.configMapName",
             ));
             return None;
         }
@@ -356,14 +360,14 @@ fn source_tls(t: &SourceTlsSpec, problems: &mut Problems, warnings: &mut Problem
         CaObject::Secret(n) | CaObject::ConfigMap(n) => n,
     };
     if let Err(e) = dns_name(name, false) {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.ca"),
             format!("{name:?} is not an object name: it {e}"),
         ));
     }
     let key = ca.key.clone().unwrap_or_else(|| "ca.crt".into());
     if !simple_word(&key, 253) {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.ca.key"),
             format!("key {key:?} is not a key name"),
         ));
@@ -380,7 +384,7 @@ fn source_server(
     let field = "migration.source";
     let kind = s.server.as_deref().map(|k| {
         ServerKind::parse(k).ok_or_else(|| {
-            problems.push((
+            problems.push(FieldError::new(
                 format!("{field}.server"),
                 format!("server {k:?} is not redis or valkey"),
             ));
@@ -388,7 +392,7 @@ fn source_server(
     });
     let version = s.version.as_deref().map(|v| {
         Version::parse_field(v).ok_or_else(|| {
-            problems.push((
+            problems.push(FieldError::new(
                 format!("{field}.version"),
                 format!("version {v:?} is not MAJOR.MINOR (e.g. 7.2)"),
             ));
@@ -399,7 +403,7 @@ fn source_server(
         _ => return None,
     };
     if src.kind == ServerKind::Redis && (src.version.major, src.version.minor) < (6, Some(2)) {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.version"),
             format!("{src} is not supported as a source: the cut-over pauses writes with CLIENT PAUSE WRITE, which Redis has from 6.2"),
         ));
@@ -407,7 +411,7 @@ fn source_server(
     if let Some(t) = target
         && let Some(why) = server::downgrade(&src, t)
     {
-        problems.push((
+        problems.push(FieldError::new(
             format!("{field}.version"),
             format!("the new pods cannot replicate from the source: {why}"),
         ));
@@ -463,7 +467,7 @@ mod tests {
             None,
         );
         assert!(p.is_empty());
-        assert_eq!(w[0].0, "migration.source.tls");
+        assert_eq!(w[0].field, "migration.source.tls");
         let m = m.expect("valid");
         assert!(m.cutover);
         assert_eq!(
@@ -474,7 +478,7 @@ mod tests {
             }
         );
         let (m, p, _) = run("source:\n  standalone: {host: a}\n", false, None);
-        assert!(m.is_none() && p[0].0 == "migration" && p[0].1.contains("auth.enabled"));
+        assert!(m.is_none() && p[0].field == "migration" && p[0].message.contains("auth.enabled"));
     }
 
     #[test]
@@ -556,7 +560,7 @@ mod tests {
         ] {
             let (m, p, _) = run(yaml, true, None);
             assert!(m.is_none(), "{yaml} accepted");
-            assert!(p.iter().any(|(f, _)| f == field), "{yaml}: {p:?}");
+            assert!(p.iter().any(|e| e.field == field), "{yaml}: {p:?}");
         }
     }
 
@@ -574,7 +578,8 @@ mod tests {
         let (_, p, _) = run(src, true, Some(s(ServerKind::Redis, 2)));
         assert!(
             p.iter()
-                .any(|(f, m)| f == "migration.source.version" && m.contains("RDB format 12")),
+                .any(|e| e.field == "migration.source.version"
+                    && e.message.contains("RDB format 12")),
             "{p:?}"
         );
         let (m, p, _) = run(src, true, Some(s(ServerKind::Valkey, 1)));

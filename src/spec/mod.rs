@@ -8,6 +8,7 @@ pub mod acl_commands;
 pub mod advisories;
 mod configmap;
 pub mod consumers;
+pub mod dns;
 mod instance;
 pub mod list;
 mod messages;

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use super::model::Resources;
 use super::quantity::{self, Quantity};
 use super::validate::label_key;
+use crate::krm::FieldError;
 
 /// Problems as `(field below `field`, message)`.
-pub(super) fn check(r: &Resources) -> Vec<(String, String)> {
+pub(super) fn check(r: &Resources) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut parsed: [BTreeMap<&str, Quantity>; 2] = Default::default();
     for (i, (kind, map)) in [("requests", &r.requests), ("limits", &r.limits)]
@@ -19,12 +20,12 @@ pub(super) fn check(r: &Resources) -> Vec<(String, String)> {
         for (name, value) in map {
             let field = format!("{kind}.{name}");
             if let Err(e) = resource_name(name) {
-                errors.push((field, e));
+                errors.push(FieldError::new(field, e));
                 continue;
             }
             match quantity::parse(value) {
-                Err(e) => errors.push((field, e)),
-                Ok(q) if q.negative && !q.is_zero() => errors.push((
+                Err(e) => errors.push(FieldError::new(field, e)),
+                Ok(q) if q.negative && !q.is_zero() => errors.push(FieldError::new(
                     field,
                     format!("{value:?} must be greater than or equal to 0"),
                 )),
@@ -32,7 +33,7 @@ pub(super) fn check(r: &Resources) -> Vec<(String, String)> {
                     if let Some(page) = huge_page_size(name)
                         && q.nanos % page.nanos != 0
                     {
-                        errors.push((
+                        errors.push(FieldError::new(
                             field,
                             format!("{value:?} is not a whole multiple of the page size of {name}"),
                         ));
@@ -47,18 +48,18 @@ pub(super) fn check(r: &Resources) -> Vec<(String, String)> {
     for (name, req) in requests {
         let huge = huge_page_size(name).is_some();
         match limits.get(name) {
-            Some(lim) if huge && lim.nanos != req.nanos => errors.push((
+            Some(lim) if huge && lim.nanos != req.nanos => errors.push(FieldError::new(
                 format!("requests.{name}"),
                 format!("must be equal to the {name} limit of {:?}", r.limits[*name]),
             )),
-            Some(lim) if req.nanos > lim.nanos => errors.push((
+            Some(lim) if req.nanos > lim.nanos => errors.push(FieldError::new(
                 format!("requests.{name}"),
                 format!(
                     "{:?} must be less than or equal to the {name} limit of {:?}",
                     r.requests[*name], r.limits[*name]
                 ),
             )),
-            None if huge => errors.push((
+            None if huge => errors.push(FieldError::new(
                 format!("limits.{name}"),
                 format!("a limit must be set for {name} (huge pages cannot be overcommitted)"),
             )),
@@ -72,7 +73,7 @@ pub(super) fn check(r: &Resources) -> Vec<(String, String)> {
         .chain(r.limits.keys())
         .any(|k| k.starts_with("hugepages-"));
     if huge && !has("cpu") && !has("memory") {
-        errors.push((
+        errors.push(FieldError::new(
             String::new(),
             "huge pages require a cpu or memory request or limit".to_string(),
         ));
@@ -120,7 +121,7 @@ mod tests {
     }
 
     fn fields(r: &Resources) -> Vec<String> {
-        check(r).into_iter().map(|(f, _)| f).collect()
+        check(r).into_iter().map(|e| e.field).collect()
     }
 
     #[test]

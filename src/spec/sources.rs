@@ -6,6 +6,7 @@
 use super::instance::{IssuerRef, TlsSource};
 use super::model::{CertificateSource, ClientAuth, Spec, TlsSpec};
 use super::validate::dns_name;
+use crate::krm::FieldError;
 
 /// cert-manager's API group.
 pub const CERT_MANAGER_GROUP: &str = "cert-manager.io";
@@ -13,7 +14,7 @@ pub const CERT_MANAGER_GROUP: &str = "cert-manager.io";
 pub const SERVICE_CA_CLUSTER_DOMAIN: &str = "cluster.local";
 
 /// Problems found, as (field relative to the spec, message).
-pub type Problems = Vec<(String, String)>;
+pub type Problems = Vec<FieldError>;
 
 /// The resolved certificate source; `problems` collects what is wrong.
 pub fn resolve(
@@ -39,7 +40,7 @@ pub fn resolve(
 
 /// Settings that do not go with the chosen source.
 fn check_combinations(t: &TlsSpec, problems: &mut Problems) {
-    let mut err = |f: &str, m: String| problems.push((f.to_string(), m));
+    let mut err = |f: &str, m: String| problems.push(FieldError::new(f, m));
     let src = t.source;
     if src != CertificateSource::Generated {
         let what = source_name(src);
@@ -91,7 +92,7 @@ fn check_combinations(t: &TlsSpec, problems: &mut Problems) {
 /// `tls.certManager.issuerRef`; `None`: the function emits its own chain.
 fn issuer_ref(t: &TlsSpec, problems: &mut Problems) -> Option<IssuerRef> {
     let r = t.cert_manager.as_ref()?.issuer_ref.as_ref()?;
-    let mut err = |f: &str, m: String| problems.push((f.to_string(), m));
+    let mut err = |f: &str, m: String| problems.push(FieldError::new(f, m));
     let group = r.group.clone().unwrap_or_else(|| CERT_MANAGER_GROUP.into());
     let kind = r.kind.clone().unwrap_or_else(|| "Issuer".into());
     if let Err(e) = object_name(&r.name) {
@@ -123,7 +124,7 @@ fn issuer_ref(t: &TlsSpec, problems: &mut Problems) -> Option<IssuerRef> {
 
 /// What the OpenShift service CA cannot issue.
 fn check_service_ca(t: &TlsSpec, cluster_domain: &str, problems: &mut Problems) {
-    let mut err = |f: &str, m: String| problems.push((f.to_string(), m));
+    let mut err = |f: &str, m: String| problems.push(FieldError::new(f, m));
     if t.client_auth != ClientAuth::No {
         err(
             "tls.clientAuth",
@@ -155,7 +156,10 @@ fn existing_secrets(t: &TlsSpec, name: &str, problems: &mut Problems) -> TlsSour
     let mut pick = |field: &str, given: Option<String>, role: &str| {
         let n = given.unwrap_or_else(|| format!("{name}-{role}-tls"));
         if let Err(e) = object_name(&n) {
-            problems.push((field.to_string(), format!("Secret name {n:?} {e}")));
+            problems.push(FieldError::new(
+                field.to_string(),
+                format!("Secret name {n:?} {e}"),
+            ));
         }
         n
     };
@@ -174,14 +178,14 @@ pub fn existing_auth_secret(spec: &Spec, problems: &mut Problems) -> Option<Stri
     let a = &spec.auth;
     let n = a.existing_secret.clone()?;
     if !a.enabled.unwrap_or(true) {
-        problems.push((
-            "auth.existingSecret".into(),
-            "auth.existingSecret is set but auth.enabled is false; remove one of them".into(),
+        problems.push(FieldError::new(
+            "auth.existingSecret",
+            "auth.existingSecret is set but auth.enabled is false; remove one of them",
         ));
     }
     if let Err(e) = object_name(&n) {
-        problems.push((
-            "auth.existingSecret".into(),
+        problems.push(FieldError::new(
+            "auth.existingSecret",
             format!("Secret name {n:?} {e}"),
         ));
     }
