@@ -207,24 +207,12 @@ pub fn run_parsed(
         rl.results.push(refused);
         return rl;
     }
-    let drops_results = caller_drops_results(&fc);
-    let rendered = render_instances(
+    let rendered = render_run(
         &insts,
         seed.as_ref(),
         &rl.items,
         now,
-        |inst, r| {
-            if drops_results && !r.unstable.is_empty() {
-                return Err(Box::new(unstable_error(inst, &r.unstable)));
-            }
-            Ok(())
-        },
-        |inst, e| {
-            Box::new(KrmResult::error(format!(
-                "rendering {} failed: {e:#}",
-                ownership::instance_key(inst)
-            )))
-        },
+        caller_drops_results(&fc),
     );
     let (outputs, results) = match rendered {
         Ok(r) => r,
@@ -287,6 +275,35 @@ fn check_windows(
         }
     }
     true
+}
+
+/// [`render_instances`] as KRM mode runs it: a failed render, or (where the
+/// caller drops results) one that would change on every run, is the error.
+fn render_run(
+    insts: &[Instance],
+    seed: Option<&Seed>,
+    previous: &[Value],
+    now: i64,
+    drops_results: bool,
+) -> Result<Rendered, Box<KrmResult>> {
+    render_instances(
+        insts,
+        seed,
+        previous,
+        now,
+        |inst, r| {
+            if drops_results && !r.unstable.is_empty() {
+                return Err(Box::new(unstable_error(inst, &r.unstable)));
+            }
+            Ok(())
+        },
+        |inst, e| {
+            Box::new(KrmResult::error(format!(
+                "rendering {} failed: {e:#}",
+                ownership::instance_key(inst)
+            )))
+        },
+    )
 }
 
 /// The items of each instance of a run (in order) and the results of all.

@@ -52,99 +52,18 @@ impl<'a> Checker<'a> {
         sts: &'a Value,
         vars: &BTreeMap<String, String>,
     ) {
-        let ns = sts.namespace().unwrap_or("default").to_string();
-        let Some(secret_name) = sts
-            .at(&["spec", "template", "spec", "volumes"])
-            .and_then(Value::as_sequence)
-            .and_then(|vs| {
-                vs.iter()
-                    .find(|v| v.str_at(&["name"]) == Some("tls"))
-                    .and_then(|v| v.str_at(&["secret", "secretName"]))
-            })
-        else {
-            return; // TLS disabled
-        };
-        let external = external_secrets(sts).contains(&secret_name);
-        let secret = if external {
-            // Made outside the function: checked when it is among the items.
-            let found = self.all.iter().find(|o| {
-                o.kind() == "Secret" && o.name() == secret_name && o.namespace() == sts.namespace()
-            });
-            let Some(found) = found else {
-                return;
-            };
-            self.check_external_secret(found);
-            found
-        } else {
-            let Some(secret) = self.resolve("Secret", secret_name, sts.namespace()) else {
-                return; // reported by check_mounts
-            };
-            secret
-        };
-        let Some(pem) = secret_data(secret, "tls.crt") else {
-            self.error(
-                secret,
-                "data.tls.crt",
-                format!("Secret {secret_name} has no tls.crt: render again"),
-            );
+        let Some((secret, secret_name)) = self.server_secret(sts) else {
             return;
         };
-        let sans = match dns_sans(&pem) {
-            Ok(s) => s,
-            Err(e) => {
-                self.error(
-                    secret,
-                    "data.tls.crt",
-                    format!("Secret {secret_name}: {e}: render again"),
-                );
-                return;
-            }
+        let Some(sans) = self.certificate_sans(secret, secret_name) else {
+            return;
         };
-        let domain = vars
-            .get(setting::CLUSTER_DOMAIN)
-            .cloned()
-            .unwrap_or_else(|| "cluster.local".into());
-        let sts_name = sts.name();
-        let service_name = sts.str_at(&["spec", "serviceName"]).unwrap_or_default();
-        let headless = self
-            .resolve("Service", service_name, sts.namespace())
-            .map_or(service_name, |o| o.name());
-        let replicas = sts
-            .at(&["spec", "replicas"])
-            .and_then(Value::as_u64)
-            .unwrap_or(1);
-        let mut dialed: Vec<String> = (0..replicas)
-            .map(|i| dns::pod_fqdn(sts_name, i, headless, &ns, &domain))
-            .collect();
-        for svc in self.of_component("Service", comp) {
-            if svc.namespace() != sts.namespace() {
-                continue;
-            }
-            // Qualified first: the error names the most telling ones.
-            dialed.extend(
-                dns::service_names(svc.name(), &ns, &domain)
-                    .into_iter()
-                    .rev(),
-            );
-        }
+        let dialed = self.dialed_names(comp, sts, vars);
         let missing: Vec<&String> = dialed.iter().filter(|h| !san_covers(&sans, h)).collect();
         if missing.is_empty() {
             return;
         }
-        let rendered_ns = self.rendered_ns().to_string();
-        let fix = if ns != rendered_ns {
-            self.namespace_fix(&ns)
-        } else {
-            let want = Component::named(comp)
-                .and_then(|c| vars.get(setting::statefulset(c)))
-                .cloned()
-                .unwrap_or_default();
-            if !want.is_empty() && want != sts_name {
-                rename_fix(self.rendered_name(), &want, sts_name)
-            } else {
-                "render the certificates again for the names in use (do not rename objects or change the namespace after rendering)".to_string()
-            }
-        };
+        let fix = self.san_fix(comp, sts, vars);
         let shown: Vec<&str> = missing.iter().take(3).map(|s| s.as_str()).collect();
         let more = if missing.len() > 3 {
             format!(" and {} more", missing.len() - 3)
@@ -159,6 +78,110 @@ impl<'a> Checker<'a> {
                 shown.join(", ")
             ),
         );
+    }
+
+    /// The Secret of a StatefulSet's `tls` volume and its name; `None` with
+    /// TLS off, or when it is missing (reported by `check_mounts`, or made
+    /// outside the function and not among the items). A Secret made outside
+    /// the function is checked on the way.
+    fn server_secret(&mut self, sts: &'a Value) -> Option<(&'a Value, &'a str)> {
+        let secret_name = sts
+            .at(&["spec", "template", "spec", "volumes"])
+            .and_then(Value::as_sequence)
+            .and_then(|vs| {
+                vs.iter()
+                    .find(|v| v.str_at(&["name"]) == Some("tls"))
+                    .and_then(|v| v.str_at(&["secret", "secretName"]))
+            })?;
+        if !external_secrets(sts).contains(&secret_name) {
+            let secret = self.resolve("Secret", secret_name, sts.namespace())?;
+            return Some((secret, secret_name));
+        }
+        let found = self.all.iter().find(|o| {
+            o.kind() == "Secret" && o.name() == secret_name && o.namespace() == sts.namespace()
+        })?;
+        self.check_external_secret(found);
+        Some((found, secret_name))
+    }
+
+    /// The DNS SANs of a certificate Secret's `tls.crt`, or `None` after
+    /// reporting why there are none.
+    fn certificate_sans(&mut self, secret: &Value, secret_name: &str) -> Option<BTreeSet<String>> {
+        let Some(pem) = secret_data(secret, "tls.crt") else {
+            self.error(
+                secret,
+                "data.tls.crt",
+                format!("Secret {secret_name} has no tls.crt: render again"),
+            );
+            return None;
+        };
+        match dns_sans(&pem) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.error(
+                    secret,
+                    "data.tls.crt",
+                    format!("Secret {secret_name}: {e}: render again"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Every name clients and peers dial for a component's pods, as the
+    /// objects are named now: each pod, and its Services in every form.
+    fn dialed_names(
+        &mut self,
+        comp: &str,
+        sts: &'a Value,
+        vars: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let ns = sts.namespace().unwrap_or("default").to_string();
+        let domain = vars
+            .get(setting::CLUSTER_DOMAIN)
+            .cloned()
+            .unwrap_or_else(|| "cluster.local".into());
+        let service_name = sts.str_at(&["spec", "serviceName"]).unwrap_or_default();
+        let headless = self
+            .resolve("Service", service_name, sts.namespace())
+            .map_or(service_name, |o| o.name());
+        let replicas = sts
+            .at(&["spec", "replicas"])
+            .and_then(Value::as_u64)
+            .unwrap_or(1);
+        let mut dialed: Vec<String> = (0..replicas)
+            .map(|i| dns::pod_fqdn(sts.name(), i, headless, &ns, &domain))
+            .collect();
+        for svc in self.of_component("Service", comp) {
+            if svc.namespace() != sts.namespace() {
+                continue;
+            }
+            // Qualified first: the error names the most telling ones.
+            dialed.extend(
+                dns::service_names(svc.name(), &ns, &domain)
+                    .into_iter()
+                    .rev(),
+            );
+        }
+        dialed
+    }
+
+    /// What to do about a certificate that misses names: keep the rendered
+    /// namespace, undo a rename, or render the certificates again.
+    fn san_fix(&self, comp: &str, sts: &Value, vars: &BTreeMap<String, String>) -> String {
+        let ns = sts.namespace().unwrap_or("default");
+        if ns != self.rendered_ns() {
+            return self.namespace_fix(ns);
+        }
+        let want = Component::named(comp)
+            .and_then(|c| vars.get(setting::statefulset(c)))
+            .cloned()
+            .unwrap_or_default();
+        if !want.is_empty() && want != sts.name() {
+            rename_fix(self.rendered_name(), &want, sts.name())
+        } else {
+            "render the certificates again for the names in use (do not rename objects or change the namespace after rendering)".to_string()
+        }
     }
 }
 
