@@ -10,7 +10,7 @@
 #
 # The Redis 7.2 and 7.4 additions in that file are recorded by hand from
 # Redis' own command definitions (src/commands/*.json at the 7.2.6 and
-# 7.4.1 tags); tests/acl_table.rs checks every table against the server
+# 7.4.1 tags); tests/it/acl_table.rs checks every table against the server
 # E2E_SERVER names.
 set -eu
 bin=${1:-}

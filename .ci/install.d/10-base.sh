@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages and tools the tests use (shellcheck: tests/script_safety.rs
+# Debian packages and tools the tests use (shellcheck: tests/it/script_safety.rs
 # checks every rendered script). Idempotent: installs only what is missing.
 set -euo pipefail
 need=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ruby and redis-rb (Debian's ruby and ruby-redis, redis-rb 4.8): the Ruby
-# client tests/consumers.rs reads the 3scale Secrets with, as apisonator and
+# client tests/it/consumers.rs reads the 3scale Secrets with, as apisonator and
 # porta (both Ruby) read them. Idempotent: installs only what is missing.
 set -euo pipefail
 need=()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tools the end-to-end tests (tests/e2e_topology.rs, tests/harness) use besides
+# Tools the end-to-end tests (tests/it/e2e_topology.rs, tests/it/harness) use besides
 # the Redis packages of 10-base.sh: util-linux (unshare, nsenter, setpriv),
 # mount, hostname. Idempotent: installs only what is missing. The tests also
 # need root and network namespaces (`ip netns`); they fail, not skip, without.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Metrics tests (tests/e2e_metrics.rs, tests/metrics_rules.rs): Debian's
+# Metrics tests (tests/it/e2e_metrics.rs, tests/it/metrics_rules.rs): Debian's
 # prometheus-redis-exporter (stands in for the exporter image's
 # /redis_exporter in the e2e harness), promtool from the prometheus package
 # (`promtool check rules` / `promtool test rules`), curl (scrapes /metrics

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What tests/gitops.rs needs besides the machine's kubectl, kpt and Docker
+# What tests/it/gitops.rs needs besides the machine's kubectl, kpt and Docker
 # Engine: kubernetes-validate (PyPI), which ships the Kubernetes JSON schemas
 # and so validates offline. Idempotent: installs only what is missing.
 set -euo pipefail
@@ -10,8 +10,8 @@ if [ "$have" != "$want" ] || ! command -v kubernetes-validate >/dev/null 2>&1; t
 fi
 # The gitops tests need these; say so here, early, instead of failing later.
 for tool in kubectl kpt docker; do
-    command -v "$tool" >/dev/null 2>&1 || echo "30-gitops: warning: $tool not found; tests/gitops.rs will fail" >&2
+    command -v "$tool" >/dev/null 2>&1 || echo "30-gitops: warning: $tool not found; tests/it/gitops.rs will fail" >&2
 done
 if ! docker info >/dev/null 2>&1; then
-    echo "30-gitops: warning: 'docker info' fails; the container tests in tests/gitops.rs will fail" >&2
+    echo "30-gitops: warning: 'docker info' fails; the container tests in tests/it/gitops.rs will fail" >&2
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Today's servers for the server matrix (.ci/steps/55-server-matrix.sh,
-# tests/acl_table.rs, tests/harness E2E_SERVER): Valkey 9.1.2 and Redis 8.0.6,
+# tests/it/acl_table.rs, tests/it/harness E2E_SERVER): Valkey 9.1.2 and Redis 8.0.6,
 # built with TLS from Debian's source packages (trixie/sid) and cached in the
 # work tree under .ci/cache/servers/<name>-<version>/bin (gitignored), so a
 # rerun does not rebuild and a fresh machine builds once. They are NOT

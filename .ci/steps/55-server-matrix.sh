@@ -2,7 +2,9 @@
 # The real-server suites on today's servers besides Debian's Redis 7.0.15
 # (which the main test run uses): Valkey 9.1.2 and Redis 8.0.6, built and
 # cached by .ci/install.d/45-servers.sh. E2E_SERVER points the harness at
-# the cached build (tests/harness/server.rs). On each server:
+# the cached build (tests/it/harness/server.rs). The suites are modules of
+# the one integration-test binary `it`: a filter names a test by its module
+# path (`test(=day2::...)`). On each server:
 # - acl_table: the command table against the real server;
 # - e2e_topology tls_topology: bring-up, TLS, failover, restarts (Valkey
 #   as an image with only the valkey-* names: E2E_VALKEY_NAMES_ONLY=1);
@@ -29,9 +31,9 @@ run() { # SERVER LABEL ARGS...: one suite on one server, timed
 for server in valkey-9.1 redis-8.0; do
     names=0
     [ "${server%%-*}" = valkey ] && names=1
-    run "$server" acl_table --test acl_table
-    E2E_VALKEY_NAMES_ONLY=$names run "$server" e2e_topology --test e2e_topology -E 'test(=tls_topology)'
-    run "$server" partition --test partition \
-        -E 'test(=isolated_master_loses_no_acknowledged_write) | test(=sentinel_partitions_and_restarts) | test(=master_choice_follows_the_replicas)'
-    run "$server" day2 --test day2 -E 'test(=rollouts_hand_over_without_loss)'
+    run "$server" acl_table --test it -E 'test(/^acl_table::/)'
+    E2E_VALKEY_NAMES_ONLY=$names run "$server" e2e_topology --test it -E 'test(=e2e_topology::tls_topology)'
+    run "$server" partition --test it \
+        -E 'test(=partition::isolated_master_loses_no_acknowledged_write) | test(=partition::sentinel_partitions_and_restarts) | test(=partition::master_choice_follows_the_replicas)'
+    run "$server" day2 --test it -E 'test(=day2::rollouts_hand_over_without_loss)'
 done

@@ -23,7 +23,7 @@
 //! `ssl`) picks, among the trusted certificates with the issuer's name, the
 //! one whose key identifier matches; checked with `openssl verify`, redis-cli
 //! and redis-py against bundles of same-subject CAs in either order
-//! (`tests/certificates.rs`, `tests/day2_rotation.rs`).
+//! (`tests/it/certificates.rs`, `tests/it/day2_rotation.rs`).
 //!
 //! Where the keys come from:
 //! - with a seed, generation `g` is a pure function of the seed:

@@ -6,7 +6,7 @@
 //! LIST`, `ACL CAT`); `*_REDIS_8_0` and `*_VALKEY_9_1` its output against
 //! redis-server 8.0.6 and valkey-server 9.1.2 built from Debian's source
 //! packages (.ci/install.d/45-servers.sh; a build without modules: see
-//! `CommandTable::has_modules`). tests/acl_table.rs checks each table
+//! `CommandTable::has_modules`). tests/it/acl_table.rs checks each table
 //! against the server `E2E_SERVER` names. The later additions are taken from Redis' own command
 //! definitions (`src/commands/*.json`, a `container` field naming the
 //! parent of a subcommand) by comparing the 7.0.15, 7.2.6 and 7.4.1 tags:

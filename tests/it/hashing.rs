@@ -1,0 +1,182 @@
+//! The pod-template hash covers exactly what each pod reads: a change rolls
+//! the workloads that read it, and only those.
+
+use crate::harness::cli::*;
+use serde_norway::Value;
+
+fn render_spec(extra: &str) -> Vec<Value> {
+    let spec = parse(&format!(
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: cache\nspec:\n  auth:\n    enabled: true\n{extra}"
+    ));
+    let out = krm(&spec, &[], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    parse(std::str::from_utf8(&out.stdout).unwrap())["items"]
+        .as_sequence()
+        .unwrap()
+        .clone()
+}
+
+fn hashes(items: &[Value]) -> (String, String) {
+    (
+        pod_hash(items, "cache-redis"),
+        pod_hash(items, "cache-sentinel"),
+    )
+}
+
+#[test]
+fn each_change_rolls_exactly_the_pods_that_read_it() {
+    let base = render_spec("");
+    let (r0, s0) = hashes(&base);
+    assert_eq!(r0.len(), 64);
+    assert_eq!(
+        hashes(&render_spec("")),
+        (r0.clone(), s0.clone()),
+        "no change, no roll"
+    );
+
+    // (change, redis rolls, sentinel rolls)
+    let cases = [
+        (
+            "  sentinel:\n    downAfterMilliseconds: 7000\n",
+            false,
+            true,
+        ),
+        ("  sentinel:\n    failoverTimeout: 90000\n", false, true),
+        // Applied at run time from the topology ConfigMap (SENTINEL SET).
+        ("  sentinel:\n    quorum: 3\n", false, false),
+        ("  redis:\n    maxmemory: 100mb\n", true, false),
+        ("  redis:\n    minReplicasMaxLag: 20\n", true, false),
+        ("  tls:\n    clientAuth: optional\n", true, true),
+        ("  tls:\n    rotation: 1\n", true, true),
+        ("  labels:\n    team: web\n", false, false),
+        (
+            "  redis:\n    resources:\n      requests: {cpu: 1}\n",
+            false,
+            false,
+        ),
+    ];
+    for (change, redis_rolls, sentinel_rolls) in cases {
+        let (r, s) = hashes(&render_spec(change));
+        assert_eq!(r != r0, redis_rolls, "redis roll for {change:?}");
+        assert_eq!(s != s0, sentinel_rolls, "sentinel roll for {change:?}");
+    }
+}
+
+#[test]
+fn rotation_changes_exactly_the_certificate_secrets_and_the_hashes() {
+    let a = render_spec("");
+    let b = render_spec("  tls:\n    rotation: 1\n");
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        let changed = x != y;
+        let expected = (kind(x) == "Secret" && name(x).ends_with("-tls"))
+            || kind(x) == "StatefulSet"
+            || name(x) == "cache-ca";
+        assert_eq!(
+            changed,
+            expected,
+            "{} {} changed={changed}",
+            kind(x),
+            name(x)
+        );
+    }
+    // StatefulSets differ only in the hash annotation.
+    for sts in ["cache-redis", "cache-sentinel"] {
+        let mut x = find(&a, "StatefulSet", sts).clone();
+        let mut y = find(&b, "StatefulSet", sts).clone();
+        for v in [&mut x, &mut y] {
+            v["spec"]["template"]["metadata"]["annotations"]
+                .as_mapping_mut()
+                .unwrap()
+                .remove("fn.redis-sentinel.dev/config-hash");
+        }
+        assert_eq!(x, y, "{sts}: only the hash annotation changes");
+    }
+    // The auth Secret is unchanged: passwords do not rotate with certificates.
+    assert_eq!(
+        find(&a, "Secret", "cache-auth"),
+        find(&b, "Secret", "cache-auth")
+    );
+}
+
+/// What a scale may change: the StatefulSets' `spec.replicas` and the
+/// topology ConfigMap (read at run time, outside the hash). Every pod
+/// template, certificate, script and PodDisruptionBudget stays the same,
+/// so the pods that already run are not restarted.
+#[test]
+fn scaling_changes_nothing_in_the_existing_pod_templates() {
+    let base = render_spec("  redis:\n    replicas: 3\n  sentinel:\n    replicas: 3\n");
+    let scales = [
+        (
+            "redis 3 -> 5",
+            "  redis:\n    replicas: 5\n  sentinel:\n    replicas: 3\n",
+        ),
+        (
+            "redis 3 -> 2",
+            "  redis:\n    replicas: 2\n  sentinel:\n    replicas: 3\n",
+        ),
+        (
+            "redis 3 -> 7",
+            "  redis:\n    replicas: 7\n  sentinel:\n    replicas: 3\n",
+        ),
+        (
+            "sentinel 3 -> 5",
+            "  redis:\n    replicas: 3\n  sentinel:\n    replicas: 5\n",
+        ),
+        (
+            "both 3 -> 5",
+            "  redis:\n    replicas: 5\n  sentinel:\n    replicas: 5\n",
+        ),
+        (
+            "sentinel 3 -> 1",
+            "  redis:\n    replicas: 3\n  sentinel:\n    replicas: 1\n",
+        ),
+    ];
+    for (what, spec) in scales {
+        let scaled = render_spec(spec);
+        assert_eq!(base.len(), scaled.len(), "{what}: same objects");
+        for (x, y) in base.iter().zip(&scaled) {
+            assert_eq!((kind(x), name(x)), (kind(y), name(y)), "{what}: same order");
+            match (kind(x), name(x)) {
+                ("StatefulSet", sts) => {
+                    assert_eq!(
+                        x["spec"]["template"], y["spec"]["template"],
+                        "{what}: the pod template of {sts} changes"
+                    );
+                    let (mut a, mut b) = (x.clone(), y.clone());
+                    for v in [&mut a, &mut b] {
+                        v["spec"].as_mapping_mut().unwrap().remove("replicas");
+                    }
+                    assert_eq!(a, b, "{what}: {sts} changes beyond spec.replicas");
+                }
+                ("ConfigMap", "cache-topology") => {
+                    assert_ne!(x, y, "{what}: the topology ConfigMap carries the counts")
+                }
+                (k, n) => assert_eq!(x, y, "{what}: {k} {n} changes"),
+            }
+        }
+    }
+    // The unchanged certificates cover pods a scale-up adds: their SANs
+    // have a wildcard under each headless Service.
+    for (secret, pod) in [
+        (
+            "cache-redis-tls",
+            "cache-redis-6.cache-redis-headless.cache.svc.cluster.local",
+        ),
+        (
+            "cache-sentinel-tls",
+            "cache-sentinel-4.cache-sentinel-headless.cache.svc.cluster.local",
+        ),
+    ] {
+        let sans = dns_sans(find(&base, "Secret", secret));
+        let (_, parent) = pod.split_once('.').unwrap();
+        assert!(
+            sans.contains(&format!("*.{parent}")),
+            "{secret}: no wildcard covers {pod}: {sans:?}"
+        );
+    }
+}
