@@ -389,9 +389,15 @@ fn migrate(
     }
     s.nothing_promoted()?;
     let st = migration_status(&s.c, &pod0);
+    let behind: u64 = st
+        .split("bytes_behind=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("no bytes_behind in: {st}"))?;
     ensure!(
         st.contains("link=up")
-            && st.contains("bytes_behind=")
+            && behind <= 1 << 20
             && st.contains("cut-over: not asked")
             && st.contains("would be accepted now"),
         "migrate-redis.sh status during the sync: {st}"

@@ -96,8 +96,9 @@ measure() {
     src=$(field master_repl_offset "$(src_cli "$host" "$port" "$SOURCE_CRED" INFO replication)")
     mine=$(field slave_repl_offset "$info")
     behind=$(( ${src:-0} - ${mine:-0} )); [ "$behind" -ge 0 ] || behind=0
-    if [ -z "$src" ]; then behind=999999999999; fi
-    state="link=$(field master_link_status "$info") sync_in_progress=$(field master_sync_in_progress "$info") lag=$(field master_last_io_seconds_ago "$info")s bytes_behind=${src:+$behind}${src:-unknown} source=$host:$port"
+    shown=$behind
+    if [ -z "$src" ]; then behind=999999999999; shown=unknown; fi
+    state="link=$(field master_link_status "$info") sync_in_progress=$(field master_sync_in_progress "$info") lag=$(field master_last_io_seconds_ago "$info")s bytes_behind=$shown source=$host:$port"
 }
 
 # refusal: why a cut-over would be refused now (nothing printed: it would
@@ -119,14 +120,20 @@ cutover() {
     why=$(refusal)
     if [ -n "$why" ]; then status "cut-over refused: $why"; return 1; fi
     t0=$(date +%s%N)
-    r=$(src_cli "$1" "$2" "$SOURCE_CRED" CLIENT PAUSE "$PAUSE_MS" WRITE)
-    [ "$r" = OK ] || { status "cut-over refused: the source refused CLIENT PAUSE (${r:-no answer}); its user needs +client|pause"; return 1; }
-    n=0; want=""; got=""
+    # One session: the pause, then the source's offset, final once paused
+    # (a paused master neither writes nor pings its replicas).
+    r=$(printf 'CLIENT PAUSE %s WRITE\nINFO replication\n' "$PAUSE_MS" | src_cli "$1" "$2" "$SOURCE_CRED")
+    first=$(printf '%s\n' "$r" | sed -n 1p)
+    [ "$first" = OK ] || { status "cut-over refused: the source refused CLIENT PAUSE (${first:-no answer}); its user needs +client|pause"; return 1; }
+    want=$(field master_repl_offset "$r"); got=""; n=0
     while [ "$n" -lt 60 ]; do
-        want=$(field master_repl_offset "$(src_cli "$1" "$2" "$SOURCE_CRED" INFO replication)")
         got=$(field slave_repl_offset "$(me INFO replication)")
         if [ -n "$want" ] && [ "$want" = "$got" ]; then break; fi
         n=$((n + 1)); sleep 0.05
+        # Asked again only when it cannot be final (unknown, or pod 0 past it).
+        if [ -z "$want" ] || [ "${got:-0}" -gt "$want" ]; then
+            want=$(field master_repl_offset "$(src_cli "$1" "$2" "$SOURCE_CRED" INFO replication)")
+        fi
     done
     if [ -z "$want" ] || [ "$want" != "$got" ]; then
         src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
