@@ -439,6 +439,7 @@ fn migrate(
     // The application moves to the new Secrets as soon as the cut-over is
     // done: it asks the new Sentinels (which adopt the new master).
     w.switch_to(&s.c, &s.new, &s.t_new)?;
+    let switched = event.elapsed();
     s.use_old_client();
     let old_fqdn = s.t_old.fqdn(&s.c, &source_master);
     let refused =
@@ -488,8 +489,16 @@ fn migrate(
     // Evidence for the outage: pod 0's clock points of the cut-over and
     // the writer's writes around it, in seconds after the ask.
     let clock = cutover_clock(&s.c.log(&pod0), event_unix)?;
+    let adopted: Vec<String> = s
+        .t_new
+        .sentinels
+        .iter()
+        .filter_map(|p| cutover_clock(&s.c.log(p), event_unix).ok())
+        .collect();
     println!(
-        "{name}: cut-over after the ask: {clock}; writes: {}",
+        "{name}: cut-over after the ask: {clock}; new Sentinels {}; writer moved +{:.3} s; writes: {}",
+        adopted.join(", "),
+        switched.as_secs_f64(),
         timeline(&writes, event, event + first_new)
     );
     let report = format!(

@@ -30,9 +30,10 @@ while kill -0 "$SENTINEL_PID" 2>/dev/null; do
     if [ -n "$MASTER" ] && valid_host "$MASTER"; then
         QUORUM=$(topology_value sentinel-quorum 0)
         if [ "$QUORUM" -eq 0 ]; then QUORUM=$(( $(pod_count sentinel) / 2 + 1 )); fi
-        r=$(me SENTINEL MONITOR "$MASTER_NAME" "$MASTER" "$REDIS_PORT" "$QUORUM")
-        if [ "$r" != OK ]; then log "SENTINEL MONITOR $MASTER refused: $r"; sleep 1; continue; fi
-        {
+        # One session: the monitor (clients are answered from here on),
+        # then its timing and credentials (passwords through stdin).
+        r=$({
+            printf 'SENTINEL MONITOR %s %s %s %s\n' "$MASTER_NAME" "$MASTER" "$REDIS_PORT" "$QUORUM"
             printf 'SENTINEL SET %s down-after-milliseconds %s failover-timeout %s parallel-syncs %s\n' \
                 "$MASTER_NAME" "$DOWN_AFTER_MILLISECONDS" "$FAILOVER_TIMEOUT" "$PARALLEL_SYNCS"
             case "$AUTH_MODE" in
@@ -42,8 +43,10 @@ while kill -0 "$SENTINEL_PID" 2>/dev/null; do
                 password)
                     printf 'SENTINEL SET %s auth-pass %s\n' "$MASTER_NAME" "$(secret_arg "$AUTH_DIR/redis-password")" ;;
             esac
-        } | me >/dev/null
-        log "cut-over seen: Redis pod $MASTER is master; monitoring it as $MASTER_NAME (quorum $QUORUM)"
+        } | me)
+        if [ "$(printf '%s\n' "$r" | sed -n 1p)" != OK ]; then log "SENTINEL MONITOR $MASTER refused: $(printf '%s\n' "$r" | sed -n 1p)"; sleep 1; continue; fi
+        if printf '%s\n' "$r" | grep -qv '^OK$'; then log "SENTINEL SET for $MASTER_NAME: $(printf '%s' "$r" | tr '\n' ' ')"; fi
+        log "cut-over seen: Redis pod $MASTER is master; monitoring it as $MASTER_NAME (quorum $QUORUM); clock (ms since the epoch): adopted $(( $(date +%s%N) / 1000000 ))"
         exit 0
     fi
     if cutover_asked; then sleep 0.1; else sleep 1; fi
