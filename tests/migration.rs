@@ -6,9 +6,11 @@
 //! the new Sentinels. Every acknowledged write must be on the new master.
 //!
 //! Old deployments: (a) master + 2 replicas + 3 Sentinels, one password
-//! (`auth.mode: password`), hostnames announced, TLS with its own CA; (b)
-//! the same without TLS; (c) a standalone master. In (a) and (b) the old
-//! deployment fails over during the sync. The data set is `MIGRATION_DATA_MB` (default 20) MB of 1 KB
+//! (`auth.mode: password`), hostnames announced, TLS with its own CA and
+//! client certificates required; (b) the same without TLS; (c) a standalone
+//! master, reached through an ACL user with exactly the guide's rule. In (a)
+//! and (b) the old deployment fails over during the sync; after (c)'s
+//! cut-over, pod 0 comes back with an empty data directory. The data set is `MIGRATION_DATA_MB` (default 20) MB of 1 KB
 //! values plus keys with TTLs; `MIGRATION_DATA_MB=100` is the measured run
 //! docs/migrating.md reports.
 

@@ -291,24 +291,40 @@ impl Client {
         let mut stdin = child.stdin.take().context("piped stdin")?;
         let stdout = child.stdout.take().context("piped stdout")?;
         let mut stderr = child.stderr.take().context("piped stderr")?;
-        let (tx, rx) = std::sync::mpsc::channel();
+        // Replies (Ok) and redis-cli's own errors (Err) in one channel:
+        // with its standard input still open, redis-cli that cannot connect
+        // or lost the connection says so on stderr and waits for the next
+        // command instead of exiting.
+        let (tx, rx) = std::sync::mpsc::channel::<Result<String, String>>();
+        let tx_err = tx.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
+                if tx.send(Ok(line)).is_err() {
                     break;
                 }
             }
         });
         let err = std::thread::spawn(move || {
-            let mut v = String::new();
-            let _ = stderr.read_to_string(&mut v);
-            v
+            let mut all = String::new();
+            let mut r = BufReader::new(&mut stderr);
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let _ = tx_err.send(Err(line.trim_end().to_string()));
+                all.push_str(&line);
+                line.clear();
+            }
+            let _ = r.read_to_string(&mut all);
+            all
         });
         let deadline = std::time::Instant::now() + CLI_TIMEOUT;
-        let next = || {
-            rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
-                .ok()
+        let next = || loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+                Ok(Ok(line)) => return Some(line),
+                Ok(Err(e)) if e.starts_with("Could not") || e.starts_with("Error") => return None,
+                Ok(Err(_)) => continue,
+                Err(_) => return None,
+            }
         };
         let mut lines = Vec::new();
         if writeln!(stdin, "{set}").and_then(|_| stdin.flush()).is_ok()

@@ -211,9 +211,9 @@ report() {
 # moved_on HOST PORT: a Redis pod of this topology whose data has a
 # replication history the source master's has not (its replication id is
 # neither of the source's): the cut-over was done and this pod has lost its
-# data directory (and the marker) since. Prints that pod; exit 1 when there
-# is none. A pod that cannot be compared (the source does not answer INFO)
-# while a peer holds data counts as moved on: never re-replicate on a guess.
+# data directory (and the marker) since. Prints why (naming that pod); exit
+# 1 when there is none. A peer that holds data while the source does not
+# answer INFO cannot be compared: never re-replicate on a guess.
 moved_on() {
     _src=$(src_cli "$1" "$2" "$SOURCE_CRED" INFO replication)
     _ids=" $(field master_replid "$_src") $(field master_replid2 "$_src") "
@@ -226,9 +226,9 @@ moved_on() {
             case "$_off" in '' | *[!0-9]*) _off=0 ;; esac
             if [ -n "$_id" ] && [ "$_off" -gt 0 ]; then
                 case "$_ids" in
-                    "   ") echo "$_h"; return 0 ;;
+                    "   ") echo "$_h holds data and the source does not answer INFO, so their histories cannot be compared: not replicating from the source on a guess; retrying"; return 0 ;;
                     *" $_id "*) ;;
-                    *) echo "$_h"; return 0 ;;
+                    *) echo "$_h holds writes made after the cut-over (its replication id is not the source's) and this pod has no data: not replicating from the source again, not starting as an empty master; make $_h master (REPLICAOF NO ONE) and this pod follows it"; return 0 ;;
                 esac
             fi
         fi
@@ -253,10 +253,7 @@ case "${1:-}" in
             fi
             exit 1
         fi
-        if peer=$(moved_on "${m% *}" "${m#* }"); then
-            log "$peer holds writes made after the cut-over (its replication id is not the source's) and this pod has no data: not replicating from the source again, not starting as an empty master; make $peer master (REPLICAOF NO ONE) and this pod follows it"
-            exit 1
-        fi
+        if why=$(moved_on "${m% *}" "${m#* }"); then log "$why"; exit 1; fi
         printf '%s\n' "$m" ;;
     conf) conf_lines ;;
     loop) loop ;;
