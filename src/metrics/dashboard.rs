@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
 
-use super::rules::{CERT_EXPIRY_SERIES, selector};
+use super::rules::{CERT_EXPIRY_SERIES, migration_selector, selector};
 use crate::ownership::meta;
 use crate::spec::{Component, Instance};
 
@@ -36,7 +36,7 @@ fn panel(id: u32, title: &str, exprs: &[(&str, String)], x: u32, y: u32) -> Valu
 pub fn dashboard(inst: &Instance) -> Value {
     let r = selector(inst, Component::Redis);
     let s = selector(inst, Component::Sentinel);
-    let panels = vec![
+    let mut panels = vec![
         panel(
             1,
             "Masters (must be 1)",
@@ -114,6 +114,29 @@ pub fn dashboard(inst: &Instance) -> Value {
             16,
         ),
     ];
+    if inst.migration.is_some() {
+        let m = migration_selector(inst);
+        panels.push(panel(
+            7,
+            "Migration: pod 0's link to the source (bytes behind: migrate-redis.sh status)",
+            &[
+                (
+                    "link up {{master_host}}",
+                    format!("redis_master_link_up{{{m}}}"),
+                ),
+                (
+                    "seconds since the source last sent",
+                    format!("redis_master_last_io_seconds_ago{{{m}}}"),
+                ),
+                (
+                    "full sync in progress",
+                    format!("redis_master_sync_in_progress{{{m}}}"),
+                ),
+            ],
+            0,
+            24,
+        ));
+    }
     json!({
         "uid": format!("redis-sentinel-{}-{}", inst.namespace, inst.name),
         "title": format!("Redis Sentinel {}/{}", inst.namespace, inst.name),
@@ -164,5 +187,18 @@ mod tests {
                 assert!(t["expr"].as_str().unwrap().contains("namespace=\"ns\""));
             }
         }
+        assert_eq!(v["panels"].as_array().unwrap().len(), 6);
+        let mig = test_spec(
+            "  metrics:\n    enabled: true\n    grafanaDashboard: true\n  migration:\n    source:\n      standalone: {host: old-redis}\n",
+        );
+        let v = dashboard(&mig);
+        let last = v["panels"].as_array().unwrap().last().unwrap().clone();
+        assert!(last["title"].as_str().unwrap().starts_with("Migration"));
+        assert!(
+            last["targets"][0]["expr"]
+                .as_str()
+                .unwrap()
+                .contains("pod=\"cache-redis-0\"")
+        );
     }
 }

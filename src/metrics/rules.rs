@@ -121,6 +121,66 @@ fn certificate_rules(inst: &Instance, b: &Bundle) -> Vec<Rule> {
         .collect()
 }
 
+/// Matchers of pod 0's series about its link to a migration source
+/// (`spec.migration`, docs/migrating.md): the exporter labels a replica's
+/// link series with its `master_host`, which during the sync is the
+/// source's master, never a pod of this topology.
+pub fn migration_selector(inst: &Instance) -> String {
+    let sts = inst.workload_name(Component::Redis);
+    format!(
+        "namespace=\"{}\",pod=\"{sts}-0\",master_host!~\"{sts}-[0-9]+[.].*\"",
+        inst.namespace
+    )
+}
+
+/// With `spec.migration`, no pod of the topology is master during the sync:
+/// "not exactly one master" holds only while pod 0 does not replicate from
+/// the source.
+fn migration_unless(inst: &Instance) -> String {
+    match inst.migration {
+        Some(_) => format!(
+            " unless on() count(redis_slave_info{{{}}})",
+            migration_selector(inst)
+        ),
+        None => String::new(),
+    }
+}
+
+/// Seconds without a byte from the source (pings come every 10 s) before
+/// the migration link counts as lagging.
+const MIGRATION_LAG_SECONDS: u32 = 30;
+
+/// The migration link's alerts: pod 0's link to the source down, or silent
+/// / still in a full sync. Bytes behind the source need the source's own
+/// offset, which this exporter does not scrape: `migrate-redis.sh status`.
+fn migration_rules(inst: &Instance, who: &str) -> Vec<Rule> {
+    let m = migration_selector(inst);
+    vec![
+        Rule::alert(
+            "RedisSentinelMigrationLinkDown",
+            format!("redis_master_link_up{{{m}}} == 0"),
+            "1m",
+            "warning",
+            format!(
+                "{who}: pod 0 has no replication link to the migration source {{{{ $labels.master_host }}}}"
+            ),
+            "Pod 0 replicates from the source of spec.migration and its link is down: it falls behind, is not Ready, and a cut-over asked now is refused (nothing is promoted). Its status says why (unreachable, credentials refused, TLS).",
+        ),
+        Rule::alert(
+            "RedisSentinelMigrationLagging",
+            format!(
+                "redis_master_last_io_seconds_ago{{{m}}} > {MIGRATION_LAG_SECONDS} or redis_master_sync_in_progress{{{m}}} == 1"
+            ),
+            "10m",
+            "warning",
+            format!(
+                "{who}: pod 0 is not keeping up with the migration source {{{{ $labels.master_host }}}}"
+            ),
+            "Pod 0 has heard nothing from the source for longer than 30 s, or a full sync from it has lasted 10 minutes: a cut-over is refused until it is in sync.",
+        ),
+    ]
+}
+
 /// Every rule of an instance, in a fixed order.
 pub fn rules(inst: &Instance, m: &Metrics, bundle: Option<&Bundle>) -> Vec<Rule> {
     let r = selector(inst, Component::Redis);
@@ -140,7 +200,10 @@ pub fn rules(inst: &Instance, m: &Metrics, bundle: Option<&Bundle>) -> Vec<Rule>
         ),
         Rule::alert(
             "RedisSentinelNotExactlyOneMaster",
-            format!("(count(redis_instance_info{{{r},role=\"master\"}}) or vector(0)) != 1"),
+            format!(
+                "(count(redis_instance_info{{{r},role=\"master\"}}) or vector(0)) != 1{}",
+                migration_unless(inst)
+            ),
             "1m",
             "critical",
             format!("{who}: not exactly one Redis pod reports role master"),
@@ -208,6 +271,9 @@ pub fn rules(inst: &Instance, m: &Metrics, bundle: Option<&Bundle>) -> Vec<Rule>
             "Connections were rejected because maxclients was reached.",
         ),
     ];
+    if inst.migration.is_some() {
+        v.extend(migration_rules(inst, &who));
+    }
     if let (Some(b), Some(tls)) = (bundle, &inst.tls) {
         v.extend(certificate_rules(inst, b));
         v.push(Rule::alert(
@@ -271,5 +337,37 @@ mod tests {
             assert!(doc.contains(&format!("### {name}")), "runbook for {name}");
         }
         assert!(selector(&inst, Component::Sentinel).contains("cache-sentinel-[0-9]+"));
+    }
+
+    #[test]
+    fn a_migration_adds_its_link_alerts_and_spares_the_master_count_during_the_sync() {
+        let plain = test_spec("  metrics:\n    enabled: true\n");
+        let inst = test_spec(
+            "  metrics:\n    enabled: true\n  migration:\n    source:\n      standalone: {host: old-redis}\n",
+        );
+        let m = inst.metrics.clone().unwrap();
+        let rules = rules(&inst, &m, None);
+        let names: Vec<_> = rules.iter().filter_map(|r| r.alert.clone()).collect();
+        assert_eq!(names.len(), 10, "{names:?}");
+        let doc = include_str!("../../docs/metrics.md");
+        for n in [
+            "RedisSentinelMigrationLinkDown",
+            "RedisSentinelMigrationLagging",
+        ] {
+            assert!(names.iter().any(|a| a == n), "{n}");
+            assert!(doc.contains(&format!("### {n}")), "runbook for {n}");
+        }
+        let count = |r: &[Rule]| {
+            r.iter()
+                .find(|r| r.alert.as_deref() == Some("RedisSentinelNotExactlyOneMaster"))
+                .map(|r| r.expr.clone())
+                .unwrap()
+        };
+        assert!(
+            count(&rules).contains(
+                "unless on() count(redis_slave_info{namespace=\"ns\",pod=\"cache-redis-0\""
+            )
+        );
+        assert!(!count(&super::rules(&plain, &m, None)).contains("unless"));
     }
 }

@@ -98,8 +98,9 @@ pub fn is_volume(name: &str) -> bool {
 /// For `check`: an `info` result naming the migration step of instance
 /// `key` and its source, read from the rendered objects (the topology
 /// ConfigMap's [`CUTOVER_KEY`] and `migrate-redis.sh`'s settings); `None`
-/// without a migration. The live state (link, lag, bytes behind) is in the
-/// pods: readiness of pod 0, its log and `/run/redis/migration-status`.
+/// without a migration. `check` reads manifests, not the cluster: the live
+/// state (link, lag, bytes behind, whether a cut-over would be accepted
+/// now) is what `migrate-redis.sh status` prints on pod 0, and the metrics.
 pub fn check_note(key: &str, objs: &[&serde_norway::Value]) -> Option<crate::krm::KrmResult> {
     let data = |o: &serde_norway::Value, k: &str| {
         o.get("data")
@@ -137,13 +138,28 @@ pub fn check_note(key: &str, objs: &[&serde_norway::Value]) -> Option<crate::krm
     };
     let step = match cm(CUTOVER_KEY).as_deref().map(str::trim) {
         Some("yes") => {
-            "cut-over asked: pod 0 hands the master over once in sync (its log says `cut-over done` or why it is refused)"
+            "cut-over asked: pod 0 pauses writes on the source, waits for equal offsets and promotes itself once in sync (link up, no full sync, at most 1 MiB behind), else refuses and promotes nothing; after it, this step is done: pod 0 is master and the new Sentinels monitor it"
         }
-        _ => "sync: pod 0 replicates from the source; Ready means in sync",
+        _ => {
+            "sync: pod 0 replicates from the source (never a candidate for its Sentinels), the other pods from pod 0, the new Sentinels monitor nothing; Ready pod 0 means in sync"
+        }
     };
+    // The Redis StatefulSet (the one whose ConfigMap carries the script).
+    let sts = objs
+        .iter()
+        .filter(|o| o.get("kind").and_then(serde_norway::Value::as_str) == Some("StatefulSet"))
+        .find(|o| {
+            o.get("metadata")
+                .and_then(|m| m.get("labels"))
+                .and_then(|l| l.get("app.kubernetes.io/component"))
+                .and_then(serde_norway::Value::as_str)
+                == Some(Component::Redis.as_str())
+        })
+        .and_then(|o| o.get("metadata")?.get("name")?.as_str())
+        .unwrap_or("<redis StatefulSet>");
     Some(crate::krm::KrmResult::info(format!(
-        "instance {key}: migration from the {source}; step: {step}; state: kubectl exec <name>-redis-0 -- cat {}/migration-status",
-        paths::REDIS_RUN
+        "instance {key}: migration from the {source}; step: {step}; live state (link, lag, bytes behind, whether a cut-over would be accepted now): kubectl exec {sts}-0 -c redis -- sh {}/{MIGRATE_SCRIPT} status",
+        paths::REDIS_CONFIG
     )))
 }
 
@@ -318,6 +334,35 @@ mod tests {
                 .any(|r| r.message.contains("step: cut-over asked"))
         );
         assert!(!run("").iter().any(|r| r.message.contains("migration")));
+    }
+
+    /// Removing the section after the cut-over: the render has no path to
+    /// the source left (no migration script, volume or address), so no pod
+    /// can replicate from it again; the scripts change, so both
+    /// StatefulSets roll with the usual handover.
+    #[test]
+    fn without_the_section_nothing_names_the_source() {
+        let render = |spec: &str| {
+            let inst = test_spec(spec);
+            crate::generate::render(&inst, None, &[], 1_700_000_000)
+                .expect("render")
+                .items
+        };
+        let with = render(&format!("{SENTINEL_SOURCE}    cutover: true\n"));
+        let text = |items: &[serde_norway::Value]| serde_norway::to_string(items).expect("yaml");
+        assert!(text(&with).contains("old-sentinel"));
+        let items = render("");
+        let without = text(&items);
+        for needle in ["old-sentinel", "fd00::1", DIR, CUTOVER_KEY] {
+            assert!(!without.contains(needle), "{needle} is still rendered");
+        }
+        // The start scripts run the migration scripts only when their
+        // ConfigMap holds them.
+        for o in &items {
+            for key in [MIGRATE_SCRIPT, ADOPT_SCRIPT] {
+                assert!(o.get("data").and_then(|d| d.get(key)).is_none(), "{key}");
+            }
+        }
     }
 
     #[test]

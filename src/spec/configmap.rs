@@ -88,6 +88,9 @@ pub(super) fn spec_from_configmap(fc: &Value) -> Result<(Spec, ResourceMeta), Ve
                 Value::Number(_) | Value::Bool(_),
                 "name" | "namespace" | "image" | "clusterDomain",
             ) => Value::String(text.to_string()),
+            (Value::Number(_) | Value::Bool(_), k) if super::migration::string_key(k) => {
+                Value::String(text.to_string())
+            }
             _ => parsed,
         };
         if let Err(e) = insert_path(&mut root, key, parsed) {

@@ -419,6 +419,14 @@ fn source_server(
     Some(src)
 }
 
+/// Whether a dotted `migration.` key of the ConfigMap form (`data.`) names
+/// a string field: a value such as `7.0` (a version) or `7` (a master
+/// name) stays the text written, not a number.
+pub(crate) fn string_key(key: &str) -> bool {
+    key.strip_prefix("migration.source.")
+        .is_some_and(|k| !matches!(k, "standalone.port" | "tls.enabled" | "sentinel.hosts"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,5 +601,36 @@ mod tests {
             None,
         );
         assert!(m.is_some());
+    }
+
+    /// The ConfigMap form (`kpt fn eval -- key=value`, dotted `data.` keys)
+    /// gives the same migration as the YAML form; a version or a host
+    /// that looks like a number stays a string.
+    #[test]
+    fn the_configmap_data_form_gives_the_same_migration() {
+        let yaml = crate::spec::test_spec(
+            "  migration:\n    cutover: true\n    source:\n      sentinel:\n        hosts: [\"old-0.old:26379\", \"[fd00::1]:26379\"]\n        masterName: \"7\"\n        auth: {secretName: old, passwordKey: sentinel-password}\n      auth: {secretName: old, passwordKey: redis-password, username: migrator}\n      tls: {enabled: true, ca: {configMapName: old-ca}}\n      server: redis\n      version: \"7.0\"\n",
+        );
+        let fc: serde_norway::Value = serde_norway::from_str(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fn-config}\ndata:\n  name: cache\n  namespace: ns\n  migration.cutover: \"true\"\n  migration.source.sentinel.hosts: \"['old-0.old:26379', '[fd00::1]:26379']\"\n  migration.source.sentinel.masterName: \"7\"\n  migration.source.sentinel.auth.secretName: old\n  migration.source.sentinel.auth.passwordKey: sentinel-password\n  migration.source.auth: \"{secretName: old, passwordKey: redis-password, username: migrator}\"\n  migration.source.tls.enabled: \"true\"\n  migration.source.tls.ca.configMapName: old-ca\n  migration.source.server: redis\n  migration.source.version: \"7.0\"\n",
+        )
+        .expect("yaml");
+        let cm = crate::spec::from_function_config(&fc).expect("the ConfigMap form is valid");
+        assert_eq!(cm.migration, yaml.migration);
+        assert!(
+            cm.migration
+                .as_ref()
+                .is_some_and(|m| m.cutover && m.server.is_some())
+        );
+        let bad: serde_norway::Value = serde_norway::from_str(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fn-config}\ndata:\n  name: cache\n  migration.source.standalone.port: \"70000\"\n  migration.source.standalone.host: old\n",
+        )
+        .expect("yaml");
+        let errs = crate::spec::from_function_config(&bad).expect_err("port out of range");
+        assert!(
+            errs.iter()
+                .any(|e| e.to_string().contains("migration.source.standalone.port")),
+            "{errs:?}"
+        );
     }
 }

@@ -32,9 +32,15 @@ fn promtool() -> Result<PathBuf> {
 /// Renders the fixture (fixed seed and clock) and returns the rule file
 /// (the PrometheusRule's spec) and the rules by alert name.
 fn rendered_rules() -> Result<(Value, BTreeMap<String, Value>)> {
+    rendered_rules_of(Path::new(FIXTURE))
+}
+
+/// [`rendered_rules`] of the spec in `spec`.
+fn rendered_rules_of(spec: &Path) -> Result<(Value, BTreeMap<String, Value>)> {
     let out = harness::run(
         Command::new(harness::cli::bin())
-            .args(["render", "-f", FIXTURE])
+            .args(["render", "-f"])
+            .arg(spec)
             .env(
                 "REDIS_SENTINEL_FN_SEED",
                 "metrics-rules-test-seed-0123456789",
@@ -654,6 +660,197 @@ fn certificate_expiry_is_recorded_per_certificate() -> Result<()> {
     );
     println!(
         "certificate notAfter recorded in the PrometheusRule, as openssl reads them: {want:?}"
+    );
+    Ok(())
+}
+
+/// With `spec.migration` (the fixture plus a standalone source): the two
+/// migration alerts fire on pod 0's link to the source (the exporter's
+/// `master_host` is the source, not a pod of the topology) and stay silent
+/// on a healthy sync and on the other pods' links; "not exactly one master"
+/// is held back while pod 0 replicates from the source, and fires again
+/// once it does not.
+#[test]
+fn migration_alerts_watch_pod_0s_link_to_the_source() -> Result<()> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("promtool-migration-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let source = "old-redis-0.old-redis-headless.e2e.svc.cluster.local";
+    let spec = dir.join("spec.yaml");
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(FIXTURE)?
+            + &format!(
+                "  migration:\n    source:\n      standalone: {{host: {source}}}\n      auth: {{secretName: old-auth, passwordKey: redis-password}}\n"
+            ),
+    )?;
+    let (rules, a) = rendered_rules_of(&spec)?;
+    for n in [
+        "RedisSentinelMigrationLinkDown",
+        "RedisSentinelMigrationLagging",
+    ] {
+        ensure!(a.contains_key(n), "no {n} in {:?}", a.keys());
+    }
+    write_yaml(&dir.join("rules.yaml"), &rules)?;
+    promtool_run(&dir, &["check", "rules", "rules.yaml"])?;
+    let ns = ("namespace", NS);
+    let to_source = |p: &'static str| {
+        vec![
+            ns,
+            ("pod", p),
+            ("master_host", source),
+            ("master_port", "6379"),
+        ]
+    };
+    let to_pod0 = |p: &'static str| {
+        vec![
+            ns,
+            ("pod", p),
+            (
+                "master_host",
+                "cache-redis-0.cache-redis-headless.e2e.svc.cluster.local",
+            ),
+            ("master_port", "6379"),
+        ]
+    };
+    let roles = |r0: &str| {
+        vec![
+            series(
+                "redis_instance_info",
+                &[ns, ("pod", "cache-redis-0"), ("role", r0)],
+                "1x60",
+            ),
+            series(
+                "redis_instance_info",
+                &[ns, ("pod", "cache-redis-1"), ("role", "slave")],
+                "1x60",
+            ),
+        ]
+    };
+    let mut cases = Vec::new();
+    // The sync, healthy: nothing fires, no master is not an alert.
+    let mut healthy = roles("slave");
+    healthy.extend([
+        series("redis_slave_info", &to_source("cache-redis-0"), "1x60"),
+        series("redis_master_link_up", &to_source("cache-redis-0"), "1x60"),
+        series(
+            "redis_master_last_io_seconds_ago",
+            &to_source("cache-redis-0"),
+            "1x60",
+        ),
+        series(
+            "redis_master_sync_in_progress",
+            &to_source("cache-redis-0"),
+            "0x60",
+        ),
+        series("redis_slave_info", &to_pod0("cache-redis-1"), "1x60"),
+        series("redis_master_link_up", &to_pod0("cache-redis-1"), "1x60"),
+    ]);
+    cases.push(case(
+        healthy,
+        vec![
+            ("2m", "RedisSentinelNotExactlyOneMaster", vec![]),
+            ("2m", "RedisSentinelMigrationLinkDown", vec![]),
+            ("12m", "RedisSentinelMigrationLagging", vec![]),
+        ],
+    ));
+    // The link to the source down, pod 1's link to pod 0 down too: only
+    // pod 0's counts as the migration link.
+    let mut down = roles("slave");
+    down.extend([
+        series("redis_slave_info", &to_source("cache-redis-0"), "1x60"),
+        series("redis_master_link_up", &to_source("cache-redis-0"), "0x60"),
+        series("redis_master_link_up", &to_pod0("cache-redis-1"), "0x60"),
+    ]);
+    cases.push(case(
+        down,
+        vec![
+            ("30s", "RedisSentinelMigrationLinkDown", vec![]),
+            (
+                "2m",
+                "RedisSentinelMigrationLinkDown",
+                vec![expected(
+                    &a["RedisSentinelMigrationLinkDown"],
+                    &to_source("cache-redis-0"),
+                )],
+            ),
+            ("2m", "RedisSentinelNotExactlyOneMaster", vec![]),
+        ],
+    ));
+    // Silent for 45 s, then a full sync that does not end.
+    cases.push(case(
+        vec![
+            series(
+                "redis_master_last_io_seconds_ago",
+                &to_source("cache-redis-0"),
+                "45x60",
+            ),
+            series(
+                "redis_master_sync_in_progress",
+                &to_source("cache-redis-0"),
+                "0x60",
+            ),
+        ],
+        vec![
+            ("5m", "RedisSentinelMigrationLagging", vec![]),
+            (
+                "12m",
+                "RedisSentinelMigrationLagging",
+                vec![expected(
+                    &a["RedisSentinelMigrationLagging"],
+                    &to_source("cache-redis-0"),
+                )],
+            ),
+        ],
+    ));
+    cases.push(case(
+        vec![
+            series(
+                "redis_master_last_io_seconds_ago",
+                &to_source("cache-redis-0"),
+                "0x60",
+            ),
+            series(
+                "redis_master_sync_in_progress",
+                &to_source("cache-redis-0"),
+                "1x60",
+            ),
+        ],
+        vec![(
+            "12m",
+            "RedisSentinelMigrationLagging",
+            vec![expected(
+                &a["RedisSentinelMigrationLagging"],
+                &to_source("cache-redis-0"),
+            )],
+        )],
+    ));
+    // After the cut-over pod 0 replicates from nobody outside: no master
+    // among the pods is an alert again.
+    let mut after = roles("slave");
+    after.push(series(
+        "redis_slave_info",
+        &to_pod0("cache-redis-1"),
+        "1x60",
+    ));
+    cases.push(case(
+        after,
+        vec![(
+            "2m",
+            "RedisSentinelNotExactlyOneMaster",
+            vec![expected(&a["RedisSentinelNotExactlyOneMaster"], &[])],
+        )],
+    ));
+    write_yaml(
+        &dir.join("migration.test.yaml"),
+        &json!({"rule_files": ["rules.yaml"], "evaluation_interval": "15s", "tests": cases}),
+    )?;
+    let out = promtool_run(&dir, &["test", "rules", "migration.test.yaml"])?;
+    println!(
+        "promtool test rules (migration, {} cases): {}",
+        cases.len(),
+        out.trim().replace('\n', " | ")
     );
     Ok(())
 }

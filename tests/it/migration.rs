@@ -6,9 +6,11 @@
 //! the new Sentinels. Every acknowledged write must be on the new master.
 //!
 //! Old deployments: (a) master + 2 replicas + 3 Sentinels, one password
-//! (`auth.mode: password`), hostnames announced, TLS with its own CA; (b)
-//! the same without TLS; (c) a standalone master. In (a) and (b) the old
-//! deployment fails over during the sync. The data set is `MIGRATION_DATA_MB` (default 20) MB of 1 KB
+//! (`auth.mode: password`), hostnames announced, TLS with its own CA and
+//! client certificates required; (b) the same without TLS; (c) a standalone
+//! master, reached through an ACL user with exactly the guide's rule. In (a)
+//! and (b) the old deployment fails over during the sync; after (c)'s
+//! cut-over, pod 0 comes back with an empty data directory. The data set is `MIGRATION_DATA_MB` (default 20) MB of 1 KB
 //! values plus keys with TTLs; `MIGRATION_DATA_MB=100` is the measured run
 //! docs/migrating.md reports.
 
@@ -30,17 +32,45 @@ const NS: &str = "e2e";
 const TTL_KEYS: usize = 100;
 
 /// The old deployment: one password (`auth.mode: password`), hostnames
-/// announced; with TLS, its own CA and client certificates not required
-/// (docs/migrating.md: a source that requires them must trust the new CA).
+/// announced; with TLS, its own CA and client certificates required (as
+/// docs/migrating.md says, it then trusts the new topology's CA too:
+/// [`trust_new_ca`]).
 fn old_spec(redis: u32, tls: bool) -> String {
     let tls = if tls {
-        "  tls:\n    enabled: true\n    clientAuth: \"no\"\n"
+        "  tls:\n    enabled: true\n    clientAuth: \"yes\"\n"
     } else {
         "  tls:\n    enabled: false\n"
     };
     format!(
         "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: old\n  namespace: {NS}\nspec:\n  redis:\n    replicas: {redis}\n  sentinel:\n    replicas: 3\n    masterName: mymaster\n    downAfterMilliseconds: 2000\n    failoverTimeout: 10000\n{tls}  auth:\n    mode: password\n  networkPolicy:\n    enabled: false\n"
     )
+}
+
+/// A source that requires client certificates trusts the new topology's
+/// CA for the move (docs/migrating.md#tls): the old Redis and Sentinel
+/// certificate Secrets' `ca.crt` get the new CA appended, as a user adds it
+/// to the old deployment's trusted bundle. Pod 0 presents its own
+/// certificate to the source's Redis and Sentinels.
+fn trust_new_ca(old: &mut Render, new: &Render) -> Result<()> {
+    use base64::Engine;
+    let new_ca = new
+        .secret_data("cache-redis-tls")?
+        .remove("ca.crt")
+        .context("cache-redis-tls has no ca.crt")?;
+    for name in ["old-redis-tls", "old-sentinel-tls"] {
+        let mut ca = old
+            .secret_data(name)?
+            .remove("ca.crt")
+            .with_context(|| format!("{name} has no ca.crt"))?;
+        ca.extend_from_slice(&new_ca);
+        let item = old
+            .items
+            .iter_mut()
+            .find(|i| i["kind"] == "Secret" && i["metadata"]["name"] == name)
+            .with_context(|| format!("no Secret {name}"))?;
+        item["data"]["ca.crt"] = base64::engine::general_purpose::STANDARD.encode(&ca).into();
+    }
+    Ok(())
 }
 
 /// TLS to the source, trusting the old deployment's CA (its ConfigMap).
@@ -65,6 +95,33 @@ fn standalone_source(password_key: &str) -> String {
         "      standalone: {{host: {}, port: 6379}}\n      auth: {{secretName: old-auth, passwordKey: {password_key}}}\n",
         old_host("redis", 0)
     )
+}
+
+/// The standalone source through an ACL user (`migrator`, created on the
+/// old master with the rule docs/migrating.md gives, the password of
+/// `old-auth`'s `redis-password`).
+fn standalone_acl_source() -> String {
+    format!(
+        "      standalone: {{host: {}, port: 6379}}\n      auth: {{secretName: old-auth, passwordKey: redis-password, username: {ACL_USER}}}\n",
+        old_host("redis", 0)
+    )
+}
+
+const ACL_USER: &str = "migrator";
+
+/// The `ACL SETUSER` line of docs/migrating.md, with `password`.
+fn guide_user_rule(password: &str) -> Result<Vec<String>> {
+    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/migrating.md");
+    let text = fs::read_to_string(&guide)?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("ACL SETUSER {ACL_USER}")))
+        .context("the guide's source user")?;
+    Ok(line
+        .replace(">PASSWORD", &format!(">{password}"))
+        .split_whitespace()
+        .map(String::from)
+        .collect())
 }
 
 fn new_spec(source: &str, cutover: bool) -> String {
@@ -105,17 +162,10 @@ fn setup(name: &str, source: &str) -> Result<Setup> {
 fn setup_for(name: &str, source: &str, target: Option<&Server>) -> Result<Setup> {
     let dir = scratch_root().join(format!("migration-{name}-{}", std::process::id()));
     let redis = if source.contains("standalone") { 1 } else { 3 };
-    let old = render(
-        &dir,
-        "old.yaml",
-        &old_spec(redis, source.contains(SOURCE_TLS)),
-    )?;
+    let tls = source.contains(SOURCE_TLS);
+    let mut old = render(&dir, "old.yaml", &old_spec(redis, tls))?;
     // The new topology mounts the old one's Secret: both renders are
     // applied to the namespace (new objects first).
-    let with_old = |mut r: Render| {
-        r.items.extend(old.items.iter().cloned());
-        r
-    };
     let mut opts = ClusterOptions::default();
     let image = match target {
         Some(t) => {
@@ -127,7 +177,15 @@ fn setup_for(name: &str, source: &str, target: Option<&Server>) -> Result<Setup>
     };
     let spec =
         |cutover| new_spec(source, cutover).replacen("spec:\n", &format!("spec:\n{image}"), 1);
-    let new = with_old(render(&dir, "new.yaml", &spec(false))?);
+    let new = render(&dir, "new.yaml", &spec(false))?;
+    if tls {
+        trust_new_ca(&mut old, &new)?;
+    }
+    let with_old = |mut r: Render| {
+        r.items.extend(old.items.iter().cloned());
+        r
+    };
+    let new = with_old(new);
     let cut = with_old(render(&dir, "cut.yaml", &spec(true))?);
     for (a, b) in new.workloads()?.iter().zip(cut.workloads()?.iter()) {
         ensure!(
@@ -295,6 +353,15 @@ fn migrate(
         "{name}: {mb} MB written to the old master in {}",
         secs(t.elapsed())
     );
+    if source.contains(&format!("username: {ACL_USER}")) {
+        // Only the commands the guide says the source user needs.
+        let pw = s.old.secret_key("old-auth", "redis-password")?;
+        let rule = guide_user_rule(&pw)?;
+        let words: Vec<&str> = rule.iter().map(String::as_str).collect();
+        let r = s.c.client().redis(&fqdn, s.t_old.redis_port, &words)?;
+        ensure!(r.is("OK"), "ACL SETUSER on the old master: {}", r.summary());
+        println!("{name}: source user {ACL_USER} created with the guide's rule");
+    }
     let opts = WriterOptions::new("mig");
     let w = if standalone {
         Writer::start_fixed(&s.c, &s.old, &s.t_old, &old_master, opts)?
@@ -323,6 +390,24 @@ fn migrate(
         s.c.wait_ready(r, READY)?;
     }
     s.nothing_promoted()?;
+    let st = migration_status(&s.c, &pod0);
+    let behind: u64 = st
+        .split("bytes_behind=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("no bytes_behind in: {st}"))?;
+    ensure!(
+        st.contains("link=up")
+            && behind <= 1 << 20
+            && st.contains("cut-over: not asked")
+            && st.contains("would be accepted now"),
+        "migrate-redis.sh status during the sync: {st}"
+    );
+    println!(
+        "{name}: migrate-redis.sh status during the sync: {}",
+        st.trim().replace('\n', " | ")
+    );
     let log0 = s.c.log(&pod0);
     ensure!(
         log0.contains("migration: replicating from the source's master"),
@@ -345,6 +430,7 @@ fn migrate(
     // Cut-over.
     let source_master = current_source_master(&s)?;
     let event = Instant::now();
+    let event_unix = harness::unix_now();
     s.ask_cutover()?;
     wait_for("pod 0 promoted by the cut-over", SETTLE, POLL, || {
         let r = s.role(&pod0);
@@ -355,6 +441,7 @@ fn migrate(
     // The application moves to the new Secrets as soon as the cut-over is
     // done: it asks the new Sentinels (which adopt the new master).
     w.switch_to(&s.c, &s.new, &s.t_new)?;
+    let switched = event.elapsed();
     s.use_old_client();
     let old_fqdn = s.t_old.fqdn(&s.c, &source_master);
     let refused =
@@ -401,6 +488,21 @@ fn migrate(
     let first_new = writes
         .first_ack_after_on(event, &pod0_fqdn)
         .context("no acknowledged write on the new master")?;
+    // Evidence for the outage: pod 0's clock points of the cut-over and
+    // the writer's writes around it, in seconds after the ask.
+    let clock = cutover_clock(&s.c.log(&pod0), event_unix)?;
+    let adopted: Vec<String> = s
+        .t_new
+        .sentinels
+        .iter()
+        .filter_map(|p| cutover_clock(&s.c.log(p), event_unix).ok())
+        .collect();
+    println!(
+        "{name}: cut-over after the ask: {clock}; new Sentinels {}; writer moved +{:.3} s; writes: {}",
+        adopted.join(", "),
+        switched.as_secs_f64(),
+        timeline(&writes, event, event + first_new)
+    );
     let report = format!(
         "{name}: {mb} MB synced in {}; cut-over: writes paused on the source {paused}, pod 0 promoted {} after the ask, named by every new Sentinel after {}; writer (moved to the new Sentinels once pod 0 was promoted): first acknowledged write on the new master {} after the ask, longest gap without one {}; {}; {} acknowledged writes lost; old master: {}; keys other than the writer's {} = {}; TTL kept ({ttl} s); new master {pod0_fqdn}",
         secs(sync),
@@ -420,8 +522,134 @@ fn migrate(
         "acknowledged writes lost: {:?}",
         &lost[..lost.len().min(20)]
     );
+    if standalone && target.is_none() {
+        empty_pod0_after_the_cutover(&mut s, &old_fqdn)?;
+    }
     s.c.pass();
     Ok(report)
+}
+
+/// What `migrate-redis.sh status` prints on `pod` (`kubectl exec`).
+fn migration_status(c: &Cluster, pod: &str) -> String {
+    c.exec(
+        pod,
+        &["sh", "/etc/redis/config/migrate-redis.sh", "status"],
+        Duration::from_secs(15),
+    )
+    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    .unwrap_or_else(|e| format!("{e:#}"))
+}
+
+/// Pod 0's clock points of the cut-over (its log line), as seconds after
+/// the ask (`event_unix`, Unix seconds).
+fn cutover_clock(log: &str, event_unix: f64) -> Result<String> {
+    let line = log
+        .lines()
+        .find(|l| l.contains("clock (ms since the epoch)"))
+        .context("no clock line in pod 0's log")?;
+    let part = line
+        .split("clock (ms since the epoch): ")
+        .nth(1)
+        .context("clock line")?;
+    let mut out = Vec::new();
+    for item in part.split(", ") {
+        let (what, ms) = item.split_once(' ').context("clock item")?;
+        let ms: f64 = ms
+            .trim()
+            .parse()
+            .with_context(|| format!("clock {item:?}"))?;
+        out.push(format!("{what} +{:.3} s", ms / 1000.0 - event_unix));
+    }
+    Ok(out.join(", "))
+}
+
+/// The writer's writes from just before `from` to `to` (answered), runs of
+/// the same outcome on the same master merged: "+sent..+answered s N x
+/// outcome on host".
+fn timeline(w: &harness::Writes, from: Instant, to: Instant) -> String {
+    let rel = |t: Instant| {
+        if t >= from {
+            (t - from).as_secs_f64()
+        } else {
+            -(from - t).as_secs_f64()
+        }
+    };
+    let mut runs: Vec<(f64, f64, usize, String)> = Vec::new();
+    for x in w
+        .list
+        .iter()
+        .filter(|x| x.at + Duration::from_millis(200) >= from && x.sent <= to)
+    {
+        let host = x.host.split('.').next().unwrap_or_default();
+        let what = format!("{:?} on {host}", x.outcome);
+        match runs.last_mut() {
+            Some(r) if r.3 == what => {
+                r.1 = rel(x.at);
+                r.2 += 1;
+            }
+            _ => runs.push((rel(x.sent), rel(x.at), 1, what)),
+        }
+    }
+    runs.iter()
+        .map(|(a, b, n, what)| format!("{a:+.3}..{b:+.3} s {n} x {what}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The residual risk: after the cut-over, pod 0 comes back with an empty
+/// data directory (its migration marker gone) while no new Sentinel
+/// answers. It must not replicate from the old source again: its peers
+/// hold writes made after the cut-over.
+fn empty_pod0_after_the_cutover(s: &mut Setup, old_fqdn: &str) -> Result<()> {
+    for sen in s.t_new.sentinels.clone() {
+        s.c.stop(&sen)?;
+    }
+    let pod0 = s.t_new.redis[0].clone();
+    s.c.delete(&pod0)?;
+    s.c.start(&pod0)?;
+    wait_for(
+        "pod 0 (empty) to refuse replicating from the source",
+        SETTLE,
+        POLL,
+        || {
+            let log = s.c.last_start_log(&pod0);
+            if log.contains("holds writes made after the cut-over") {
+                Ok(())
+            } else {
+                Err(log)
+            }
+        },
+    )?;
+    let log = s.c.last_start_log(&pod0);
+    ensure!(
+        !log.contains("replicating from the source's master"),
+        "pod 0 replicated from the source again: {log}"
+    );
+    for p in &s.t_new.redis[1..] {
+        let r = s.t_new.redis(&s.c, p, &["INFO", "replication"])?;
+        let h = info_field(&r, "master_host");
+        ensure!(
+            !h.starts_with("old-"),
+            "{p} replicates from the source ({h})"
+        );
+    }
+    s.use_old_client();
+    let r =
+        s.c.client()
+            .redis(old_fqdn, s.t_old.redis_port, &["INFO", "replication"])?;
+    s.use_new_client();
+    ensure!(
+        info_field(&r, "connected_slaves") == "0",
+        "the old master has a replica again: {}",
+        r.summary()
+    );
+    println!(
+        "pod 0 back with an empty data directory after the cut-over, no new Sentinel answering: {}",
+        log.lines()
+            .find(|l| l.contains("holds writes"))
+            .unwrap_or_default()
+    );
+    Ok(())
 }
 
 /// The source master as pod 0 replicates from it.
@@ -515,13 +743,7 @@ fn tls_sentinel_source_moves_without_losing_an_acknowledged_write() -> Result<()
 #[test]
 fn standalone_source_moves_without_losing_an_acknowledged_write() -> Result<()> {
     harness::require_environment()?;
-    migrate(
-        "standalone",
-        &standalone_source("redis-password"),
-        false,
-        None,
-    )
-    .map(|_| ())
+    migrate("standalone", &standalone_acl_source(), false, None).map(|_| ())
 }
 
 /// Versions: the old deployment on the server under test (Debian's Redis
@@ -577,6 +799,15 @@ fn failures_are_reported_and_nothing_is_promoted() -> Result<()> {
         "pod 0 is Ready without a link to the source"
     );
     println!("wrong credentials: {}", status(&s).trim());
+    let st = migration_status(&s.c, &pod0);
+    ensure!(
+        st.contains("link=down") && st.contains("would be refused now: link to the source"),
+        "migrate-redis.sh status with wrong credentials: {st}"
+    );
+    println!(
+        "wrong credentials, migrate-redis.sh status: {}",
+        st.trim().replace('\n', " | ")
+    );
     s.nothing_promoted()?;
 
     s.use_old_client();
@@ -647,16 +878,7 @@ fn the_guide_renders_and_its_source_user_is_valid() -> Result<()> {
             );
         }
     }
-    let text = fs::read_to_string(&guide)?;
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("ACL SETUSER migrator"))
-        .context("the guide's source user")?;
-    let words: Vec<String> = line
-        .replace(">PASSWORD", ">a-password")
-        .split_whitespace()
-        .map(String::from)
-        .collect();
+    let words = guide_user_rule("a-password")?;
     let redis = Standalone::start(&dir.join("redis"))?;
     let r = redis.pipeline(&[words])?;
     ensure!(r.first().is_some_and(|l| l == "+OK"), "ACL SETUSER: {r:?}");
@@ -786,5 +1008,100 @@ fn removing_the_section_before_the_cutover_leaves_the_old_deployment_alone() -> 
         info.text().trim()
     );
     s.c.pass();
+    Ok(())
+}
+
+/// Kills a process started by the test when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sentinels that name no master for `masterName`, then no Sentinel
+/// answering: pod 0's start script (the rendered `migrate-redis.sh
+/// source-master`, run against a real `redis-sentinel` on loopback) says
+/// which, and exits without a master to replicate from (the kubelet
+/// restarts it; nothing replicates, nothing is promoted).
+#[test]
+fn sentinels_that_name_no_master_are_reported() -> Result<()> {
+    let dir = scratch_root().join(format!("migration-nomaster-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let source = format!(
+        "      sentinel:\n        hosts: [\"127.0.0.1:{port}\"]\n        masterName: mymaster\n"
+    );
+    let r = render(&dir, "nomaster.yaml", &new_spec(&source, false))?;
+    let script = r
+        .configmap_data("cache-redis")?
+        .remove("migrate-redis.sh")
+        .context("no migrate-redis.sh")?;
+    fs::write(dir.join("migrate-redis.sh"), script)?;
+    fs::write(
+        dir.join("sentinel.conf"),
+        format!("port {port}\nbind 127.0.0.1\ndir {}\n", dir.display()),
+    )?;
+    let bin = harness::which("redis-sentinel")
+        .or_else(|| harness::which("valkey-sentinel"))
+        .context("no redis-sentinel")?;
+    let sentinel = Killed(
+        std::process::Command::new(bin)
+            .arg(dir.join("sentinel.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?,
+    );
+    let run = || -> Result<(bool, String)> {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg(dir.join("migrate-redis.sh"))
+            .arg("source-master")
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("POD_NAME", "cache-redis-0");
+        for (k, sub) in [
+            ("CONFIG_DIR", ""),
+            ("DATA_DIR", "data"),
+            ("RUN_DIR", "run"),
+            ("TOPOLOGY_DIR", "topology"),
+            ("MIGRATION_DIR", "migration"),
+            ("AUTH_DIR", "auth"),
+            ("TLS_DIR", "tls"),
+        ] {
+            cmd.env(k, dir.join(sub));
+        }
+        let out = harness::run(&mut cmd, Duration::from_secs(30))?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        ))
+    };
+    let mut said = String::new();
+    wait_for("the source Sentinel to answer", SETTLE, POLL, || {
+        let (ok, out) = run().map_err(|e| format!("{e:#}"))?;
+        if ok {
+            return Err(format!("source-master succeeded: {out}"));
+        }
+        if out.contains("answer but name no master mymaster") {
+            said = out;
+            Ok(())
+        } else {
+            Err(out)
+        }
+    })?;
+    println!("Sentinels that name no master: {}", said.trim());
+    drop(sentinel);
+    let (ok, out) = run()?;
+    ensure!(
+        !ok && out.contains("no source Sentinel answers"),
+        "no Sentinel answering: {out}"
+    );
+    println!("no source Sentinel answering: {}", out.trim());
     Ok(())
 }

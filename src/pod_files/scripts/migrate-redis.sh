@@ -9,6 +9,7 @@ SCRIPT=migrate-redis
 #                  when a Sentinel source fails over, writes the migration
 #                  state to $STATUS_FILE and the log, and hands the master
 #                  over once the topology ConfigMap says migration-cutover: yes
+#   status         prints the state now, for kubectl exec (report below)
 MARKER="$DATA_DIR/migration-cutover-done"
 me() { cli localhost "$REDIS_PORT" "$ADMIN_CRED" "$@" | tr -d '\r'; }
 field() { printf '%s\n' "$2" | sed -n "s/^$1://p"; }
@@ -87,24 +88,52 @@ restore() {
     fi
 }
 
+# measure: the link to the source as pod 0 sees it now ($info: pod 0's INFO
+# replication, $host/$port: the master it replicates from): sets $behind
+# (the source master's master_repl_offset minus pod 0's slave_repl_offset)
+# and $state, the line the status file, the log and `status` show.
+measure() {
+    src=$(field master_repl_offset "$(src_cli "$host" "$port" "$SOURCE_CRED" INFO replication)")
+    mine=$(field slave_repl_offset "$info")
+    behind=$(( ${src:-0} - ${mine:-0} )); [ "$behind" -ge 0 ] || behind=0
+    shown=$behind
+    if [ -z "$src" ]; then behind=999999999999; shown=unknown; fi
+    state="link=$(field master_link_status "$info") sync_in_progress=$(field master_sync_in_progress "$info") lag=$(field master_last_io_seconds_ago "$info")s bytes_behind=$shown source=$host:$port"
+}
+
+# refusal: why a cut-over would be refused now (nothing printed: it would
+# start). The test the cut-over makes before it pauses the source; `status`
+# shows the same.
+refusal() {
+    if [ "$(field master_link_status "$info")" != up ]; then echo "link to the source $host:$port is down"
+    elif [ "$(field master_sync_in_progress "$info")" != 0 ]; then echo "full sync from $host:$port in progress"
+    elif [ "$behind" -gt "$CUTOVER_MAX_BEHIND" ]; then echo "$behind bytes behind the source (at most $CUTOVER_MAX_BEHIND)"
+    fi
+}
+
 # cutover HOST PORT: writes paused on the source master, this pod gets
 # every byte (offsets equal), is promoted, and the old master is left
 # refusing every write (min-replicas-to-write it cannot reach); then writes
 # resume (pod 0's own settings are restored after). Refused (nothing
 # promoted) unless in sync.
 cutover() {
-    [ "$(field master_link_status "$info")" = up ] || { status "cut-over refused: link to the source $1:$2 is down"; return 1; }
-    [ "$(field master_sync_in_progress "$info")" = 0 ] || { status "cut-over refused: full sync from $1:$2 in progress"; return 1; }
-    [ "$behind" -le "$CUTOVER_MAX_BEHIND" ] || { status "cut-over refused: $behind bytes behind the source (at most $CUTOVER_MAX_BEHIND)"; return 1; }
+    why=$(refusal)
+    if [ -n "$why" ]; then status "cut-over refused: $why"; return 1; fi
     t0=$(now_ms)
-    r=$(src_cli "$1" "$2" "$SOURCE_CRED" CLIENT PAUSE "$PAUSE_MS" WRITE)
-    [ "$r" = OK ] || { status "cut-over refused: the source refused CLIENT PAUSE (${r:-no answer}); its user needs +client|pause"; return 1; }
-    n=0; want=""; got=""
+    # One session: the pause, then the source's offset, final once paused
+    # (a paused master neither writes nor pings its replicas).
+    r=$(printf 'CLIENT PAUSE %s WRITE\nINFO replication\n' "$PAUSE_MS" | src_cli "$1" "$2" "$SOURCE_CRED")
+    first=$(printf '%s\n' "$r" | sed -n 1p)
+    [ "$first" = OK ] || { status "cut-over refused: the source refused CLIENT PAUSE (${first:-no answer}); its user needs +client|pause"; return 1; }
+    want=$(field master_repl_offset "$r"); got=""; n=0
     while [ "$n" -lt 60 ]; do
-        want=$(field master_repl_offset "$(src_cli "$1" "$2" "$SOURCE_CRED" INFO replication)")
         got=$(field slave_repl_offset "$(me INFO replication)")
         if [ -n "$want" ] && [ "$want" = "$got" ]; then break; fi
         n=$((n + 1)); sleep 0.05
+        # Asked again only when it cannot be final (unknown, or pod 0 past it).
+        if [ -z "$want" ] || [ "${got:-0}" -gt "$want" ]; then
+            want=$(field master_repl_offset "$(src_cli "$1" "$2" "$SOURCE_CRED" INFO replication)")
+        fi
     done
     if [ -z "$want" ] || [ "$want" != "$got" ]; then
         src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
@@ -119,12 +148,13 @@ cutover() {
         return 1
     fi
     me REPLICAOF NO ONE >/dev/null
+    tp=$(now_ms)
     src_cli "$1" "$2" "$SOURCE_CRED" CLIENT UNPAUSE >/dev/null
     t1=$(now_ms)
     printf 'source %s:%s offset %s\n' "$1" "$2" "$want" > "$MARKER"
     # After the pause: these only matter once pod 0 is someone's replica.
     restore
-    status "cut-over done: promoted at offset $want of $1:$2, writes paused $(( t1 - t0 )) ms; the old master now refuses writes (NOREPLICAS)"
+    status "cut-over done: promoted at offset $want of $1:$2, writes paused $(( t1 - t0 )) ms; the old master now refuses writes (NOREPLICAS); clock (ms since the epoch): paused $t0, promoted $tp, unpaused $t1"
 }
 
 loop() {
@@ -141,11 +171,7 @@ loop() {
                 sleep 1; continue
             fi
         fi
-        src=$(field master_repl_offset "$(src_cli "$host" "$port" "$SOURCE_CRED" INFO replication)")
-        mine=$(field slave_repl_offset "$info")
-        behind=$(( ${src:-0} - ${mine:-0} )); [ "$behind" -ge 0 ] || behind=0
-        if [ -z "$src" ]; then behind=999999999999; fi
-        state="link=$(field master_link_status "$info") sync_in_progress=$(field master_sync_in_progress "$info") lag=$(field master_last_io_seconds_ago "$info")s bytes_behind=${src:+$behind}${src:-unknown} source=$host:$port"
+        measure
         case "$state" in
             link=up\ sync_in_progress=0*) status "in-sync $state" ;;
             link=up*) status "syncing $state" ;;
@@ -162,13 +188,75 @@ loop() {
     done
 }
 
+# report: the migration state now, for a person (`kubectl exec ... --
+# sh /etc/redis/config/migrate-redis.sh status`): the link, lag and bytes
+# behind measured afresh, whether a cut-over would be accepted now (the
+# test the cut-over makes) and the loop's last line.
+report() {
+    info=$(me INFO replication)
+    [ -n "$info" ] || { echo "no answer from Redis on this pod"; return 1; }
+    if [ "$(field role "$info")" = master ]; then
+        echo "role master: cut-over done$( [ -f "$MARKER" ] && printf ' (%s)' "$(cat "$MARKER")")"
+    else
+        host=$(field master_host "$info"); port=$(field master_port "$info")
+        measure
+        echo "$state"
+        if cutover_asked; then asked="asked (migration.cutover: true)"; else asked="not asked (migration.cutover: false)"; fi
+        why=$(refusal)
+        echo "cut-over: $asked; ${why:+would be refused now: }${why:-would be accepted now}"
+    fi
+    if [ -r "$STATUS_FILE" ]; then echo "loop: $(cat "$STATUS_FILE")"; fi
+}
+
+# moved_on HOST PORT: a Redis pod of this topology whose data has a
+# replication history the source master's has not (its replication id is
+# neither of the source's): the cut-over was done and this pod has lost its
+# data directory (and the marker) since. Prints why (naming that pod); exit
+# 1 when there is none. A peer that holds data while the source does not
+# answer INFO cannot be compared: never re-replicate on a guess.
+moved_on() {
+    _src=$(src_cli "$1" "$2" "$SOURCE_CRED" INFO replication)
+    _ids=" $(field master_replid "$_src") $(field master_replid2 "$_src") "
+    _i=1; _n=$(pod_count redis)
+    while [ "$_i" -lt "$_n" ]; do
+        _h=$(redis_host "$_i")
+        if resolves "$_h"; then
+            _p=$(cli "$_h" "$REDIS_PORT" "$REDIS_CRED" INFO replication | tr -d '\r')
+            _id=$(field master_replid "$_p"); _off=$(field master_repl_offset "$_p")
+            case "$_off" in '' | *[!0-9]*) _off=0 ;; esac
+            if [ -n "$_id" ] && [ "$_off" -gt 0 ]; then
+                case "$_ids" in
+                    "   ") echo "$_h holds data and the source does not answer INFO, so their histories cannot be compared: not replicating from the source on a guess; retrying"; return 0 ;;
+                    *" $_id "*) ;;
+                    *) echo "$_h holds writes made after the cut-over (its replication id is not the source's) and this pod has no data: not replicating from the source again, not starting as an empty master; make $_h master (REPLICAOF NO ONE) and this pod follows it"; return 0 ;;
+                esac
+            fi
+        fi
+        _i=$((_i + 1))
+    done
+    return 1
+}
+
 case "${1:-}" in
     source-master)
         if [ -f "$MARKER" ]; then exit 0; fi
         m=$(source_master)
-        if [ -z "$m" ]; then log "no source Sentinel names the master $SOURCE_MASTER_NAME (unreachable, wrong password or unknown name)"; exit 1; fi
+        if [ -z "$m" ]; then
+            up=0
+            for s in $SOURCE_SENTINELS; do
+                if [ "$(src_cli "${s%/*}" "${s##*/}" "$SOURCE_SENTINEL_CRED" PING)" = PONG ]; then up=$((up + 1)); fi
+            done
+            if [ "$up" -gt 0 ]; then
+                log "$up source Sentinel(s) answer but name no master $SOURCE_MASTER_NAME (migration.source.sentinel.masterName): not replicating from anything"
+            else
+                log "no source Sentinel answers (unreachable, or migration.source.sentinel.auth refused): not replicating from anything"
+            fi
+            exit 1
+        fi
+        if why=$(moved_on "${m% *}" "${m#* }"); then log "$why"; exit 1; fi
         printf '%s\n' "$m" ;;
     conf) conf_lines ;;
     loop) loop ;;
-    *) log "usage: migrate-redis.sh source-master|conf|loop"; exit 2 ;;
+    status) report ;;
+    *) log "usage: migrate-redis.sh source-master|conf|loop|status"; exit 2 ;;
 esac

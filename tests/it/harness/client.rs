@@ -257,6 +257,117 @@ impl Client {
         args: &[&str],
         input: Option<&str>,
     ) -> Result<Reply> {
+        let mut cmd = self.cli_command(tls, auth, host, port, args);
+        let out = run_with_input(&mut cmd, input.map(str::as_bytes), CLI_TIMEOUT)?;
+        Ok(Reply {
+            success: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// `set` on a connection to a Redis pod and, only when it answered
+    /// `OK`, `wait` on the same connection, as an application does that
+    /// checks each reply (a `WAIT` pipelined behind a refused write would
+    /// block its full timeout on a master without replicas). Both replies,
+    /// one per line; none when the pod does not answer within
+    /// [`CLI_TIMEOUT`].
+    pub fn redis_set_then_wait(
+        &self,
+        host: &str,
+        port: u16,
+        set: &str,
+        wait: &str,
+    ) -> Result<Reply> {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        let mut cmd = self.cli_command(Tls::Client, self.redis_auth.as_ref(), host, port, &[]);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd.spawn().context("spawning redis-cli")?;
+        let mut stdin = child.stdin.take().context("piped stdin")?;
+        let stdout = child.stdout.take().context("piped stdout")?;
+        let mut stderr = child.stderr.take().context("piped stderr")?;
+        // Replies (Ok) and redis-cli's own errors (Err) in one channel:
+        // with its standard input still open, redis-cli that cannot connect
+        // or lost the connection says so on stderr and waits for the next
+        // command instead of exiting.
+        let (tx, rx) = std::sync::mpsc::channel::<Result<String, String>>();
+        let tx_err = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(Ok(line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let err = std::thread::spawn(move || {
+            let mut all = String::new();
+            let mut r = BufReader::new(&mut stderr);
+            let mut line = String::new();
+            while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let _ = tx_err.send(Err(line.trim_end().to_string()));
+                all.push_str(&line);
+                line.clear();
+            }
+            let _ = r.read_to_string(&mut all);
+            all
+        });
+        let deadline = std::time::Instant::now() + CLI_TIMEOUT;
+        let next = || loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+                Ok(Ok(line)) => return Some(line),
+                Ok(Err(e)) if e.starts_with("Could not") || e.starts_with("Error") => return None,
+                Ok(Err(_)) => continue,
+                Err(_) => return None,
+            }
+        };
+        let mut lines = Vec::new();
+        if writeln!(stdin, "{set}").and_then(|_| stdin.flush()).is_ok()
+            && let Some(first) = next()
+        {
+            let ok = first == "OK";
+            lines.push(first);
+            if ok
+                && writeln!(stdin, "{wait}")
+                    .and_then(|_| stdin.flush())
+                    .is_ok()
+                && let Some(second) = next()
+            {
+                lines.push(second);
+            }
+        }
+        drop(stdin);
+        let end = std::time::Instant::now() + Duration::from_secs(1);
+        while child.try_wait()?.is_none() {
+            if std::time::Instant::now() >= end {
+                super::signal_group(child.id(), "KILL");
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(Reply {
+            success: !lines.is_empty(),
+            stdout: lines.join("\n"),
+            stderr: err.join().unwrap_or_default(),
+        })
+    }
+
+    /// The `redis-cli` command with the given TLS material and credentials.
+    fn cli_command(
+        &self,
+        tls: Tls<'_>,
+        auth: Option<&Credentials>,
+        host: &str,
+        port: u16,
+        args: &[&str],
+    ) -> Command {
         let mut cmd = self.command("redis-cli");
         let files = match tls {
             Tls::Client => self.tls.as_ref(),
@@ -292,12 +403,7 @@ impl Client {
             cmd.env("REDISCLI_AUTH", &a.password);
         }
         cmd.args(["-h", host, "-p", &port.to_string()]).args(args);
-        let out = run_with_input(&mut cmd, input.map(str::as_bytes), CLI_TIMEOUT)?;
-        Ok(Reply {
-            success: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        cmd
     }
 
     /// A command that runs in the client namespace (its hosts file is the

@@ -1,6 +1,7 @@
 //! [`Writer`]: a client that writes continuously through Sentinel discovery,
-//! each write `SET <prefix>:<n> v<n>` followed by `WAIT 1 <ms>` on the same
-//! connection, and [`Writes`]: what it saw, with the figures every
+//! each write `SET <prefix>:<n> v<n>` followed, once it answered `OK`, by
+//! `WAIT 1 <ms>` on the same connection (as an application that checks each
+//! reply; a refused write is not waited on), and [`Writes`]: what it saw, with the figures every
 //! restart/rollout/rotation test reports.
 //!
 //! ```text
@@ -184,10 +185,11 @@ impl Worker {
             };
             let key = writes.len();
             let sent = Instant::now();
-            let r = self.target.client.redis_pipe(
+            let r = self.target.client.redis_set_then_wait(
                 &host,
                 self.target.redis_port,
-                &format!("SET {}:{key} v{key}\nWAIT 1 {}\n", o.prefix, o.wait_ms),
+                &format!("SET {}:{key} v{key}", o.prefix),
+                &format!("WAIT 1 {}", o.wait_ms),
             );
             let outcome = Self::classify(&r);
             if outcome == Outcome::Acked {
