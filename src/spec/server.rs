@@ -227,6 +227,18 @@ pub fn reads_foreign_rdb(server: Option<&Server>) -> bool {
     server.is_some_and(|s| s.kind == ServerKind::Valkey && s.version.major >= 9)
 }
 
+/// Whether the server reloads renewed certificate files by itself
+/// (`tls-auto-reload-interval`, Valkey 9.1+), in server and in Sentinel
+/// mode. Proven on valkey 9.1.2 with the kubelet's `..data` switch of a
+/// mounted Secret (tests/e2e_sources.rs, docs/servers.md). A tag without a
+/// minor version (`valkey:9`) is not taken for 9.1: it may be an older 9.
+pub fn reloads_tls(server: Option<&Server>) -> bool {
+    server.is_some_and(|s| {
+        s.kind == ServerKind::Valkey
+            && (s.version.major > 9 || (s.version.major == 9 && s.version.minor >= Some(1)))
+    })
+}
+
 /// The RDB format a server writes (from the servers' `rdb.h`: Redis 7.0
 /// and 7.2 write 10 and 11, Redis 7.4 and 8.x 12, Valkey 7.2-8.x 11,
 /// Valkey 9 80). `None` where the version is not precise enough.
@@ -364,6 +376,13 @@ mod tests {
         assert!(!reads_foreign_rdb(Some(&s(Valkey, "8.1"))));
         assert!(!reads_foreign_rdb(Some(&s(Redis, "8.0"))));
         assert!(!reads_foreign_rdb(None));
+        assert!(reloads_tls(Some(&s(Valkey, "9.1.2"))));
+        assert!(reloads_tls(Some(&s(Valkey, "10.0"))));
+        for no in ["9.0.4", "9", "8.1"] {
+            assert!(!reloads_tls(Some(&s(Valkey, no))), "{no}");
+        }
+        assert!(!reloads_tls(Some(&s(Redis, "9.1"))));
+        assert!(!reloads_tls(None));
     }
 
     #[test]
