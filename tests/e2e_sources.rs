@@ -617,6 +617,46 @@ fn sentinel_down_reloading(
     Ok(())
 }
 
+/// The server's own reload through the kubelet's `..data` switch, in
+/// server and in Sentinel mode, on the real binary (tools/tls-reload-probe.sh
+/// with `tls-auto-reload-interval 1`: a leaf renewal, then a new CA and
+/// leaf; fresh `openssl s_client` handshakes verified against the CA of
+/// each step, and new `valkey-cli --tls` connections). It proves something
+/// only where the server under test reloads itself (CI: the Valkey 9.1 run
+/// of .ci/steps/55-server-matrix.sh); elsewhere it says so and ends.
+#[test]
+fn the_server_reloads_through_the_kubelet_swap() -> Result<()> {
+    if !server_reloads()? {
+        println!("e2e-sources: the server under test does not reload certificates itself");
+        return Ok(());
+    }
+    let server = harness::Server::from_env()?;
+    let bin = server.bin.context("a server build (E2E_SERVER)")?;
+    let out = harness::run(
+        Command::new("bash")
+            .arg(harness::repo_path("tools/tls-reload-probe.sh"))
+            .arg(&bin)
+            .arg("1"),
+        Duration::from_secs(180),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    ensure!(
+        out.status.success(),
+        "tools/tls-reload-probe.sh failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in ["leaf renewal", "CA change"] {
+        for mode in ["server", "sentinel"] {
+            ensure!(
+                text.contains(&format!("{step}: {mode} serves serial")),
+                "{step}: no time for {mode} in {text}"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn cert_manager_certificates_renewed_without_an_outage() -> Result<()> {
     scenario(Source::CertManager, "tests/fixtures/e2e-cert-manager.yaml")
