@@ -136,22 +136,29 @@ impl fmt::Display for Server {
 }
 
 /// The command and category table of a server version (see
-/// [`super::acl_commands`]).
+/// [`super::acl_commands`]; each generated from a real server of that
+/// version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CommandTable {
     Redis7_0,
     Redis7_2,
     Redis7_4,
     Redis8_0,
+    Valkey7_2,
+    Valkey8_0,
+    Valkey8_1,
     Valkey9_1,
 }
 
 impl CommandTable {
-    pub const ALL: [CommandTable; 5] = [
+    pub const ALL: [CommandTable; 8] = [
         CommandTable::Redis7_0,
         CommandTable::Redis7_2,
         CommandTable::Redis7_4,
         CommandTable::Redis8_0,
+        CommandTable::Valkey7_2,
+        CommandTable::Valkey8_0,
+        CommandTable::Valkey8_1,
         CommandTable::Valkey9_1,
     ];
 
@@ -162,14 +169,20 @@ impl CommandTable {
             CommandTable::Redis7_2 => "Redis 7.2",
             CommandTable::Redis7_4 => "Redis 7.4",
             CommandTable::Redis8_0 => "Redis 8.0",
+            CommandTable::Valkey7_2 => "Valkey 7.2",
+            CommandTable::Valkey8_0 => "Valkey 8.0",
+            CommandTable::Valkey8_1 => "Valkey 8.1",
             CommandTable::Valkey9_1 => "Valkey 9.1",
         }
     }
 
     pub fn kind(self) -> ServerKind {
         match self {
-            CommandTable::Valkey9_1 => ServerKind::Valkey,
-            _ => ServerKind::Redis,
+            CommandTable::Redis7_0
+            | CommandTable::Redis7_2
+            | CommandTable::Redis7_4
+            | CommandTable::Redis8_0 => ServerKind::Redis,
+            _ => ServerKind::Valkey,
         }
     }
 }
@@ -208,11 +221,15 @@ pub fn support(kind: ServerKind, v: Version) -> Support {
         (ServerKind::Valkey, 0..=6, _) => {
             Support::TooOld(format!("the image names Valkey {v}; Valkey starts at 7.2"))
         }
-        (ServerKind::Valkey, 7 | 8, _) | (ServerKind::Valkey, 9, Some(0)) => {
-            Support::Unchecked(format!(
-                "Valkey {v} has no command table of its own here (tables: Valkey 9.1; Valkey 7.2-9.0 lack some of its commands)"
-            ))
-        }
+        (ServerKind::Valkey, 7, None | Some(2)) => Support::Table(Valkey7_2),
+        (ServerKind::Valkey, 8, Some(0)) => Support::Table(Valkey8_0),
+        (ServerKind::Valkey, 8, None | Some(1)) => Support::Table(Valkey8_1),
+        (ServerKind::Valkey, 7 | 8, _) => Support::Unchecked(format!(
+            "Valkey {v} is not a release this function knows (tables: Valkey 7.2, 8.0, 8.1, 9.1)"
+        )),
+        (ServerKind::Valkey, 9, Some(0)) => Support::Unchecked(format!(
+            "Valkey {v} has no command table of its own (tables: Valkey 7.2, 8.0, 8.1, 9.1)"
+        )),
         (ServerKind::Valkey, 9, Some(1)) => Support::Table(Valkey9_1),
         (ServerKind::Valkey, _, _) => newer("Valkey 9.1"),
     }
@@ -335,7 +352,14 @@ mod tests {
         let valkey = |t| support(ServerKind::Valkey, Version::parse_tag(t).unwrap());
         let redis = |t| support(ServerKind::Redis, Version::parse_tag(t).unwrap());
         assert_eq!(redis("8.0.6"), Support::Table(Redis8_0));
-        assert!(matches!(valkey("8.0"), Support::Unchecked(_)));
+        assert_eq!(valkey("8.0"), Support::Table(Valkey8_0));
+        assert_eq!(valkey("8.0.1"), Support::Table(Valkey8_0));
+        assert_eq!(valkey("8.1.4"), Support::Table(Valkey8_1));
+        assert_eq!(valkey("8"), Support::Table(Valkey8_1));
+        assert_eq!(valkey("7.2.7"), Support::Table(Valkey7_2));
+        assert!(matches!(valkey("9.0.4"), Support::Unchecked(_)));
+        assert!(matches!(valkey("8.2"), Support::Unchecked(_)));
+        assert!(matches!(valkey("9"), Support::Unchecked(_)));
         assert_eq!(valkey("9.1.2"), Support::Table(Valkey9_1));
         assert!(matches!(valkey("9.2"), Support::Unchecked(_)));
         assert!(matches!(redis("8.2.1"), Support::Unchecked(_)));
