@@ -1,17 +1,19 @@
 #!/bin/sh
-# Prints a command and ACL category table of src/spec/acl_commands.rs from a
-# real server: `COMMAND LIST` (commands and container|subcommand pairs) and
-# `ACL CAT`. BIN_DIR: where the server's binaries are (valkey-server /
-# valkey-cli are used when there, else redis-server / redis-cli; default:
-# the ones on PATH). The constants are named after the server and its
-# version: COMMANDS_REDIS_8_0, CATEGORIES_VALKEY_9_1, ...
+# Prints the command and ACL category table of a real server, in the form of
+# src/spec/acl_tables/<server>-<major.minor>.txt (src/spec/acl_commands.rs
+# reads those files): a header line naming the server and version, the ACL
+# categories as `@name` lines in `ACL CAT` order, then every command and
+# `container|subcommand` of `COMMAND LIST`, lower case, sorted.
+# BIN_DIR: where the server's binaries are (valkey-server / valkey-cli when
+# there, else redis-server / redis-cli; default: the ones on PATH).
 #
-#   sh tools/redis-acl-table.sh .ci/cache/servers/valkey-9.1.2/bin > /tmp/table.rs
+#   sh tools/redis-acl-table.sh .ci/cache/servers/valkey-9.1.2/bin \
+#       > src/spec/acl_tables/valkey-9.1.txt
 #
-# The Redis 7.2 and 7.4 additions in that file are recorded by hand from
-# Redis' own command definitions (src/commands/*.json at the 7.2.6 and
-# 7.4.1 tags); tests/it/acl_table.rs checks every table against the server
-# E2E_SERVER names.
+# tests/it/acl_table.rs `every_table_is_what_its_server_says` runs this on every
+# server binary present (Debian's redis-server, the builds in
+# .ci/cache/servers: .ci/install.d/45-servers.sh, tools/build-server.sh) and
+# compares the output with the table file of that version.
 set -eu
 bin=${1:-}
 server=redis-server; cli=redis-cli
@@ -34,12 +36,6 @@ kind=Valkey
 if [ -z "$version" ]; then
     version=$(printf '%s\n' "$info" | sed -n 's/^redis_version://p'); kind=Redis
 fi
-suffix=$(printf '%s_%s' "$kind" "$version" | tr 'a-z' 'A-Z' | cut -d. -f1-2 | tr . _)
-printf '/// Commands of %s %s (`COMMAND LIST`, sorted).\n' "$kind" "$version"
-printf 'pub const COMMANDS_%s: &[&str] = &[\n' "$suffix"
-"$cli" -s "$dir/r.sock" COMMAND LIST | tr "[:upper:]" "[:lower:]" | LC_ALL=C sort | sed 's/.*/    "&",/'
-printf '];\n\n'
-printf '/// ACL categories of %s %s (`ACL CAT`).\n' "$kind" "$version"
-printf 'pub const CATEGORIES_%s: &[&str] = &[\n' "$suffix"
-"$cli" -s "$dir/r.sock" ACL CAT | sed 's/.*/    "&",/'
-printf '];\n'
+printf '# %s %s: ACL CAT (@ lines), COMMAND LIST (sorted); tools/redis-acl-table.sh\n' "$kind" "$version"
+"$cli" -s "$dir/r.sock" ACL CAT | tr -d '\r' | sed 's/^/@/'
+"$cli" -s "$dir/r.sock" COMMAND LIST | tr -d '\r' | tr '[:upper:]' '[:lower:]' | LC_ALL=C sort

@@ -14,6 +14,10 @@
 #   minute each (a pod back with a new address, Sentinels restarted around
 #   a partition) run on Redis 7.0.15 only, to keep CI under 45 minutes
 #   (they passed on both servers when measured: docs/servers.md);
+# - e2e_sources the_server_reloads_through_the_kubelet_swap (Valkey only;
+#   about 10 s): Valkey 9.1's own certificate reload (tls-auto-reload-interval,
+#   which replaces the watcher and the Sentinel restarts there) through the
+#   kubelet's ..data switch, in server and Sentinel mode;
 # - day2 rollouts_hand_over_without_loss: the three rollouts with the
 #   continuous acknowledged writer (the auth/TLS-mode and scaling variants
 #   run on Redis 7.0.15 only: they exercise our scripts, not the server).
@@ -33,6 +37,9 @@ for server in valkey-9.1 redis-8.0; do
     [ "${server%%-*}" = valkey ] && names=1
     run "$server" acl_table --test it -E 'test(/^acl_table::/)'
     E2E_VALKEY_NAMES_ONLY=$names run "$server" e2e_topology --test it -E 'test(=e2e_topology::tls_topology)'
+    if [ "$names" = 1 ]; then
+        run "$server" tls_reload --test it -E 'test(=e2e_sources::the_server_reloads_through_the_kubelet_swap)'
+    fi
     run "$server" partition --test it \
         -E 'test(=partition::isolated_master_loses_no_acknowledged_write) | test(=partition::sentinel_partitions_and_restarts) | test(=partition::master_choice_follows_the_replicas)'
     run "$server" day2 --test it -E 'test(=day2::rollouts_hand_over_without_loss)'

@@ -32,6 +32,7 @@ pub fn redis_conf(inst: &Instance) -> String {
     writeln!(out, "bind * -::*").ok();
     writeln!(out, "protected-mode no").ok();
     tls_directives(&mut out, inst, Component::Redis, paths::REDIS_TLS);
+    renewal::auto_reload_conf(&mut out, inst);
     if renewal::watched(inst) {
         writeln!(
             out,

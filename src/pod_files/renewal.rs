@@ -12,6 +12,14 @@
 //!   the start script keeps it as a child and restarts it on its rewritten
 //!   config, one Sentinel at a time (time slots by ordinal) and only while
 //!   enough peers are up to keep quorum and a majority.
+//!
+//! Valkey 9.1 and later reload the files themselves, in server and in
+//! Sentinel mode (`tls-auto-reload-interval`: every interval a background
+//! thread compares the certificates' fingerprints and the key's inode and
+//! mtime, and swaps in new TLS contexts when they changed). For them the
+//! configuration sets that interval instead, and neither the watcher loop
+//! nor the Sentinel restarts are rendered ([`server_reloads`]; proven with
+//! the kubelet's `..data` switch in tests/it/e2e_sources.rs).
 
 use super::Setting;
 use crate::auth::users;
@@ -37,9 +45,31 @@ pub fn redis_socket(run_dir: &str) -> String {
     format!("{run_dir}/redis.sock")
 }
 
-/// Whether the pods of `inst` watch their certificate files.
+/// Seconds between the server's own checks of the certificate files
+/// (`tls-auto-reload-interval`), as often as the watcher looks.
+pub const AUTO_RELOAD_SECONDS: u32 = WATCH_SECONDS;
+
+/// Whether the server reloads renewed certificate files itself (Valkey
+/// 9.1+ and certificates renewed outside the function).
+pub fn server_reloads(inst: &Instance) -> bool {
+    sources::renewed_outside(inst) && crate::spec::server::reloads_tls(inst.redis.server.as_ref())
+}
+
+/// Whether the pods of `inst` watch their certificate files (the start
+/// scripts' watcher loop and Sentinel restarts).
 pub fn watched(inst: &Instance) -> bool {
-    sources::renewed_outside(inst)
+    sources::renewed_outside(inst) && !server_reloads(inst)
+}
+
+/// The redis.conf / sentinel.conf lines that have the server reload
+/// renewed certificates itself, when it does ([`server_reloads`]).
+pub fn auto_reload_conf(out: &mut String, inst: &Instance) {
+    if server_reloads(inst) {
+        out.push_str(
+            "# renewed certificate files (the kubelet's ..data switch) are reloaded by the server\n",
+        );
+        out.push_str(&format!("tls-auto-reload-interval {AUTO_RELOAD_SECONDS}\n"));
+    }
 }
 
 /// Peer Sentinels that must be ready before one restarts: enough for the
@@ -112,6 +142,32 @@ mod tests {
         let watched = sentinel_body(body);
         assert!(!watched.contains("exec \"$SENTINEL_BIN\""));
         assert!(watched.contains("start_sentinel\n"));
+    }
+
+    #[test]
+    fn valkey_9_1_reloads_itself_others_are_watched() {
+        let tls = "  tls:\n    source: cert-manager\n";
+        for (image, reloads) in [
+            ("valkey/valkey:9.1.2", true),
+            ("valkey/valkey:9.0.4", false),
+            ("valkey/valkey:9", false),
+            ("redis:8.0.6", false),
+            ("redis:7.0.15", false),
+        ] {
+            let inst = test_spec(&format!("  image: {image}\n{tls}"));
+            assert_eq!(server_reloads(&inst), reloads, "{image}");
+            assert_eq!(watched(&inst), !reloads, "{image}");
+            let mut conf = String::new();
+            auto_reload_conf(&mut conf, &inst);
+            assert_eq!(
+                conf.contains("tls-auto-reload-interval 10\n"),
+                reloads,
+                "{image}"
+            );
+        }
+        // Generated certificates roll the pods: nothing to watch or reload.
+        let generated = test_spec("  image: valkey/valkey:9.1.2\n");
+        assert!(!server_reloads(&generated) && !watched(&generated));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub fn sentinel_conf(inst: &Instance) -> String {
     writeln!(out, "bind * -::*").ok();
     writeln!(out, "protected-mode no").ok();
     tls_directives(&mut out, inst, Component::Sentinel, paths::SENTINEL_TLS);
+    super::renewal::auto_reload_conf(&mut out, inst);
     writeln!(out, "dir {}", paths::SENTINEL_RUN).ok();
     writeln!(
         out,

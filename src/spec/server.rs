@@ -136,22 +136,29 @@ impl fmt::Display for Server {
 }
 
 /// The command and category table of a server version (see
-/// [`super::acl_commands`]).
+/// [`super::acl_commands`]; each generated from a real server of that
+/// version).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CommandTable {
     Redis7_0,
     Redis7_2,
     Redis7_4,
     Redis8_0,
+    Valkey7_2,
+    Valkey8_0,
+    Valkey8_1,
     Valkey9_1,
 }
 
 impl CommandTable {
-    pub const ALL: [CommandTable; 5] = [
+    pub const ALL: [CommandTable; 8] = [
         CommandTable::Redis7_0,
         CommandTable::Redis7_2,
         CommandTable::Redis7_4,
         CommandTable::Redis8_0,
+        CommandTable::Valkey7_2,
+        CommandTable::Valkey8_0,
+        CommandTable::Valkey8_1,
         CommandTable::Valkey9_1,
     ];
 
@@ -162,14 +169,20 @@ impl CommandTable {
             CommandTable::Redis7_2 => "Redis 7.2",
             CommandTable::Redis7_4 => "Redis 7.4",
             CommandTable::Redis8_0 => "Redis 8.0",
+            CommandTable::Valkey7_2 => "Valkey 7.2",
+            CommandTable::Valkey8_0 => "Valkey 8.0",
+            CommandTable::Valkey8_1 => "Valkey 8.1",
             CommandTable::Valkey9_1 => "Valkey 9.1",
         }
     }
 
     pub fn kind(self) -> ServerKind {
         match self {
-            CommandTable::Valkey9_1 => ServerKind::Valkey,
-            _ => ServerKind::Redis,
+            CommandTable::Redis7_0
+            | CommandTable::Redis7_2
+            | CommandTable::Redis7_4
+            | CommandTable::Redis8_0 => ServerKind::Redis,
+            _ => ServerKind::Valkey,
         }
     }
 }
@@ -208,11 +221,15 @@ pub fn support(kind: ServerKind, v: Version) -> Support {
         (ServerKind::Valkey, 0..=6, _) => {
             Support::TooOld(format!("the image names Valkey {v}; Valkey starts at 7.2"))
         }
-        (ServerKind::Valkey, 7 | 8, _) | (ServerKind::Valkey, 9, Some(0)) => {
-            Support::Unchecked(format!(
-                "Valkey {v} has no command table of its own here (tables: Valkey 9.1; Valkey 7.2-9.0 lack some of its commands)"
-            ))
-        }
+        (ServerKind::Valkey, 7, None | Some(2)) => Support::Table(Valkey7_2),
+        (ServerKind::Valkey, 8, Some(0)) => Support::Table(Valkey8_0),
+        (ServerKind::Valkey, 8, None | Some(1)) => Support::Table(Valkey8_1),
+        (ServerKind::Valkey, 7 | 8, _) => Support::Unchecked(format!(
+            "Valkey {v} is not a release this function knows (tables: Valkey 7.2, 8.0, 8.1, 9.1)"
+        )),
+        (ServerKind::Valkey, 9, Some(0)) => Support::Unchecked(format!(
+            "Valkey {v} has no command table of its own (tables: Valkey 7.2, 8.0, 8.1, 9.1)"
+        )),
         (ServerKind::Valkey, 9, Some(1)) => Support::Table(Valkey9_1),
         (ServerKind::Valkey, _, _) => newer("Valkey 9.1"),
     }
@@ -225,6 +242,18 @@ pub fn support(kind: ServerKind, v: Version) -> Support {
 /// an upgrade. Written only where the server is known to have the setting.
 pub fn reads_foreign_rdb(server: Option<&Server>) -> bool {
     server.is_some_and(|s| s.kind == ServerKind::Valkey && s.version.major >= 9)
+}
+
+/// Whether the server reloads renewed certificate files by itself
+/// (`tls-auto-reload-interval`, Valkey 9.1+), in server and in Sentinel
+/// mode. Proven on valkey 9.1.2 with the kubelet's `..data` switch of a
+/// mounted Secret (tests/it/e2e_sources.rs, docs/servers.md). A tag without a
+/// minor version (`valkey:9`) is not taken for 9.1: it may be an older 9.
+pub fn reloads_tls(server: Option<&Server>) -> bool {
+    server.is_some_and(|s| {
+        s.kind == ServerKind::Valkey
+            && (s.version.major > 9 || (s.version.major == 9 && s.version.minor >= Some(1)))
+    })
 }
 
 /// The RDB format a server writes (from the servers' `rdb.h`: Redis 7.0
@@ -323,7 +352,14 @@ mod tests {
         let valkey = |t| support(ServerKind::Valkey, Version::parse_tag(t).unwrap());
         let redis = |t| support(ServerKind::Redis, Version::parse_tag(t).unwrap());
         assert_eq!(redis("8.0.6"), Support::Table(Redis8_0));
-        assert!(matches!(valkey("8.0"), Support::Unchecked(_)));
+        assert_eq!(valkey("8.0"), Support::Table(Valkey8_0));
+        assert_eq!(valkey("8.0.1"), Support::Table(Valkey8_0));
+        assert_eq!(valkey("8.1.4"), Support::Table(Valkey8_1));
+        assert_eq!(valkey("8"), Support::Table(Valkey8_1));
+        assert_eq!(valkey("7.2.7"), Support::Table(Valkey7_2));
+        assert!(matches!(valkey("9.0.4"), Support::Unchecked(_)));
+        assert!(matches!(valkey("8.2"), Support::Unchecked(_)));
+        assert!(matches!(valkey("9"), Support::Unchecked(_)));
         assert_eq!(valkey("9.1.2"), Support::Table(Valkey9_1));
         assert!(matches!(valkey("9.2"), Support::Unchecked(_)));
         assert!(matches!(redis("8.2.1"), Support::Unchecked(_)));
@@ -364,6 +400,13 @@ mod tests {
         assert!(!reads_foreign_rdb(Some(&s(Valkey, "8.1"))));
         assert!(!reads_foreign_rdb(Some(&s(Redis, "8.0"))));
         assert!(!reads_foreign_rdb(None));
+        assert!(reloads_tls(Some(&s(Valkey, "9.1.2"))));
+        assert!(reloads_tls(Some(&s(Valkey, "10.0"))));
+        for no in ["9.0.4", "9", "8.1"] {
+            assert!(!reloads_tls(Some(&s(Valkey, no))), "{no}");
+        }
+        assert!(!reloads_tls(Some(&s(Redis, "9.1"))));
+        assert!(!reloads_tls(None));
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //!   is counted apart);
 //! - the writer's longest gap between acknowledged writes, and acknowledged
 //!   writes lost (must be none).
+//!
+//! On a server that reloads the files itself (Valkey 9.1+,
+//! `tls-auto-reload-interval`; `E2E_SERVER=valkey-9.1`) there is no watcher
+//! and no Sentinel restart: every pod must log Valkey's own reload, and no
+//! handshake may be refused.
 
 use crate::harness;
 
@@ -32,10 +37,25 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use base64::Engine;
 use serde_json::{Value, json};
 
+use redis_sentinel_fn::spec::server::{Server, ServerKind, Version, reloads_tls};
+
 use harness::{
     Cluster, KeyType, Outcome, READY, Render, TestCa, TlsFiles, Topo, Writer, WriterOptions,
     bring_up, secs, strings,
 };
+
+/// Whether the server under test reloads renewed certificate files itself
+/// (the render then sets `tls-auto-reload-interval` and has no watcher).
+fn server_reloads() -> Result<bool> {
+    let image = harness::Server::from_env()?.image()?;
+    let server = ServerKind::of_image(&image)
+        .zip(Version::of_image(&image))
+        .map(|(kind, version)| Server { kind, version });
+    Ok(reloads_tls(server.as_ref()))
+}
+
+/// What Valkey logs when its own reload swapped in the new files.
+const SERVER_RELOADED: &str = "TLS materials reloaded successfully";
 
 /// Every pod must serve the renewed certificate within this time: the
 /// watch interval (10 s) plus one slot per Sentinel (10 s each) and margin.
@@ -297,6 +317,7 @@ fn kubelet_sync(c: &mut Cluster, render: &Render, pods: &[String]) -> Result<()>
 
 fn scenario(source: Source, fixture: &str) -> Result<()> {
     harness::require_environment()?;
+    let reloads = server_reloads()?;
     let work = harness::scratch_root().join(format!("sources-{source:?}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     let mut render = Render::spec(Path::new(fixture))?;
@@ -339,6 +360,13 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
         let w = Writer::start(&c, &render, &t, WriterOptions::new(&format!("renew{run}")))?;
         w.wait_acked(10, Duration::from_secs(30))?;
         renewed = issuer.issue_all(&mut render)?;
+        let marks: Vec<(String, usize)> = pods(&t)
+            .into_iter()
+            .map(|(p, _)| {
+                let at = c.log(&p).len();
+                (p, at)
+            })
+            .collect();
         let swap = Instant::now();
         kubelet_sync(&mut c, &render, &t.redis)?;
         kubelet_sync(&mut c, &render, &t.sentinels)?;
@@ -379,13 +407,31 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
             "not every pod serves the renewed certificate within {RENEWED_WITHIN:?}: {when:?}"
         );
         ensure!(failed.is_empty(), "TLS handshakes failed: {failed:?}");
+        if reloads {
+            for (p, at) in &marks {
+                let log = harness::log_since(&c, p, *at);
+                ensure!(
+                    log.contains(SERVER_RELOADED) && !log.contains("renewed certificate"),
+                    "{p}: the server's own reload ({SERVER_RELOADED:?}) and no watcher expected; log since the swap: {log}"
+                );
+            }
+            ensure!(
+                refused == 0,
+                "{refused} handshakes refused: a Sentinel restarted although the server reloads itself"
+            );
+        }
         let master = t.current_master(&c)?;
         let lost = writes.lost(&c, &t, &master)?;
         let outage = writes.longest_gap(swap, writes.end);
         let all = *when.values().max().unwrap_or(&Duration::ZERO);
         println!("e2e-sources: {source:?}: writer: {}", writes.summary());
         println!(
-            "e2e-sources: {source:?}: RENEWAL every pod serves the new certificate {} after the swap; {handshakes} fresh handshakes, {} failed, {refused} refused (Sentinel restarting); longest time without an acknowledged write {}; acknowledged writes lost {}",
+            "e2e-sources: {source:?}: RENEWAL ({}) every pod serves the new certificate {} after the swap; {handshakes} fresh handshakes, {} failed, {refused} refused (Sentinel restarting); longest time without an acknowledged write {}; acknowledged writes lost {}",
+            if reloads {
+                "the server reloads itself"
+            } else {
+                "watcher and Sentinel restarts"
+            },
             secs(all),
             failed.len(),
             secs(outage),
@@ -400,7 +446,9 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
         t.ensure_quorum(&c, "OK")?;
         first = renewed.clone();
     }
-    if source == Source::CertManager {
+    if source == Source::CertManager && reloads {
+        sentinel_down_reloading(&mut c, &t, &mut render, &issuer, &ca)?;
+    } else if source == Source::CertManager {
         never_below_quorum(&mut c, &t, &mut render, &issuer, &ca, &renewed)?;
     }
     c.pass();
@@ -495,6 +543,111 @@ fn never_below_quorum(
         secs(waited),
         secs(took)
     );
+    Ok(())
+}
+
+/// On a server that reloads itself, a renewal with one Sentinel of three
+/// down restarts nothing: the running Sentinels and every Redis serve the
+/// renewed certificate on their own, and the stopped Sentinel starts with
+/// it; the quorum holds throughout.
+fn sentinel_down_reloading(
+    c: &mut Cluster,
+    t: &Topo,
+    render: &mut Render,
+    issuer: &Issuer,
+    ca: &Path,
+) -> Result<()> {
+    let client_cert = c.client().tls.clone();
+    let down = t.sentinels[2].clone();
+    c.stop(&down)?;
+    let renewed = issuer.issue_all(render)?;
+    let swap = Instant::now();
+    kubelet_sync(c, render, &t.redis)?;
+    kubelet_sync(c, render, &t.sentinels)?;
+    let running: Vec<(String, u16)> = pods(t).into_iter().filter(|(p, _)| *p != down).collect();
+    let secret = |p: &str| {
+        if t.redis.iter().any(|r| r == p) {
+            "cache-redis-tls"
+        } else {
+            "cache-sentinel-tls"
+        }
+    };
+    harness::wait_for(
+        "every running pod to serve the renewed certificate",
+        RENEWED_WITHIN,
+        Duration::from_millis(500),
+        || {
+            for (p, port) in &running {
+                match served(c, &t.fqdn(c, p), *port, ca, client_cert.as_ref()) {
+                    Ok(Served::Serial(x)) if x == renewed[secret(p)] => {}
+                    other => return Err(format!("{p}: {other:?}")),
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let took = swap.elapsed();
+    for s in t.sentinels.iter().filter(|s| **s != down) {
+        let r = t.sentinel(c, s, &["SENTINEL", "CKQUORUM", &t.master_name])?;
+        ensure!(r.text().starts_with("OK"), "{s}: {}", r.summary());
+    }
+    c.start(&down)?;
+    c.wait_ready(&down, READY)?;
+    let got = served(
+        c,
+        &t.fqdn(c, &down),
+        t.sentinel_port,
+        ca,
+        client_cert.as_ref(),
+    )?;
+    ensure!(
+        got == Served::Serial(renewed["cache-sentinel-tls"].clone()),
+        "{down} started with {got:?}"
+    );
+    println!(
+        "e2e-sources: SENTINEL DOWN with {down} stopped, every running Redis and Sentinel served the renewed certificate {} after the swap without a restart; {down} started with it",
+        secs(took)
+    );
+    Ok(())
+}
+
+/// The server's own reload through the kubelet's `..data` switch, in
+/// server and in Sentinel mode, on the real binary (tools/tls-reload-probe.sh
+/// with `tls-auto-reload-interval 1`: a leaf renewal, then a new CA and
+/// leaf; fresh `openssl s_client` handshakes verified against the CA of
+/// each step, and new `valkey-cli --tls` connections). It proves something
+/// only where the server under test reloads itself (CI: the Valkey 9.1 run
+/// of .ci/steps/55-server-matrix.sh); elsewhere it says so and ends.
+#[test]
+fn the_server_reloads_through_the_kubelet_swap() -> Result<()> {
+    if !server_reloads()? {
+        println!("e2e-sources: the server under test does not reload certificates itself");
+        return Ok(());
+    }
+    let server = harness::Server::from_env()?;
+    let bin = server.bin.context("a server build (E2E_SERVER)")?;
+    let out = harness::run(
+        Command::new("bash")
+            .arg(harness::repo_path("tools/tls-reload-probe.sh"))
+            .arg(&bin)
+            .arg("1"),
+        Duration::from_secs(180),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    ensure!(
+        out.status.success(),
+        "tools/tls-reload-probe.sh failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in ["leaf renewal", "CA change"] {
+        for mode in ["server", "sentinel"] {
+            ensure!(
+                text.contains(&format!("{step}: {mode} serves serial")),
+                "{step}: no time for {mode} in {text}"
+            );
+        }
+    }
     Ok(())
 }
 

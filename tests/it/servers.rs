@@ -79,12 +79,23 @@ fn an_image_with_advisories_warns_on_render_and_check() {
 
 #[test]
 fn valkey_is_its_own_server() {
-    // valkey:8.0 is Valkey 8.0 (no table of its own: names unchecked, said
-    // so), not Redis 8.0.
-    let (ok, _, err) = render("valkey/valkey:8.0", "");
-    assert!(ok, "{err}");
-    assert!(err.contains("Valkey 8.0 has no command table"), "{err}");
+    // valkey:8.0 is Valkey 8.0 (its own table), not Redis 8.0: a command
+    // Valkey 8.1 added (COMMANDLOG) is refused on 8.0, accepted on 8.1.
+    let commandlog = "  auth:\n    appUserRules: '~* +@all -@admin +commandlog|get'\n";
+    let (ok, _, err) = render("valkey/valkey:8.0", commandlog);
+    assert!(!ok);
+    assert!(
+        err.contains("Valkey 8.0 has no command \"commandlog\""),
+        "{err}"
+    );
     assert!(!err.contains("Redis 8.0"), "{err}");
+    let (ok, _, err) = render("valkey/valkey:8.1.1", commandlog);
+    assert!(ok, "{err}");
+    assert!(!err.contains("command table"), "{err}");
+    // Valkey 9.0 has no table of its own: names unchecked, said so.
+    let (ok, _, err) = render("valkey/valkey:9.0.4", "");
+    assert!(ok, "{err}");
+    assert!(err.contains("Valkey 9.0.4 has no command table"), "{err}");
     // Valkey 9.1's own commands pass on Valkey 9.1 and fail on Redis 7.4.
     let rules = "  auth:\n    appUserRules: '~* +@all -@admin +delifeq'\n";
     let (ok, _, err) = render("valkey/valkey:9.1.2", rules);

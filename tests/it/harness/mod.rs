@@ -117,7 +117,7 @@ pub use render::{Mount, MountSource, Render, Workload, strings};
 #[allow(unused_imports)]
 pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
 #[allow(unused_imports)]
-pub use server::{SERVER_ENV, Server, VALKEY_NAMES_ENV};
+pub use server::{SERVER_ENV, Server, VALKEY_NAMES_ENV, cache_dir};
 #[allow(unused_imports)]
 pub use standalone::Standalone;
 #[allow(unused_imports)]

@@ -158,7 +158,7 @@ impl Server {
             .split_whitespace()
             .find_map(|w| w.strip_prefix("v="))
             .ok_or_else(|| anyhow!("no version in {v:?}"))?;
-        Ok(if v.starts_with("Valkey") {
+        Ok(if v.starts_with("Valkey") || self.is_valkey() {
             format!("docker.io/valkey/valkey:{version}")
         } else {
             format!("docker.io/library/redis:{version}")

@@ -121,18 +121,26 @@ impl Standalone {
     }
 
     /// `Redis` or `Valkey` and the version, from `--version` (`Valkey
-    /// server v=9.1.2 ...`).
+    /// server v=9.1.2 ...`; Valkey 7.2 says `Server v=7.2.7`, so a
+    /// `valkey-server` binary is Valkey whatever it prints).
     pub fn identity(&self) -> Result<(String, String)> {
-        let out = Command::new(Self::binary()?)
+        let bin = Self::binary()?;
+        let out = Command::new(&bin)
             .arg("--version")
             .output()
             .context("server --version")?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let kind = text
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        let valkey = bin
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("valkey"));
+        let kind = if valkey {
+            "Valkey".to_string()
+        } else {
+            text.split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
         let v = text
             .split_whitespace()
             .find_map(|w| w.strip_prefix("v="))
