@@ -99,36 +99,50 @@ target_view() {
             END{others=0; for (j=1; j<=n; j++) if (ip[j]!=t && pr[j]+0>0 && pr[j]+0<=p+0) others++
                 for (j=1; j<=n; j++) if (ip[j]==t) print (others ? "other" : pr[j]), ir[j]+0}'
 }
+# Milliseconds since the epoch (whole seconds where `date` has no %N).
+now_ms() {
+    _t=$(date +%s%3N)
+    case "$_t" in ''|*[!0-9]*) echo "$(date +%s)000" ;; *) echo "$_t" ;; esac
+}
 # Sentinel reads priorities from INFO (every 10 s) and, during a failover,
 # reads a replica's INFO once a second counted from its last read: it sees
 # the promotion (and names the new master) at the first read after its
 # REPLICAOF NO ONE, which it sends two timer ticks (at most 0.2 s) after
-# SENTINEL FAILOVER. Sending SENTINEL FAILOVER when the target's last read
-# is ALIGN_MS old (and the read after it less than 1 s minus two ticks
-# away) makes that first read come right after the promotion: about
-# 1000 - ALIGN_MS later instead of a full second. So wait (bounded, writes
-# still flow) until the leader sees the target preferred, at that phase.
-aligned=""
-if [ -n "$target" ]; then
-    set_priorities "$PREFERRED_PRIORITY"
+# SENTINEL FAILOVER. So SENTINEL FAILOVER should reach the leader when its
+# last read of the target is about PHASE_GOAL_MS old (never more than
+# PHASE_LATEST_MS): its next read then comes right after the promotion
+# instead of a second later (a read due at once when the failover starts
+# shows no promotion yet). Between the pause below and that command come
+# three round trips (the pause, the replicas' offsets, the command); on a
+# busy node each takes 0.1-0.3 s, so the hook measures one (each view it
+# asks for) and pauses earlier in the phase: at ALIGN_MS at most, at
+# PHASE_GOAL_MS less three round trips when they are slow. It waits for a
+# fresh read (bounded, writes still flow) with the target preferred.
+# align_with_sentinel: sets aligned, aligned_at and at (the read's age
+# then) when done; rtt is the last round trip; `early` the pause's
+# measured duration after a missed phase.
+aligned=""; aligned_at=0; at=0; rtt=0; early=0
+align_with_sentinel() {
+    aligned=""
     wait_until=$(( $(date +%s) + PRIORITY_WAIT_SECONDS ))
     while [ "$(date +%s)" -lt "$wait_until" ]; do
+        _a=$(now_ms)
         set -- $(target_view)
-        if [ "${1:-}" = "$PREFERRED_PRIORITY" ] && [ "${2:-9999}" -le "$ALIGN_MS" ]; then
-            sleep "$(printf '0.%03d' $((ALIGN_MS - $2)))"
-            aligned=yes
-            break
+        rtt=$(( $(now_ms) - _a ))
+        d=$(( 3 * rtt )); [ "$early" -le "$d" ] || d=$early
+        goal=$(( PHASE_GOAL_MS - d )); [ "$goal" -le "$ALIGN_MS" ] || goal=$ALIGN_MS
+        latest=$(( PHASE_LATEST_MS - d )); [ "$latest" -ge 150 ] || latest=150
+        if [ "${1:-}" = "$PREFERRED_PRIORITY" ] && [ "${2:-9999}" -le "$latest" ]; then
+            at=$2
+            if [ "$2" -lt "$goal" ]; then
+                sleep "$(printf '%d.%03d' $(( (goal - $2) / 1000 )) $(( (goal - $2) % 1000 )))"; at=$goal
+            fi
+            aligned=yes; aligned_at=$(now_ms)
+            return 0
         fi
-        sleep 0.1
+        sleep 0.05
     done
-    if [ -n "$aligned" ]; then
-        log "target $target: Sentinel $leader prefers it; failover aligned with its INFO reads"
-    else
-        log "target $target: Sentinel $leader did not show it preferred within ${PRIORITY_WAIT_SECONDS}s"
-    fi
-else
-    log "no replica linked to this master: Sentinel picks one"
-fi
+}
 
 # 1. pause, then every replica has every write. The pause and the read of
 #    the replication offset are one transaction: no write is answered after
@@ -141,23 +155,6 @@ fi
 #    and one sent after the promotion, before this pod follows, leaves the
 #    other replicas ahead of the new master, so they need a full resync and
 #    the new master has no replica to acknowledge writes for seconds.
-# Milliseconds since the epoch (whole seconds where `date` has no %N).
-now_ms() {
-    _t=$(date +%s%3N)
-    case "$_t" in ''|*[!0-9]*) echo "$(date +%s)000" ;; *) echo "$_t" ;; esac
-}
-ping_period=$(me CONFIG GET repl-ping-replica-period | sed -n 2p)
-case "$ping_period" in ''|*[!0-9]*) ping_period=10 ;; esac
-t0=$(now_ms)
-out=$(printf 'MULTI\nCONFIG SET repl-ping-replica-period %s\nCLIENT PAUSE %s WRITE\nINFO replication\nEXEC\n' \
-    "$NO_PING_SECONDS" "$(( DEADLINE * 1000 - t0 ))" | me)
-offset=$(field master_repl_offset "$out")
-case "$offset" in
-    ''|*[!0-9]*) give_up "pausing writes failed: $(printf '%s' "$out" | head -n 3 | tr '\n' ' ')" ;;
-esac
-online=$(printf '%s\n' "$out" | awk -F'[:=,]' '/^slave[0-9]+:/ {h=""; s=""
-    for (j = 2; j < NF; j += 2) { if ($j == "ip") h = $(j + 1); if ($j == "state") s = $(j + 1) }
-    if (s == "online" && h != "") print h}')
 # behind: how many online replicas have not applied the stream up to
 # `offset` (all asked at once).
 behind() {
@@ -168,19 +165,64 @@ behind() {
         ) &
     done | { grep -c late || true; }
 }
-replicas=$(printf '%s\n' "$online" | { grep -c . || true; })
-late=$(behind)
-while [ "$late" -gt 0 ] && [ $(( $(now_ms) - t0 )) -lt "$SYNC_WAIT_MS" ]; do
-    sleep 0.01
+pause_and_sync() {
+    t0=$(now_ms)
+    out=$(printf 'MULTI\nCONFIG SET repl-ping-replica-period %s\nCLIENT PAUSE %s WRITE\nINFO replication\nEXEC\n' \
+        "$NO_PING_SECONDS" "$(( DEADLINE * 1000 - t0 ))" | me)
+    offset=$(field master_repl_offset "$out")
+    case "$offset" in
+        ''|*[!0-9]*) give_up "pausing writes failed: $(printf '%s' "$out" | head -n 3 | tr '\n' ' ')" ;;
+    esac
+    online=$(printf '%s\n' "$out" | awk -F'[:=,]' '/^slave[0-9]+:/ {h=""; s=""
+        for (j = 2; j < NF; j += 2) { if ($j == "ip") h = $(j + 1); if ($j == "state") s = $(j + 1) }
+        if (s == "online" && h != "") print h}')
+    replicas=$(printf '%s\n' "$online" | { grep -c . || true; })
     late=$(behind)
+    while [ "$late" -gt 0 ] && [ $(( $(now_ms) - t0 )) -lt "$SYNC_WAIT_MS" ]; do
+        sleep 0.01
+        late=$(behind)
+    done
+    if [ "$late" -gt 0 ]; then
+        log "writes paused; $late of $replicas replicas had not applied every write within ${SYNC_WAIT_MS}ms"
+    else
+        log "writes paused; all $replicas replicas applied every write (offset $offset) in $(( $(now_ms) - t0 ))ms"
+    fi
+}
+
+ping_period=$(me CONFIG GET repl-ping-replica-period | sed -n 2p)
+case "$ping_period" in ''|*[!0-9]*) ping_period=10 ;; esac
+if [ -n "$target" ]; then set_priorities "$PREFERRED_PRIORITY"; fi
+attempt=1
+while :; do
+    if [ -n "$target" ]; then
+        align_with_sentinel
+        if [ -n "$aligned" ]; then
+            log "target $target: Sentinel $leader prefers it; pausing at its INFO read's age ${at}ms (round trip ${rtt}ms)"
+        else
+            log "target $target: Sentinel $leader did not show it preferred within ${PRIORITY_WAIT_SECONDS}s"
+        fi
+    else
+        log "no replica linked to this master: Sentinel picks one"
+    fi
+    pause_and_sync
+    [ -n "$aligned" ] || break
+    # The read's age when SENTINEL FAILOVER arrives (the pause's round
+    # trip stands for the command's). Past PHASE_LATEST_MS the phase is
+    # missed (a second more for the clients): resume the writes, align
+    # again once, pausing that much earlier.
+    spent=$(( $(now_ms) - aligned_at ))
+    age=$(( at + spent + rtt ))
+    if [ "$age" -le "$PHASE_LATEST_MS" ] || [ "$attempt" -ge 2 ] || [ $(( DEADLINE - $(date +%s) )) -lt $(( PRIORITY_WAIT_SECONDS + 10 )) ]; then
+        break
+    fi
+    me CLIENT UNPAUSE >/dev/null
+    log "the leader's read of $target would be ${age}ms old at SENTINEL FAILOVER: writes resumed, aligning again"
+    early=$(( spent + rtt ))
+    attempt=$((attempt + 1))
 done
-if [ "$late" -gt 0 ]; then
-    log "writes paused; $late of $replicas replicas had not applied every write within ${SYNC_WAIT_MS}ms"
-else
-    log "writes paused; all $replicas replicas applied every write (offset $offset) in $(( $(now_ms) - t0 ))ms"
-fi
 
 # 2. forced failover
+t2=$(now_ms)
 ans=$(cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL FAILOVER "$MASTER_NAME" | tr -d '\r')
 case "$ans" in
     OK|INPROG*) log "Sentinel $leader: SENTINEL FAILOVER $MASTER_NAME: $ans" ;;
@@ -206,8 +248,51 @@ sentinel_pick() {
     fi
     printf '%s\n' "$_pick"
 }
-new=""
-polls=0
+# named_by_leader MS: the first host other than this pod that the leader
+# names within MS, asked on one connection every 20 ms (`-r`/`-i`: no TLS
+# handshake a poll, which takes 0.1-0.3 s on a busy node and delayed the
+# release by as much); empty if none. The leader names the promoted
+# replica once its INFO shows the promotion.
+named_by_leader() {
+    _until=$(( $(now_ms) + $1 ))
+    while [ "$(now_ms)" -lt "$_until" ] && in_time; do
+        # grep reads what arrives and stops at the first line that is
+        # neither this pod nor a port (a shell read loop falls behind).
+        _nb=$(cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" -r 1000000 -i 0.02 \
+                SENTINEL get-master-addr-by-name "$MASTER_NAME" |
+            grep -m 1 -v -x -e "$SELF" -e "$SELF$CR" -e '[0-9]*' -e "[0-9]*$CR" | tr -d '\r')
+        if [ -n "$_nb" ] && valid_host "$_nb"; then printf '%s\n' "$_nb"; return 0; fi
+        sleep 0.05
+    done
+}
+# Meanwhile the target is watched the same way for the promotion from this
+# master's history (its master_replid2 is this master's replid), so that
+# the leader's naming it can be acted on without another round trip.
+seen="$RUN_DIR/handover-promoted"
+rm -f "$seen"
+watch_pid=""
+if [ -n "$target" ]; then
+    (
+        while in_time && [ ! -e "$seen" ]; do
+            if cli "$target" "$REDIS_PORT" "$REDIS_CRED" -r 1000000 -i 0.02 INFO replication |
+                grep -m 1 -q -x -e "master_replid2:$replid" -e "master_replid2:$replid$CR"; then
+                : > "$seen"
+            fi
+            sleep 0.02
+        done
+    ) &
+    watch_pid=$!
+fi
+new=""; named=""; polls=0
+fast=$(named_by_leader $(( NAME_WAIT_MS + 1500 )))
+if [ -n "$fast" ] && [ "$fast" = "$target" ]; then
+    _w=$(( $(now_ms) + 300 ))
+    while [ ! -e "$seen" ] && [ "$(now_ms)" -lt "$_w" ]; do sleep 0.01; done
+fi
+if [ -n "$fast" ] && { { [ "$fast" = "$target" ] && [ -e "$seen" ]; } || promoted_from_me "$fast"; }; then
+    new=$fast; named=yes; promoted=$(now_ms)
+fi
+if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || true; : > "$seen"; fi
 while [ -z "$new" ] && in_time; do
     polls=$((polls + 1))
     if [ -n "$target" ] && [ $((polls % 5)) -ne 0 ]; then h=$target; else h=$(sentinel_pick); fi
@@ -215,18 +300,23 @@ while [ -z "$new" ] && in_time; do
     [ -n "$new" ] || sleep 0.01
 done
 [ -n "$new" ] || give_up "no replica was promoted within ${HANDOVER_SECONDS}s"
-promoted=$(now_ms)
-named=""
-while [ $(( $(now_ms) - promoted )) -lt "$NAME_WAIT_MS" ] && in_time; do
-    if [ "$(sentinel_says "$leader")" = "$new" ]; then named=yes; break; fi
-    sleep 0.01
-done
+if [ -z "$named" ]; then
+    promoted=$(now_ms)
+    while [ $(( $(now_ms) - promoted )) -lt "$NAME_WAIT_MS" ] && in_time; do
+        if [ "$(sentinel_says "$leader")" = "$new" ]; then named=yes; break; fi
+        sleep 0.01
+    done
+fi
 # One connection, in this order (CLIENT KILL spares the connection that
 # sends it): replica first, so an unpaused write is refused, never answered.
-printf 'REPLICAOF %s %s\nCLIENT KILL TYPE normal\nCLIENT KILL TYPE pubsub\nCLIENT UNPAUSE\n' "$new" "$REDIS_PORT" | me >/dev/null
+# Sent in one write (`--pipe`): Redis runs the four in one go, where one
+# round trip each let the paused clients wait 0.3-0.5 s longer on a busy
+# node.
+printf 'REPLICAOF %s %s\r\nCLIENT KILL TYPE normal\r\nCLIENT KILL TYPE pubsub\r\nCLIENT UNPAUSE\r\n' "$new" "$REDIS_PORT" |
+    cli localhost "$REDIS_PORT" "$ADMIN_CRED" --pipe >/dev/null || true
 t1=$(now_ms)
 if [ -n "$named" ]; then
-    log "$new promoted (poll $polls), named by Sentinel $leader $(( t1 - promoted ))ms later: following it; clients released"
+    log "$new promoted and named by Sentinel $leader $(( t1 - t2 ))ms after SENTINEL FAILOVER (polls $polls): following it; clients released"
 else
     log "$new promoted (poll $polls), not named by Sentinel $leader within ${NAME_WAIT_MS}ms: following it; clients released"
     until [ "$(sentinel_says "$leader")" = "$new" ] || ! in_time; do sleep 0.05; done
@@ -235,5 +325,6 @@ fi
 
 # 4. this pod is a replica of the new master
 until [ "$(field master_link_status "$(me INFO replication)")" = up ] || ! in_time; do sleep 0.05; done
+rm -f "$seen"
 restore_priorities
 log "handover to $new done: writes were paused $(( t1 - t0 ))ms; link $(field master_link_status "$(me INFO replication)")"
