@@ -30,6 +30,7 @@ me() { cli localhost "$REDIS_PORT" "$ADMIN_CRED" "$@" | tr -d '\r'; }
 field() { printf '%s\n' "$2" | sed -n "s/^$1://p"; }
 in_time() { [ "$(date +%s)" -lt "$DEADLINE" ]; }
 give_up() {
+    kill ${named_pid:-} ${seen_pid:-} 2>/dev/null || true
     me CLIENT UNPAUSE >/dev/null
     if [ -n "${ping_period:-}" ]; then me CONFIG SET repl-ping-replica-period "$ping_period" >/dev/null; fi
     restore_priorities
@@ -131,7 +132,9 @@ align_with_sentinel() {
         rtt=$(( $(now_ms) - _a ))
         d=$(( 3 * rtt )); [ "$early" -le "$d" ] || d=$early
         goal=$(( PHASE_GOAL_MS - d )); [ "$goal" -le "$ALIGN_MS" ] || goal=$ALIGN_MS
-        latest=$(( PHASE_LATEST_MS - d )); [ "$latest" -ge 150 ] || latest=150
+        # Never stricter than one poll: a fresh read is caught, not waited
+        # for ten seconds more.
+        latest=$(( PHASE_LATEST_MS - d )); [ "$latest" -ge $(( rtt + 100 )) ] || latest=$(( rtt + 100 ))
         if [ "${1:-}" = "$PREFERRED_PRIORITY" ] && [ "${2:-9999}" -le "$latest" ]; then
             at=$2
             if [ "$2" -lt "$goal" ]; then
@@ -229,6 +232,46 @@ case "$ans" in
     *) give_up "Sentinel $leader refused SENTINEL FAILOVER: ${ans:-no answer}" ;;
 esac
 
+# Right after the command (started before, their start-up delayed the pause
+# and the command on a busy node), two watchers, each on one connection asking every
+# 20 ms (`-r`/`-i`: no TLS handshake a poll, which takes 0.1-0.3 s on a
+# busy node and delayed the release by as much; grep reads what arrives
+# and stops at the first match): the first host other than this pod the
+# leader names (it names the promoted replica once its INFO shows the
+# promotion), and the target's promotion from this master's history (its
+# master_replid2 is this master's replid).
+named_file="$RUN_DIR/handover-named"
+seen="$RUN_DIR/handover-promoted"
+rm -f "$named_file" "$seen"
+# watch FILE HOST PORT CRED GREP_ARGS -- COMMAND...: FILE gets the first
+# line of COMMAND's replies that `grep -m 1 -x GREP_ARGS` selects.
+watch() (
+    set -f # the patterns are words, not file names
+    _f=$1 _h=$2 _p=$3 _c=$4; shift 4
+    _g=""
+    while [ "$1" != -- ]; do _g="$_g $1"; shift; done
+    shift
+    CLI_TIMEOUT=5
+    while in_time && [ ! -s "$_f" ]; do
+        _r=$(cli "$_h" "$_p" "$_c" -r 1000000 -i 0.02 "$@" | grep -m 1 -x $_g | tr -d '\r')
+        if [ -n "$_r" ]; then printf '%s\n' "$_r" > "$_f.tmp" && mv "$_f.tmp" "$_f"; fi
+        sleep 0.02
+    done
+)
+# Not this pod, not a port number (the reply's second line).
+watch "$named_file" "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" -v -e "$SELF" -e "$SELF$CR" -e '[0-9]*' -e "[0-9]*$CR" -- \
+    SENTINEL get-master-addr-by-name "$MASTER_NAME" &
+named_pid=$!
+seen_pid=""
+if [ -n "$target" ]; then
+    watch "$seen" "$target" "$REDIS_PORT" "$REDIS_CRED" -e "master_replid2:$replid" -e "master_replid2:$replid$CR" -- \
+        INFO replication &
+    seen_pid=$!
+fi
+stop_watching() {
+    kill $named_pid $seen_pid 2>/dev/null || true
+}
+
 # 3. wait for the promoted replica to be master (the Sentinel promotes it
 #    a few timer ticks after the command and names it once its INFO shows
 #    the promotion), then for the Sentinel to name it; then follow it and
@@ -248,51 +291,21 @@ sentinel_pick() {
     fi
     printf '%s\n' "$_pick"
 }
-# named_by_leader MS: the first host other than this pod that the leader
-# names within MS, asked on one connection every 20 ms (`-r`/`-i`: no TLS
-# handshake a poll, which takes 0.1-0.3 s on a busy node and delayed the
-# release by as much); empty if none. The leader names the promoted
-# replica once its INFO shows the promotion.
-named_by_leader() {
-    _until=$(( $(now_ms) + $1 ))
-    while [ "$(now_ms)" -lt "$_until" ] && in_time; do
-        # grep reads what arrives and stops at the first line that is
-        # neither this pod nor a port (a shell read loop falls behind).
-        _nb=$(cli "$leader" "$SENTINEL_PORT" "$SENTINEL_CRED" -r 1000000 -i 0.02 \
-                SENTINEL get-master-addr-by-name "$MASTER_NAME" |
-            grep -m 1 -v -x -e "$SELF" -e "$SELF$CR" -e '[0-9]*' -e "[0-9]*$CR" | tr -d '\r')
-        if [ -n "$_nb" ] && valid_host "$_nb"; then printf '%s\n' "$_nb"; return 0; fi
-        sleep 0.05
-    done
-}
-# Meanwhile the target is watched the same way for the promotion from this
-# master's history (its master_replid2 is this master's replid), so that
-# the leader's naming it can be acted on without another round trip.
-seen="$RUN_DIR/handover-promoted"
-rm -f "$seen"
-watch_pid=""
-if [ -n "$target" ]; then
-    (
-        while in_time && [ ! -e "$seen" ]; do
-            if cli "$target" "$REDIS_PORT" "$REDIS_CRED" -r 1000000 -i 0.02 INFO replication |
-                grep -m 1 -q -x -e "master_replid2:$replid" -e "master_replid2:$replid$CR"; then
-                : > "$seen"
-            fi
-            sleep 0.02
-        done
-    ) &
-    watch_pid=$!
-fi
 new=""; named=""; polls=0
-fast=$(named_by_leader $(( NAME_WAIT_MS + 1500 )))
-if [ -n "$fast" ] && [ "$fast" = "$target" ]; then
-    _w=$(( $(now_ms) + 300 ))
-    while [ ! -e "$seen" ] && [ "$(now_ms)" -lt "$_w" ]; do sleep 0.01; done
-fi
-if [ -n "$fast" ] && { { [ "$fast" = "$target" ] && [ -e "$seen" ]; } || promoted_from_me "$fast"; }; then
+fast=""
+_w=$(( $(now_ms) + NAME_WAIT_MS + 1500 ))
+while [ "$(now_ms)" -lt "$_w" ] && in_time; do
+    if [ -s "$named_file" ]; then
+        fast=$(sed -n 1p "$named_file")
+        # The target's promotion is seen at about the same time.
+        if [ "$fast" != "$target" ] || [ -e "$seen" ] || [ "$(now_ms)" -ge $(( _w - NAME_WAIT_MS )) ]; then break; fi
+    fi
+    sleep 0.01
+done
+if [ -n "$fast" ] && valid_host "$fast" && { { [ "$fast" = "$target" ] && [ -e "$seen" ]; } || promoted_from_me "$fast"; }; then
     new=$fast; named=yes; promoted=$(now_ms)
 fi
-if [ -n "$watch_pid" ]; then kill "$watch_pid" 2>/dev/null || true; : > "$seen"; fi
+stop_watching
 while [ -z "$new" ] && in_time; do
     polls=$((polls + 1))
     if [ -n "$target" ] && [ $((polls % 5)) -ne 0 ]; then h=$target; else h=$(sentinel_pick); fi
