@@ -50,6 +50,16 @@ const PREFERRED_PRIORITY: u32 = 50;
 /// old, or Sentinel reads again at once and sees the promotion a second
 /// later (the outage it costs without alignment).
 const ALIGN_MS: u32 = 500;
+/// The age of that read at which SENTINEL FAILOVER should reach Sentinel
+/// (its next read then follows the promotion by about 0.1 s), and the age
+/// past which the phase is missed (Sentinel reads at once, before the
+/// promotion, and names the new master a second later). On a busy node
+/// the pause, the replicas' sync check and the command take three slow
+/// round trips: the hook measures them and pauses earlier than
+/// [`ALIGN_MS`]; should the phase still be missed, it resumes the writes
+/// and aligns once more (prestop-redis.sh).
+const PHASE_GOAL_MS: u32 = 700;
+const PHASE_LATEST_MS: u32 = 800;
 /// How long the Redis hook keeps the paused clients waiting, after the
 /// promotion, for the Sentinel to name the new master (see
 /// prestop-redis.sh): its next INFO read of the promoted replica comes
@@ -83,7 +93,7 @@ pub(crate) fn admin_credential(inst: &Instance) -> String {
 
 /// `prestop-redis.sh`.
 pub fn prestop_redis(inst: &Instance) -> String {
-    let extra: [(&str, Setting); 9] = [
+    let extra: [(&str, Setting); 11] = [
         ("ADMIN_CRED", Setting::Refs(admin_credential(inst))),
         ("HANDOVER_SECONDS", HANDOVER_SECONDS.to_string().into()),
         ("SYNC_WAIT_MS", SYNC_WAIT_MS.to_string().into()),
@@ -94,6 +104,8 @@ pub fn prestop_redis(inst: &Instance) -> String {
         ("PREFERRED_PRIORITY", PREFERRED_PRIORITY.to_string().into()),
         ("DEFAULT_PRIORITY", DEFAULT_PRIORITY.to_string().into()),
         ("ALIGN_MS", ALIGN_MS.to_string().into()),
+        ("PHASE_GOAL_MS", PHASE_GOAL_MS.to_string().into()),
+        ("PHASE_LATEST_MS", PHASE_LATEST_MS.to_string().into()),
         ("NAME_WAIT_MS", NAME_WAIT_MS.to_string().into()),
         ("NO_PING_SECONDS", NO_PING_SECONDS.to_string().into()),
     ];

@@ -81,14 +81,20 @@ pub const PRUNE_INTERVAL_SECONDS: u32 = 2;
 /// seconds; a scaled-down one never does).
 pub const GONE_AFTER_SECONDS: u32 = 10;
 
+/// How long after the master was last seen down a peer's master-down
+/// vote counts as stale (Redis expires one after 5 s, Valkey 9 never: the
+/// prune loop then resets, see prune-sentinel.sh).
+pub const STALE_VOTE_SECONDS: u32 = 8;
+
 /// The prune loop `start-sentinel.sh` runs beside Sentinel (same container).
 pub fn prune_script(inst: &Instance) -> String {
-    let extra: [(&str, Setting); 2] = [
+    let extra: [(&str, Setting); 3] = [
         (
             "PRUNE_INTERVAL_SECONDS",
             PRUNE_INTERVAL_SECONDS.to_string().into(),
         ),
         ("GONE_AFTER_SECONDS", GONE_AFTER_SECONDS.to_string().into()),
+        ("STALE_VOTE_SECONDS", STALE_VOTE_SECONDS.to_string().into()),
     ];
     script(inst, Component::Sentinel, &extra, PRUNE_BODY)
 }

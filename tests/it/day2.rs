@@ -232,6 +232,9 @@ fn operation(
     let outage = writes.longest_gap(report.started, report.finished);
     let outage_per_handover = per_handover_outage(&report, &writes, &handed_over);
     println!("day2: run {run} {operation}: {}", report.summary());
+    for line in gap_story(&writes, report.started, report.finished) {
+        println!("day2: run {run} {operation}: {line}");
+    }
     println!("day2: run {run} {operation}: {}", writes.summary());
     for h in &handovers {
         println!("day2: run {run} {operation}: {h}");
@@ -273,6 +276,48 @@ fn operation(
         tls_aborted: tls_other.len(),
         took: report.finished - report.started,
     })
+}
+
+/// The writes of the longest stretch without an acknowledged write in
+/// `[from, to]`, with wall-clock times (UTC, as the pod logs have them):
+/// where the writer sent each and what it got.
+fn gap_story(writes: &Writes, from: Instant, to: Instant) -> Vec<String> {
+    let Some((begin, len)) = writes
+        .gaps_over(from, to, Duration::ZERO)
+        .into_iter()
+        .max_by_key(|g| g.1)
+    else {
+        return Vec::new();
+    };
+    let (now_i, now_s) = (Instant::now(), std::time::SystemTime::now());
+    let utc = |i: Instant| {
+        let t = now_s - now_i.saturating_duration_since(i);
+        let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let s = d.as_secs() % 86_400;
+        format!(
+            "{:02}:{:02}:{:02}.{:03}",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            d.subsec_millis()
+        )
+    };
+    let mut out = vec![format!("longest gap {} from {}", secs(len), utc(begin))];
+    for w in writes
+        .list
+        .iter()
+        .filter(|w| w.at >= begin && w.sent <= begin + len)
+    {
+        out.push(format!(
+            "  write {} sent {} answered {} by {}: {:?}",
+            w.key,
+            utc(w.sent),
+            utc(w.at),
+            w.host.split('.').next().unwrap_or_default(),
+            w.outcome
+        ));
+    }
+    out
 }
 
 /// The longest write outage around a master replacement: for every

@@ -11,9 +11,12 @@
 //!   elect a new master, the isolated master refuses writes within the
 //!   configured lag, rejoins as a replica once healed, and no acknowledged
 //!   write is lost.
-//! - [`sentinel_partitions_and_restarts`]: a lone cut Sentinel starts no
-//!   failover; a minority of cut Sentinels does not prevent one; every
-//!   Sentinel restarted at once finds the current master (not pod 0).
+//! - [`sentinel_partitions_and_restarts`]: a minority of cut Sentinels
+//!   does not prevent a failover; after it, every Sentinel forgets the
+//!   failover's master-down votes (Valkey 9 keeps them: see
+//!   [`wait_votes_forgotten`]) and a lone cut Sentinel starts no failover,
+//!   neither while cut off nor after its return; every Sentinel restarted
+//!   at once finds the current master (not pod 0).
 //! - [`sentinels_restarted_around_a_partition`]: every Sentinel restarts
 //!   right after the old master is back (it still claims role master) and
 //!   while the master is cut off: they monitor the master the replicas
@@ -399,83 +402,6 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
     let master = t.redis[0].clone();
     let master_fqdn = t.fqdn(&c, &master);
 
-    // ---- A. one Sentinel cut off: it sees the master down but must not
-    // fail over alone.
-    let lone = t.sentinels[2].clone();
-    let lone_fqdn = t.fqdn(&c, &lone);
-    let others: Vec<String> = t
-        .sentinels
-        .iter()
-        .filter(|s| **s != lone)
-        .cloned()
-        .collect();
-    let epochs = t.config_epochs(&c, &t.sentinels)?;
-    let marks: Vec<usize> = t.sentinels.iter().map(|s| c.log(s).len()).collect();
-    let inside = t.client_in(&c, &render, &lone)?;
-    c.cut(&lone)?;
-    let cut = Instant::now();
-    let (_, sdown) = wait_for(
-        &format!("the cut-off {lone} to flag the master subjectively down"),
-        SETTLE,
-        POLL,
-        || {
-            let st = sentinel_master_state(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)?;
-            if get(&st, "flags").contains("s_down") {
-                Ok(())
-            } else {
-                Err(format!("flags={}", get(&st, "flags")))
-            }
-        },
-    )?;
-    // Hold for three times down-after-milliseconds, checking all along.
-    let hold = DOWN_AFTER * 3 + Duration::from_secs(1);
-    let mut samples = 0;
-    while cut.elapsed() < hold {
-        let st = sentinel_master_state(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)
-            .map_err(anyhow::Error::msg)?;
-        let flags = get(&st, "flags");
-        ensure!(
-            !flags.contains("o_down") && get(&st, "failover-state").is_empty(),
-            "the lone {lone} escalated: flags={flags} {st:?}"
-        );
-        let h = master_addr(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)
-            .map_err(anyhow::Error::msg)?;
-        ensure!(h == master_fqdn, "the lone {lone} switched to {h}");
-        for s in &others {
-            let st = t.sentinel_state(&c, s).map_err(anyhow::Error::msg)?;
-            ensure!(
-                get(&st, "flags") == "master",
-                "{s} flags the master {}",
-                get(&st, "flags")
-            );
-        }
-        samples += 1;
-        thread::sleep(Duration::from_millis(250));
-    }
-    c.heal(&lone)?;
-    t.wait_sentinels_agree(&c, &master, 2)?;
-    t.ensure_single_master(&c, &master)?;
-    let epochs_after = t.config_epochs(&c, &t.sentinels)?;
-    ensure!(
-        epochs == epochs_after,
-        "config epochs changed: {epochs:?} -> {epochs_after:?}"
-    );
-    for (s, mark) in t.sentinels.iter().zip(&marks) {
-        let new = log_since(&c, s, *mark);
-        for ev in FAILOVER_EVENTS {
-            ensure!(
-                !new.contains(ev),
-                "{s} logged {ev} while only {lone} was cut off:\n{new}"
-            );
-        }
-    }
-    println!(
-        "CHECK A passed: {lone} cut off for {} (down-after {}): it flagged the master s_down after {} but never o_down, no +try-failover/+new-epoch/+vote-for-leader/+switch-master on any Sentinel ({samples} samples); config-epoch {epochs:?} unchanged; {master} still the master",
-        secs(hold),
-        secs(DOWN_AFTER),
-        secs(sdown)
-    );
-
     // ---- B. a minority of Sentinels (1 of 3) cut off while the master
     // dies: the other two still have quorum and a majority.
     let minority = t.sentinels[0].clone();
@@ -540,6 +466,15 @@ fn sentinel_partitions_and_restarts() -> Result<()> {
         secs(learned),
         secs(restarted.elapsed())
     );
+
+    // ---- A. after that failover (its master-down votes forgotten), one
+    // Sentinel cut off alone must not fail the master over.
+    let forgot = wait_votes_forgotten(&t, &c)?;
+    println!(
+        "CHECK A0 passed: every Sentinel forgot the failover's master-down votes {} after the agreement on {m2}",
+        secs(forgot)
+    );
+    lone_sentinel_stays_alone(&mut c, &t, &render, &m2)?;
 
     // ---- C. every Sentinel restarted at once, the current master not pod 0
     ensure!(m2 != t.redis[0], "the current master must not be pod 0");
@@ -941,5 +876,142 @@ fn master_choice_follows_the_replicas() -> Result<()> {
             out.trim()
         );
     }
+    Ok(())
+}
+
+/// Peers each Sentinel still flags `master_down` (their answer "the
+/// master is down" to an earlier question of this Sentinel).
+fn master_down_votes(t: &Topo, c: &Cluster) -> Vec<(String, Vec<String>)> {
+    t.sentinels
+        .iter()
+        .map(|s| {
+            let votes = t
+                .sentinel(c, s, &["SENTINEL", "SENTINELS", &t.master_name])
+                .map(|r| {
+                    replica_records(&r)
+                        .iter()
+                        .filter(|p| get(p, "flags").contains("master_down"))
+                        .map(|p| {
+                            get(p, "ip")
+                                .split('.')
+                                .next()
+                                .unwrap_or_default()
+                                .to_string()
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|e| vec![format!("error: {e}")]);
+            (s.clone(), votes)
+        })
+        .collect()
+}
+
+/// Waits until no Sentinel flags a peer `master_down` any more: the
+/// answers "the master is down" of a past failover. Redis forgets them 5 s
+/// after its last question; Valkey 9 keeps them (valkey-io/valkey#2763)
+/// and the prune loop resets them away (prune-sentinel.sh). A Sentinel that
+/// kept them would reach o_down alone the next time it is cut off.
+fn wait_votes_forgotten(t: &Topo, c: &Cluster) -> Result<Duration> {
+    let start = Instant::now();
+    wait_for(
+        "every Sentinel to forget the peers' master-down votes",
+        SETTLE * 2,
+        Duration::from_millis(500),
+        || {
+            let v = master_down_votes(t, c);
+            if v.iter().all(|(_, p)| p.is_empty()) {
+                Ok(())
+            } else {
+                Err(format!("{v:?}"))
+            }
+        },
+    )?;
+    Ok(start.elapsed())
+}
+
+/// One Sentinel (the last) cut off for three times down-after: it sees
+/// the master down but must not fail over alone, nor after its return.
+fn lone_sentinel_stays_alone(
+    c: &mut Cluster,
+    t: &Topo,
+    render: &Render,
+    master: &str,
+) -> Result<()> {
+    let master_fqdn = t.fqdn(c, master);
+    let lone = t.sentinels[2].clone();
+    let lone_fqdn = t.fqdn(c, &lone);
+    let others: Vec<String> = t
+        .sentinels
+        .iter()
+        .filter(|s| **s != lone)
+        .cloned()
+        .collect();
+    let epochs = t.config_epochs(c, &t.sentinels)?;
+    let marks: Vec<usize> = t.sentinels.iter().map(|s| c.log(s).len()).collect();
+    let inside = t.client_in(c, render, &lone)?;
+    c.cut(&lone)?;
+    let cut = Instant::now();
+    let (_, sdown) = wait_for(
+        &format!("the cut-off {lone} to flag the master subjectively down"),
+        SETTLE,
+        POLL,
+        || {
+            let st = sentinel_master_state(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)?;
+            if get(&st, "flags").contains("s_down") {
+                Ok(())
+            } else {
+                Err(format!("flags={}", get(&st, "flags")))
+            }
+        },
+    )?;
+    // Hold for three times down-after-milliseconds, checking all along.
+    let hold = DOWN_AFTER * 3 + Duration::from_secs(1);
+    let mut samples = 0;
+    while cut.elapsed() < hold {
+        let st = sentinel_master_state(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)
+            .map_err(anyhow::Error::msg)?;
+        let flags = get(&st, "flags");
+        ensure!(
+            !flags.contains("o_down") && get(&st, "failover-state").is_empty(),
+            "the lone {lone} escalated: flags={flags} {st:?}"
+        );
+        let h = master_addr(&inside, MASTER_NAME, &lone_fqdn, t.sentinel_port)
+            .map_err(anyhow::Error::msg)?;
+        ensure!(h == master_fqdn, "the lone {lone} switched to {h}");
+        for s in &others {
+            let st = t.sentinel_state(c, s).map_err(anyhow::Error::msg)?;
+            ensure!(
+                get(&st, "flags") == "master",
+                "{s} flags the master {}",
+                get(&st, "flags")
+            );
+        }
+        samples += 1;
+        thread::sleep(Duration::from_millis(250));
+    }
+    c.heal(&lone)?;
+    t.wait_sentinels_agree(c, master, 2)?;
+    t.ensure_single_master(c, master)?;
+    let epochs_after = t.config_epochs(c, &t.sentinels)?;
+    ensure!(
+        epochs == epochs_after,
+        "config epochs changed: {epochs:?} -> {epochs_after:?}"
+    );
+    for (s, mark) in t.sentinels.iter().zip(&marks) {
+        let new = log_since(c, s, *mark);
+        for ev in FAILOVER_EVENTS {
+            ensure!(
+                !new.contains(ev),
+                "{s} logged {ev} while only {lone} was cut off:\n{new}"
+            );
+        }
+    }
+    println!(
+        "CHECK A passed: {lone} cut off for {} (down-after {}): it flagged the master s_down after {} but never o_down, no +try-failover/+new-epoch/+vote-for-leader/+switch-master on any Sentinel ({samples} samples); config-epoch {epochs:?} unchanged; {master} still the master",
+        secs(hold),
+        secs(DOWN_AFTER),
+        secs(sdown)
+    );
+
     Ok(())
 }

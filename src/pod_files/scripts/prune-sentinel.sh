@@ -17,6 +17,16 @@ SCRIPT=prune-sentinel
 #    rediscovered), as the Redis documentation asks ("one at a time,
 #    waiting in between");
 # and applies the quorum of the topology ConfigMap with `SENTINEL SET`.
+# The same careful reset also forgets stale master-down votes: peers
+# flagged `master_down` (their "the master is down" answer to this
+# Sentinel) in every round for STALE_VOTE_SECONDS while the master was
+# healthy, at the same address and config epoch, all along. Redis
+# expires such an answer after 5 s; Valkey 9 keeps it until this Sentinel
+# sees the master down again (valkey-io/valkey#2763 returns early from
+# sentinelAskPrimaryStateToOtherSentinels before the expiry), and then
+# counts it at once: one Sentinel cut off alone reaches o_down with the
+# votes of a past failover, starts one, and wins it when it comes back.
+# SENTINEL RESET is the only command that forgets them.
 set +e
 SENTINEL_PID=${SENTINEL_PID:-$PPID}
 ME=${POD_NAME##*-}
@@ -24,6 +34,13 @@ SELF=$(sentinel_host "$ME")
 STATE="$RUN_DIR/prune-unresolved"
 : > "$STATE"
 LAST_NOTE=""
+# "host:since" of every peer seen with a master-down vote in every round
+# since `since` while the master was healthy; MASTER_KEY is the master's
+# address and config epoch of the previous round.
+VOTE_SINCE=""
+MASTER_KEY=""
+# Peers whose master-down votes are stale (see the top).
+OLD_VOTES=""
 
 # note MESSAGE: logs MESSAGE unless it repeats the previous note.
 note() {
@@ -86,6 +103,9 @@ knows_all() {
     for _h in $STALE; do
         if lists "$_r $_p" "$_h"; then return 1; fi
     done
+    if [ -n "$OLD_VOTES" ] && printf '%s\n' "$2" | awk '$2 ~ /master_down/ {f=1} END {exit !f}'; then
+        return 1
+    fi
     for _h in $HEALTHY_REPLICAS; do lists "$_r" "$_h" || return 1; done
     for _h in $HEALTHY_PEERS "$SELF"; do
         [ "$_h" = "$3" ] || lists "$_p" "$_h" || return 1
@@ -100,7 +120,7 @@ my_turn() {
         _peer=$(sentinel_host "$_j")
         if resolves "$_peer" && _pr=$(entries "$_peer" replicas) && _ps=$(entries "$_peer" sentinels); then
             if ! knows_all "$_pr" "$_ps" "$_peer"; then
-                note "stale entries ($STALE): waiting for Sentinel $_peer to forget them first"
+                note "stale entries ($STALE$OLD_VOTES): waiting for Sentinel $_peer to forget them first"
                 return 1
             fi
         fi
@@ -113,6 +133,9 @@ prune_round() {
     master=$(cli localhost "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL master "$MASTER_NAME" | tr -d '\r')
     flags=$(printf '%s\n' "$master" | field flags)
     [ -n "$flags" ] || return 0
+    key="$(printf '%s\n' "$master" | field ip)/$(printf '%s\n' "$master" | field config-epoch)"
+    if [ "$flags" != master ] || [ "$key" != "$MASTER_KEY" ]; then VOTE_SINCE=""; fi
+    MASTER_KEY=$key
     redis_count=$(pod_count redis)
     sentinel_count=$(pod_count sentinel)
 
@@ -130,7 +153,7 @@ prune_round() {
     track_unresolved <<EOF
 $(printf '%s\n%s\n' "$replicas" "$peers" | awk 'NF{print $1}')
 EOF
-    STALE=""; HEALTHY_REPLICAS=""; HEALTHY_PEERS=""
+    STALE=""; HEALTHY_REPLICAS=""; HEALTHY_PEERS=""; OLD_VOTES=""; votes=""
     while read -r h f l; do
         [ -n "$h" ] || continue
         if gone redis "$h" "$redis_count"; then STALE="$STALE $h"
@@ -140,12 +163,24 @@ $replicas
 EOF
     while read -r h f l; do
         [ -n "$h" ] || continue
-        if gone sentinel "$h" "$sentinel_count"; then STALE="$STALE $h"
-        elif [ "$f" = sentinel ]; then HEALTHY_PEERS="$HEALTHY_PEERS $h"; fi
+        if gone sentinel "$h" "$sentinel_count"; then STALE="$STALE $h"; continue; fi
+        case "$f" in
+            sentinel) HEALTHY_PEERS="$HEALTHY_PEERS $h" ;;
+            sentinel,master_down)
+                HEALTHY_PEERS="$HEALTHY_PEERS $h"
+                if [ "$flags" = master ]; then
+                    _since=""
+                    for _v in $VOTE_SINCE; do [ "${_v%:*}" != "$h" ] || _since=${_v##*:}; done
+                    votes="$votes $h:${_since:-$NOW}"
+                    if [ $((NOW - ${_since:-$NOW})) -ge "$STALE_VOTE_SECONDS" ]; then OLD_VOTES="$OLD_VOTES $h"; fi
+                fi
+                ;;
+        esac
     done <<EOF
 $peers
 EOF
-    if [ -z "$STALE" ]; then LAST_NOTE=""; return 0; fi
+    VOTE_SINCE=$votes
+    if [ -z "$STALE$OLD_VOTES" ]; then LAST_NOTE=""; return 0; fi
 
     case ",$flags," in
         *,s_down,*|*,o_down,*|*,failover_in_progress,*|*,promoted,*)
@@ -160,7 +195,11 @@ EOF
     fi
     my_turn || return 0
 
-    log "forgetting removed pods ($STALE): SENTINEL RESET $MASTER_NAME (keeps$HEALTHY_REPLICAS$HEALTHY_PEERS)"
+    if [ -n "$STALE" ]; then
+        log "forgetting removed pods ($STALE): SENTINEL RESET $MASTER_NAME (keeps$HEALTHY_REPLICAS$HEALTHY_PEERS)"
+    else
+        log "forgetting stale master-down votes of$OLD_VOTES (kept ${STALE_VOTE_SECONDS}s or more with the master healthy): SENTINEL RESET $MASTER_NAME (keeps$HEALTHY_REPLICAS$HEALTHY_PEERS)"
+    fi
     cli localhost "$SENTINEL_PORT" "$SENTINEL_CRED" SENTINEL RESET "$MASTER_NAME" >/dev/null
     # Until this Sentinel knows the healthy replicas and peers again, the
     # next one waits (my_turn); wait here too, bounded.
