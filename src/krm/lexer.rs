@@ -2,6 +2,7 @@
 //! may nest, found in one linear pass before any parser sees the input
 //! (libyaml spends time proportional to the depth on every token).
 
+use super::block_scalar::end_of_block_scalar;
 use super::input::{InputError, Position};
 
 /// Refuses YAML whose flow collections (`[ ]`, `{ }`) may nest deeper than
@@ -15,6 +16,8 @@ use super::input::{InputError, Position};
 /// `[` or `{` after a blank. So an input that passes is no deeper than
 /// `limit` for libyaml; the price is that brackets in text (`"[[["`) can
 /// count too, which takes more than `limit` unbalanced ones to matter.
+/// The lines of a block scalar (`key: |`) are not read at all
+/// ([`super::block_scalar`]): scripts in ConfigMaps hold many brackets.
 pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
     let mut s = States::default();
     let mut line = 1usize;
@@ -32,9 +35,21 @@ pub fn check_flow_depth(text: &[u8], limit: usize) -> Result<(), InputError> {
                 prev = b;
                 continue;
             }
-            // Nothing else changes the state: go to the next bracket at once.
+            // A block scalar's lines are text: go past them at once.
+            if matches!(b, b'|' | b'>')
+                && let Some(end) = end_of_block_scalar(text, i)
+            {
+                line += text[i + 1..end].iter().filter(|&&c| c == b'\n').count();
+                prev = b'\n';
+                if end > i + 1 {
+                    bytes.nth(end - i - 2);
+                }
+                continue;
+            }
+            // Nothing else changes the state: go to the next bracket or
+            // block scalar header at once.
             let rest = &text[i + 1..];
-            let skip = next_bracket(rest);
+            let skip = next_stop(rest);
             line += rest[..skip].iter().filter(|&&c| c == b'\n').count();
             prev = if skip > 0 { rest[skip - 1] } else { b };
             if skip > 0 {
@@ -208,10 +223,10 @@ impl States {
     }
 }
 
-/// Offset of the first `[` or `{` in `s` (its length if none), 32 bytes
-/// at a time so that the compiler vectorizes the search.
-fn next_bracket(s: &[u8]) -> usize {
-    let bracket = |c: &u8| *c == b'[' || *c == b'{';
+/// Offset of the first `[`, `{`, `|` or `>` in `s` (its length if none),
+/// 32 bytes at a time so that the compiler vectorizes the search.
+fn next_stop(s: &[u8]) -> usize {
+    let bracket = |c: &u8| matches!(*c, b'[' | b'{' | b'|' | b'>');
     let mut chunks = s.chunks_exact(32);
     let mut offset = 0;
     for chunk in chunks.by_ref() {

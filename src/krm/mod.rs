@@ -4,6 +4,7 @@
 //! Items are kept as untyped YAML values so that foreign items pass through
 //! unchanged (field order, tags and the orchestrator's annotations).
 
+mod block_scalar;
 mod input;
 mod lexer;
 mod limits;

@@ -165,6 +165,36 @@ fn a_list_rerun_replaces_and_reordering_moves_the_combined_secret() {
     assert_eq!(b1["data"], b0["data"], "both parts' passwords kept");
 }
 
+/// The largest RedisSentinelList, each instance with metrics and a 3scale
+/// consumer (the most scripts), re-rendered with its own output as input
+/// (kpt's second render): the scripts' brackets in the ConfigMaps' block
+/// scalars are text, not flow collections, so the input's nesting check
+/// lets the output through, and the re-render is the same output.
+#[test]
+fn the_largest_list_rerenders_its_own_output() {
+    let instances: String = (0..redis_sentinel_fn::spec::list::MAX_INSTANCES)
+        .map(|n| {
+            format!(
+                "    - metadata: {{name: cache-{n}}}\n      spec:\n        metrics: {{enabled: true}}\n        consumers:\n          - {{name: apimanager-{n}, type: 3scale, namespace: 3scale-{n}}}\n"
+            )
+        })
+        .collect();
+    let list = parse(&format!(
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinelList\nmetadata:\n  name: many\n  namespace: redis\nspec:\n  instances:\n{instances}"
+    ));
+    let (first, results) = output_ok(&krm(&list, &[], &[]));
+    assert!(
+        !results.iter().any(|r| r["severity"] == "error"),
+        "{results:?}"
+    );
+    let (again, results) = output_ok(&krm(&list, &first, &[]));
+    assert!(
+        !results.iter().any(|r| r["severity"] == "error"),
+        "{results:?}"
+    );
+    assert_eq!(again, first, "the same output again");
+}
+
 /// The functionConfig as kubectl kustomize 5.5 passes it to a generator
 /// (captured from a real run): the function annotation and local-config,
 /// none of kpt's bookkeeping.
