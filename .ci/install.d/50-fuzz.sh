@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cargo-fuzz for .ci/steps/60-fuzz.sh (from crates.io; libFuzzer itself is
+# cargo-fuzz for .ci/steps/35-fuzz.bg.sh (from crates.io; libFuzzer itself is
 # built from source by the fuzz crate's libfuzzer-sys). Idempotent: installs
 # only when missing. The fuzz build needs a C++ compiler (g++), which the
 # machine has.

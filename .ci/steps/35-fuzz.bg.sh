@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz smoke run: every target of fuzz/ for FUZZ_SECONDS (default 40; four
 # targets, under 3 minutes) from its committed corpus, with AddressSanitizer.
+# .ci/run starts it in the background (*.bg.sh) next to the checkov, bench
+# and server-matrix steps, and fails CI if it fails.
 # Any crash, panic, leak or slow input fails the step; libFuzzer writes the
 # input to fuzz/artifacts/<target>/ (reproduce with
 # `cargo fuzz run <target> <file>`), and it becomes a regression test under
