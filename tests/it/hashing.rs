@@ -245,3 +245,35 @@ fn scaling_changes_nothing_in_the_existing_pod_templates() {
         );
     }
 }
+
+/// Where certificates reach the pods without a roll, `check` cannot see
+/// whether the pods reloaded: it names the serial each workload's pods
+/// must serve (the one of its Secret's `tls.crt`, as `openssl x509
+/// -serial` prints it) and how to compare; where they roll, it says
+/// nothing of the kind.
+#[test]
+fn check_names_the_serial_each_workload_must_serve() {
+    for (image, note) in [("valkey/valkey:9.1.2", true), ("redis:8.0.6", false)] {
+        let items = render_spec(&format!("  image: {image}\n"));
+        let out = run(&["check"], to_stream(&items).as_bytes(), &[]);
+        let (ok, text) = status_text(&out);
+        assert!(ok, "{image}: {text}");
+        assert_eq!(
+            text.contains("reach running pods without a roll"),
+            note,
+            "{image}: {text}"
+        );
+        if note {
+            for (sts, secret_name) in [
+                ("cache-redis", "cache-redis-tls"),
+                ("cache-sentinel", "cache-sentinel-tls"),
+            ] {
+                let pem = secret(&items, secret_name, "tls.crt");
+                let serial = crate::harness::serial_of(&pem).expect("openssl x509 -serial");
+                assert!(serial.len() >= 2, "{serial}");
+                let want = format!("{sts}-0..2 serve serial {serial} (Secret {secret_name})");
+                assert!(text.contains(&want), "{image}: no {want:?} in {text}");
+            }
+        }
+    }
+}
