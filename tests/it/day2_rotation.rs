@@ -353,6 +353,8 @@ struct Reload {
     slowest_reload: Duration,
     /// Fresh handshakes with the pods while the step went on.
     handshakes: usize,
+    /// Readiness probes of pods between their switch and their reload.
+    probes: usize,
     /// Handshakes that failed or served an unexpected certificate.
     failed: Vec<String>,
 }
@@ -373,10 +375,11 @@ impl Step {
         let how = match &self.delivery {
             Delivery::Roll(d) => format!("roll {}", secs(*d)),
             Delivery::Reload(r) => format!(
-                "no roll: every pod served the new leaf {} after the first swap (at most {} after its own), {} fresh handshakes, {} failed",
+                "no roll: every pod served the new leaf {} after the first swap (at most {} after its own), {} fresh handshakes and {} readiness probes between a switch and its reload, {} failed",
                 secs(r.all_served),
                 secs(r.slowest_reload),
                 r.handshakes,
+                r.probes,
                 r.failed.len()
             ),
         };
@@ -524,6 +527,7 @@ fn reload_without_roll(
     let mut swapped: Vec<(String, Instant)> = Vec::new();
     let mut served_at: Vec<(String, Duration, Duration)> = Vec::new();
     let (mut failed, mut handshakes, mut reconnected) = (Vec::new(), 0usize, false);
+    let mut probes = 0usize;
     while served_at.len() < order.len() {
         ensure!(
             start.elapsed() < RELOADED_WITHIN,
@@ -554,6 +558,20 @@ fn reload_without_roll(
                         "{p} ({who}) at {}: {other:?}",
                         secs(start.elapsed())
                     )),
+                }
+            }
+        }
+        // A pod whose files changed but whose server has not reloaded yet:
+        // its own readiness probe (the new client files against the old
+        // server context) must pass too.
+        for (p, _) in &swapped {
+            if !served_at.iter().any(|(s, _, _)| s == p) {
+                probes += 1;
+                if !c.probe(p)? {
+                    failed.push(format!(
+                        "{p}: readiness probe failed between its switch and its reload at {}",
+                        secs(start.elapsed())
+                    ));
                 }
             }
         }
@@ -596,6 +614,7 @@ fn reload_without_roll(
         all_served: served_at.iter().map(|x| x.1).max().unwrap_or_default(),
         slowest_reload: served_at.iter().map(|x| x.2).max().unwrap_or_default(),
         handshakes,
+        probes,
         failed,
     })
 }
