@@ -36,6 +36,7 @@
 
 use crate::harness;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Read;
@@ -473,120 +474,117 @@ fn leaf_serial(t: &Topo, r: &Render, pod: &str) -> Result<String> {
     serial_of(&text(r, secret, "tls.crt"))
 }
 
-/// The step as the kubelet delivers it when nothing rolls: each pod's
-/// Secret files swapped through `..data` at its own time ([`swap_order`],
-/// [`KUBELET_LAG`] apart), the server reloading them itself. Meanwhile
-/// every pod gets fresh handshakes, verified for its DNS name, from a
-/// client with the files of the render before the step and one with those
-/// after it; each must get the old leaf or (once its files changed) the
-/// new one. While the master and a replica are on different leaves, every
-/// link between pods is made again ([`reconnect_pods`]). No pod may
-/// restart, every pod must log the server's reload, and `kubectl apply`
-/// of `new` must find nothing to roll.
-fn reload_without_roll(
-    c: &mut Cluster,
+/// A client's files, named for the report.
+type ClientFiles = (&'static str, harness::TlsFiles);
+
+/// How far a step delivered without a roll has come.
+#[derive(Default)]
+struct Progress {
+    /// Pods whose files the kubelet switched, and when.
+    swapped: Vec<(String, Instant)>,
+    /// Pods serving the new leaf: since the first switch, since their own.
+    served_at: Vec<(String, Duration, Duration)>,
+    handshakes: usize,
+    probes: usize,
+    failed: Vec<String>,
+}
+
+impl Progress {
+    fn serves_new(&self, pod: &str) -> bool {
+        self.served_at.iter().any(|(s, _, _)| s == pod)
+    }
+
+    fn switched_at(&self, pod: &str) -> Option<Instant> {
+        self.swapped
+            .iter()
+            .find(|(s, _)| s == pod)
+            .map(|(_, at)| *at)
+    }
+}
+
+/// What each pod serves before the step (to the first client) and the
+/// serial of its leaf in `new`, which must differ.
+fn serials(
+    c: &Cluster,
     t: &Topo,
+    order: &[(String, u16)],
+    client: &harness::TlsFiles,
     new: &Render,
-    dir: &Path,
-    marks: &[(String, usize)],
-) -> Result<Reload> {
-    let pids: Vec<(String, Option<u32>)> =
-        c.pods.iter().map(|p| (p.name.clone(), p.pid())).collect();
-    let order = swap_order(c, t)?;
-    let master = order[0].0.clone();
-    let fresh =
-        harness::Client::from_render(new, &t.instance, &c.client().netns, &dir.join("new"))?;
-    let clients = [
-        (
-            "first render's files",
-            c.client().tls.clone().context("client files")?,
-        ),
-        (
-            "new render's files",
-            fresh.tls.clone().context("client files")?,
-        ),
-    ];
-    // What each pod serves now, and what it must serve once it reloaded.
-    let mut serials = std::collections::BTreeMap::new();
-    for (p, port) in &order {
-        let now = served(
-            c,
-            &t.fqdn(c, p),
-            *port,
-            &clients[0].1.ca,
-            Some(&clients[0].1),
-        )?;
+) -> Result<BTreeMap<String, (String, String)>> {
+    let mut out = BTreeMap::new();
+    for (p, port) in order {
+        let now = served(c, &t.fqdn(c, p), *port, &client.ca, Some(client))?;
         let Served::Serial(was) = now else {
             bail!("{p} before the step: {now:?}");
         };
         let want = leaf_serial(t, new, p)?;
         ensure!(was != want, "{p} serves the new leaf before the step");
-        serials.insert(p.clone(), (was, want));
+        out.insert(p.clone(), (was, want));
     }
-    let start = Instant::now();
-    let mut swapped: Vec<(String, Instant)> = Vec::new();
-    let mut served_at: Vec<(String, Duration, Duration)> = Vec::new();
-    let (mut failed, mut handshakes, mut reconnected) = (Vec::new(), 0usize, false);
-    let mut probes = 0usize;
-    while served_at.len() < order.len() {
-        ensure!(
-            start.elapsed() < RELOADED_WITHIN,
-            "not every pod serves the new leaf within {RELOADED_WITHIN:?}: {served_at:?}; failed: {failed:?}"
-        );
-        let due = (start.elapsed().as_millis() / KUBELET_LAG.as_millis()) as usize + 1;
-        for (p, _) in order.iter().take(due) {
-            if !swapped.iter().any(|(s, _)| s == p) {
-                kubelet_sync(c, new, std::slice::from_ref(p))?;
-                swapped.push((p.clone(), Instant::now()));
-            }
-        }
-        for (p, port) in &order {
-            let (was, now) = &serials[p];
-            let since = swapped.iter().find(|(s, _)| s == p).map(|(_, at)| *at);
-            for (who, files) in &clients {
-                handshakes += 1;
-                let got = served(c, &t.fqdn(c, p), *port, &files.ca, Some(files))?;
-                let done = served_at.iter().any(|(s, _, _)| s == p);
-                match (got, since) {
-                    (Served::Serial(x), Some(at)) if x == *now => {
-                        if !done {
-                            served_at.push((p.clone(), start.elapsed(), at.elapsed()));
-                        }
+    Ok(out)
+}
+
+/// One round: fresh handshakes with every pod from each client; each must
+/// get the old leaf or, once its files changed, the new one (never back).
+/// Then the readiness probe of every pod whose files changed but whose
+/// server has not reloaded yet (its new client files against the old
+/// server context).
+fn probe_round(
+    c: &Cluster,
+    t: &Topo,
+    (order, clients): (&[(String, u16)], &[ClientFiles]),
+    serials: &BTreeMap<String, (String, String)>,
+    start: Instant,
+    pr: &mut Progress,
+) -> Result<()> {
+    for (p, port) in order {
+        let (was, now) = &serials[p];
+        for (who, files) in clients {
+            pr.handshakes += 1;
+            let got = served(c, &t.fqdn(c, p), *port, &files.ca, Some(files))?;
+            let done = pr.serves_new(p);
+            match (got, pr.switched_at(p)) {
+                (Served::Serial(x), Some(at)) if x == *now => {
+                    if !done {
+                        pr.served_at
+                            .push((p.clone(), start.elapsed(), at.elapsed()));
                     }
-                    (Served::Serial(x), _) if x == *was && !done => {}
-                    (other, _) => failed.push(format!(
-                        "{p} ({who}) at {}: {other:?}",
-                        secs(start.elapsed())
-                    )),
                 }
+                (Served::Serial(x), _) if x == *was && !done => {}
+                (other, _) => pr.failed.push(format!(
+                    "{p} ({who}) at {}: {other:?}",
+                    secs(start.elapsed())
+                )),
             }
-        }
-        // A pod whose files changed but whose server has not reloaded yet:
-        // its own readiness probe (the new client files against the old
-        // server context) must pass too.
-        for (p, _) in &swapped {
-            if !served_at.iter().any(|(s, _, _)| s == p) {
-                probes += 1;
-                if !c.probe(p)? {
-                    failed.push(format!(
-                        "{p}: readiness probe failed between its switch and its reload at {}",
-                        secs(start.elapsed())
-                    ));
-                }
-            }
-        }
-        let on_new = |p: &str| served_at.iter().any(|(s, _, _)| s == p);
-        let mixed = t.redis.iter().any(|r| on_new(r) != on_new(&master));
-        if !reconnected && mixed {
-            reconnect_pods(c, t, new, &master, dir)?;
-            reconnected = true;
         }
     }
-    ensure!(
-        reconnected,
-        "the master and the replicas never served different leaves: no reconnection across the step was tried"
-    );
-    for (p, was) in &pids {
+    let waiting: Vec<String> = pr
+        .swapped
+        .iter()
+        .map(|(p, _)| p.clone())
+        .filter(|p| !pr.serves_new(p))
+        .collect();
+    for p in waiting {
+        pr.probes += 1;
+        if !c.probe(&p)? {
+            pr.failed.push(format!(
+                "{p}: readiness probe failed between its switch and its reload at {}",
+                secs(start.elapsed())
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// After the step: no pod restarted, every pod logged the server's own
+/// reload, and `kubectl apply` of `new` finds nothing to roll.
+fn nothing_rolled(
+    c: &mut Cluster,
+    pids: &[(String, Option<u32>)],
+    marks: &[(String, usize)],
+    new: &Render,
+) -> Result<()> {
+    for (p, was) in pids {
         ensure!(c.pod(p).pid() == *was, "{p} restarted during the step");
     }
     for (p, at) in marks {
@@ -602,8 +600,77 @@ fn reload_without_roll(
         "kubectl apply of the new render rolls pods: {}",
         report.summary()
     );
-    ensure!(failed.is_empty(), "TLS handshakes failed: {failed:?}");
-    for (p, all, own) in &served_at {
+    Ok(())
+}
+
+/// The step as the kubelet delivers it when nothing rolls: each pod's
+/// Secret files swapped through `..data` at its own time ([`swap_order`],
+/// [`KUBELET_LAG`] apart), the server reloading them itself, while
+/// [`probe_round`] runs again and again. As soon as the master and a
+/// replica serve different leaves, every link between pods is made again
+/// ([`reconnect_pods`]). Ends with [`nothing_rolled`].
+fn reload_without_roll(
+    c: &mut Cluster,
+    t: &Topo,
+    new: &Render,
+    dir: &Path,
+    marks: &[(String, usize)],
+) -> Result<Reload> {
+    let pids: Vec<(String, Option<u32>)> =
+        c.pods.iter().map(|p| (p.name.clone(), p.pid())).collect();
+    let order = swap_order(c, t)?;
+    let master = order[0].0.clone();
+    let fresh =
+        harness::Client::from_render(new, &t.instance, &c.client().netns, &dir.join("new"))?;
+    let clients: [ClientFiles; 2] = [
+        (
+            "first render's files",
+            c.client().tls.clone().context("client files")?,
+        ),
+        (
+            "new render's files",
+            fresh.tls.clone().context("client files")?,
+        ),
+    ];
+    let serials = serials(c, t, &order, &clients[0].1, new)?;
+    let start = Instant::now();
+    let mut pr = Progress::default();
+    let mut reconnected = false;
+    while pr.served_at.len() < order.len() {
+        ensure!(
+            start.elapsed() < RELOADED_WITHIN,
+            "not every pod serves the new leaf within {RELOADED_WITHIN:?}: {:?}; failed: {:?}",
+            pr.served_at,
+            pr.failed
+        );
+        let due = (start.elapsed().as_millis() / KUBELET_LAG.as_millis()) as usize + 1;
+        for (p, _) in order.iter().take(due) {
+            if pr.switched_at(p).is_none() {
+                kubelet_sync(c, new, std::slice::from_ref(p))?;
+                pr.swapped.push((p.clone(), Instant::now()));
+            }
+        }
+        probe_round(c, t, (&order, &clients), &serials, start, &mut pr)?;
+        let mixed = t
+            .redis
+            .iter()
+            .any(|r| pr.serves_new(r) != pr.serves_new(&master));
+        if !reconnected && mixed {
+            reconnect_pods(c, t, new, &master, dir)?;
+            reconnected = true;
+        }
+    }
+    ensure!(
+        reconnected,
+        "the master and the replicas never served different leaves: no reconnection across the step was tried"
+    );
+    nothing_rolled(c, &pids, marks, new)?;
+    ensure!(
+        pr.failed.is_empty(),
+        "TLS handshakes failed: {:?}",
+        pr.failed
+    );
+    for (p, all, own) in &pr.served_at {
         println!(
             "  {p} serves the new leaf {} after the first swap, {} after its own",
             secs(*all),
@@ -611,11 +678,11 @@ fn reload_without_roll(
         );
     }
     Ok(Reload {
-        all_served: served_at.iter().map(|x| x.1).max().unwrap_or_default(),
-        slowest_reload: served_at.iter().map(|x| x.2).max().unwrap_or_default(),
-        handshakes,
-        probes,
-        failed,
+        all_served: pr.served_at.iter().map(|x| x.1).max().unwrap_or_default(),
+        slowest_reload: pr.served_at.iter().map(|x| x.2).max().unwrap_or_default(),
+        handshakes: pr.handshakes,
+        probes: pr.probes,
+        failed: pr.failed,
     })
 }
 
