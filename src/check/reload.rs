@@ -85,7 +85,7 @@ pub fn check_note(key: &str, objs: &[&Value]) -> Option<KrmResult> {
         return None;
     }
     Some(KrmResult::info(format!(
-        "certificates of {key} reach running pods without a roll (the servers reload their files: tls-auto-reload-interval {interval}): once the kubelet has updated the Secret volumes (usually within a minute or two) and the server has reloaded them (within {interval} s), {}. This output cannot show the running pods: before the next certificate step (tls.rotation, a CA renewal), check that every pod serves its serial (`openssl s_client -connect <pod>.<headless Service>.<namespace>.svc:<port> -CAfile ca.crt </dev/null | openssl x509 -noout -serial`; each pod also logs {RELOADED_LOG:?})",
+        "certificates of {key} reach running pods without a roll (the servers reload their files: tls-auto-reload-interval {interval}): once the kubelet has updated the Secret volumes (usually within a minute or two) and the server has reloaded them (within {interval} s), {}. This output cannot show the running pods: before the next certificate step (tls.rotation, a CA renewal), check that every pod serves its serial (from a client pod, with the client Secret's files: `openssl s_client -connect <pod>.<headless Service>.<namespace>.svc:<port> -CAfile ca.crt -cert tls.crt -key tls.key </dev/null | openssl x509 -noout -serial`; each pod also logs {RELOADED_LOG:?})",
         lines.join("; ")
     )))
 }
