@@ -21,6 +21,11 @@
 # - day2 rollouts_hand_over_without_loss: the three rollouts with the
 #   continuous acknowledged writer (the auth/TLS-mode and scaling variants
 #   run on Redis 7.0.15 only: they exercise our scripts, not the server).
+# Not here: day2_rotation rotation_and_renewal_without_a_roll (generated
+# certificates reaching Valkey 9.1 pods through the kubelet and the
+# server's reload, no roll) takes about 60 s, over the 30 s a new scenario
+# may add; run it by hand with E2E_SERVER=valkey-9.1 (docs/certificates.md).
+# In the main run (Redis 7.0.15) it checks that both steps roll.
 # The server upgrades (Redis 7.0.15 -> Valkey 9.1.2 and -> Redis 8.0.6)
 # are day2's server_upgrade_is_a_rollout, in the main run.
 # Timings per suite are printed (docs/servers.md has the measured ones).

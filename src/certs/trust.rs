@@ -14,8 +14,18 @@
 //! One step (a `tls.rotation` bump, a CA renewal) moves every generation by
 //! one: previous <- current <- next <- a new next. The old previous leaves
 //! the bundle then, when no leaf it signed remains (leaves move one
-//! generation per step). Each step must be rolled out, and applications
-//! must re-read `ca.crt` and their client certificate, before the next step.
+//! generation per step). Each step must have reached every pod, and
+//! applications must re-read `ca.crt` and their client certificate, before
+//! the next step.
+//!
+//! A step reaches the pods by a roll, or, where the server reloads its
+//! certificate files (Valkey 9.1+, [`crate::pod_files::renewal`]), by the
+//! kubelet updating each pod's Secret volume at its own time, in any order
+//! and up to minutes apart. The overlap holds either way: a pod on the old
+//! files (leaf of CA `g`, trusting `g-1, g, g+1`) and one on the new files
+//! (leaf of `g+1`, trusting `g, g+1, g+2`) accept each other, whichever
+//! moves first. "Reached every pod" then means every pod serves the new
+//! leaf (`check` names its serial), not a finished rollout.
 //!
 //! Every generation has the same subject (`O=redis-sentinel-fn,
 //! CN=<name>-ca.<namespace>`); they differ by key, and leaves name theirs by

@@ -23,7 +23,10 @@
 //!   in short and qualified forms.
 //!
 //! An instance with `spec.migration` also gets an `info` result saying
-//! which step it is at (sync, cut-over asked) and from which source.
+//! which step it is at (sync, cut-over asked) and from which source; one
+//! whose certificates reach the pods without a roll (Valkey 9.1+) an
+//! `info` result with the serial every pod must serve before the next
+//! certificate step (`reload.rs`).
 //!
 //! Each fault is an `error` result naming the fix. It runs as
 //! `redis-sentinel-fn check` (a YAML stream or a ResourceList) and as a KRM
@@ -42,6 +45,7 @@ mod certificates;
 mod checker;
 mod images;
 mod objects;
+mod reload;
 mod scripts;
 mod selectors;
 
@@ -192,6 +196,7 @@ pub fn check(items: &[Value]) -> Vec<KrmResult> {
         let warnings = c.results.len() - errors;
         out.extend(c.results);
         out.extend(crate::pod_files::migration::check_note(key, objs));
+        out.extend(reload::check_note(key, objs));
         out.push(KrmResult::info(match (errors, warnings) {
             (0, 0) => format!(
                 "redis-sentinel-fn check: instance {key} ({} objects) is consistent",

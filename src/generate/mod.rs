@@ -162,8 +162,11 @@ fn consumer_secrets(
 
 /// The StatefulSet of `c`, its pod template hashed over everything its
 /// pods read: `files` (its ConfigMap) and the mounted keys of `own`
-/// Secrets. Mounted Secrets the render does not emit are listed in an
-/// annotation (the hash cannot see them).
+/// Secrets, but the certificate Secret when the server reloads it
+/// ([`crate::pod_files::renewal::hash_leaves_out_certificates`]: a new
+/// certificate then reaches the pods without a roll). Mounted Secrets the
+/// render does not emit are listed in an annotation (the hash cannot see
+/// them).
 fn statefulset(
     inst: &Instance,
     c: Component,
@@ -182,9 +185,13 @@ fn statefulset(
         .map(|m| m.secret.as_str())
         .filter(|n| !own.iter().any(|s| s.metadata.name.as_deref() == Some(*n)))
         .collect();
+    let reloaded = crate::pod_files::renewal::hash_leaves_out_certificates(inst);
     for s in own {
         let name = s.metadata.name.clone().unwrap_or_default();
-        let Some(m) = mounted.iter().find(|m| m.secret == name) else {
+        let Some(m) = mounted
+            .iter()
+            .find(|m| m.secret == name && !(reloaded && m.volume == "tls"))
+        else {
             continue;
         };
         for (k, v) in s.data.iter().flatten() {

@@ -518,6 +518,36 @@ pub(crate) mod tests {
         }
     }
 
+    /// The kubelet updates a mounted Secret or ConfigMap in a running pod
+    /// only where it is not mounted with `subPath`: certificates renewed
+    /// outside the function, and generated ones on a server that reloads
+    /// them, reach the pods only that way. No container of any pod (the
+    /// metrics exporter included) mounts anything with `subPath`.
+    #[test]
+    fn nothing_is_mounted_with_sub_path() {
+        for spec in [
+            "  auth:\n    enabled: true\n  metrics:\n    enabled: true\n",
+            "  image: redis:8.0.6\n  tls:\n    source: cert-manager\n",
+        ] {
+            let inst = test_spec(spec);
+            for c in Component::ALL {
+                let p = pod(&inst, c);
+                assert!(spec.contains("cert-manager") || p.containers.len() == 2);
+                for container in &p.containers {
+                    for m in container.volume_mounts.iter().flatten() {
+                        assert!(
+                            m.sub_path.is_none() && m.sub_path_expr.is_none(),
+                            "{}: {} mounts {} with subPath",
+                            c.as_str(),
+                            container.name,
+                            m.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn restricted_security_context_and_platform_ids() {
         let k8s = test_spec("");

@@ -20,6 +20,15 @@
 //! configuration sets that interval instead, and neither the watcher loop
 //! nor the Sentinel restarts are rendered ([`server_reloads`]; proven with
 //! the kubelet's `..data` switch in tests/it/e2e_sources.rs).
+//!
+//! That holds for `tls.source: generated` too: the function's own
+//! certificates then reach running pods the same way (the kubelet updates
+//! the mounted Secret, the server reloads it), so the pod-template hash
+//! leaves the certificate Secret out ([`hash_leaves_out_certificates`]) and
+//! a rotation or renewal rolls nothing. Trust still holds: `ca.crt` covers
+//! one step whichever pod has the new files first ([`crate::certs::trust`];
+//! measured in tests/it/day2_rotation.rs with the pods' files swapped at
+//! different times). Elsewhere generated certificates roll the pods.
 
 use super::Setting;
 use crate::auth::users;
@@ -50,9 +59,20 @@ pub fn redis_socket(run_dir: &str) -> String {
 pub const AUTO_RELOAD_SECONDS: u32 = WATCH_SECONDS;
 
 /// Whether the server reloads renewed certificate files itself (Valkey
-/// 9.1+ and certificates renewed outside the function).
+/// 9.1+ with TLS on, whatever the certificates' source).
 pub fn server_reloads(inst: &Instance) -> bool {
-    sources::renewed_outside(inst) && crate::spec::server::reloads_tls(inst.redis.server.as_ref())
+    inst.tls_enabled() && crate::spec::server::reloads_tls(inst.redis.server.as_ref())
+}
+
+/// Whether the pod-template hash leaves the mounted certificate Secret
+/// (certificates, keys, `ca.crt`) out: when the server reloads the files
+/// the kubelet updates, a new certificate needs no roll. Passwords,
+/// configuration and scripts stay in the hash. Not with `spec.migration`:
+/// there pod 0 trusts a copy of `ca.crt` made when it started (with the
+/// source's CA, `scripts/migrate-redis.sh`), which a reload cannot see, so
+/// certificates roll the pods as on other servers.
+pub fn hash_leaves_out_certificates(inst: &Instance) -> bool {
+    server_reloads(inst) && inst.migration.is_none()
 }
 
 /// Whether the pods of `inst` watch their certificate files (the start
@@ -165,9 +185,20 @@ mod tests {
                 "{image}"
             );
         }
-        // Generated certificates roll the pods: nothing to watch or reload.
-        let generated = test_spec("  image: valkey/valkey:9.1.2\n");
-        assert!(!server_reloads(&generated) && !watched(&generated));
+        // Generated certificates: Valkey 9.1+ reloads them (no roll), the
+        // others roll; nothing is watched.
+        for (image, reloads) in [("valkey/valkey:9.1.2", true), ("redis:8.0.6", false)] {
+            let generated = test_spec(&format!("  image: {image}\n"));
+            assert_eq!(server_reloads(&generated), reloads, "{image}");
+            assert_eq!(hash_leaves_out_certificates(&generated), reloads);
+            assert!(!watched(&generated));
+        }
+        let migrating = test_spec(
+            "  image: valkey/valkey:9.1.2\n  migration:\n    cutover: false\n    source:\n      standalone: {host: x}\n",
+        );
+        assert!(server_reloads(&migrating) && !hash_leaves_out_certificates(&migrating));
+        let plain = test_spec("  image: valkey/valkey:9.1.2\n  tls:\n    enabled: false\n");
+        assert!(!server_reloads(&plain) && !hash_leaves_out_certificates(&plain));
     }
 
     #[test]

@@ -31,8 +31,9 @@ pub fn produce(
         Origin::Seeded | Origin::Kept => {}
         Origin::NoOverlap => results.push(
             KrmResult::warning(format!(
-                "the CA that signs the new certificates for {} is not in the ca.crt of the earlier render among the input items (more than one step at once: tls.rotation changed by more than 1, or the seed, tls.keyAlgorithm or tls.notBefore changed): pods still on the earlier ca.crt reject the new certificates until they roll, so replication and Sentinel links break during the roll-out. To rotate without that, change tls.rotation by 1 and let both StatefulSets roll before the next step",
-                ownership::instance_key(inst)
+                "the CA that signs the new certificates for {} is not in the ca.crt of the earlier render among the input items (more than one step at once: tls.rotation changed by more than 1, or the seed, tls.keyAlgorithm or tls.notBefore changed): {}",
+                ownership::instance_key(inst),
+                no_overlap_consequence(inst)
             ))
             .with_field(format!("{}tls", inst.field_prefix)),
         ),
@@ -62,6 +63,17 @@ pub fn produce(
         results,
         random,
     })
+}
+
+/// What a step without overlap does to running pods, and how to avoid it:
+/// they roll with their certificates, or (a server that reloads them) take
+/// the new files one by one as the kubelet updates them.
+fn no_overlap_consequence(inst: &Instance) -> &'static str {
+    if crate::pod_files::renewal::hash_leaves_out_certificates(inst) {
+        "pods still on the earlier ca.crt reject the new certificates until they reload the new files (nothing rolls: the servers reload them as the kubelet updates each pod's Secret volume), so replication and Sentinel links break until every pod has. To rotate without that, change tls.rotation by 1 and wait until every pod serves the new certificates before the next step"
+    } else {
+        "pods still on the earlier ca.crt reject the new certificates until they roll, so replication and Sentinel links break during the roll-out. To rotate without that, change tls.rotation by 1 and let both StatefulSets roll before the next step"
+    }
 }
 
 /// The certificate Secrets: one per role, plus the CA key if kept.

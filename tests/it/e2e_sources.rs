@@ -37,25 +37,10 @@ use anyhow::{Context, Result, anyhow, bail, ensure};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use redis_sentinel_fn::spec::server::{Server, ServerKind, Version, reloads_tls};
-
 use harness::{
-    Cluster, KeyType, Outcome, READY, Render, TestCa, TlsFiles, Topo, Writer, WriterOptions,
-    bring_up, secs, strings,
+    Cluster, KeyType, Outcome, READY, Render, SERVER_RELOADED, Served, TestCa, Topo, Writer,
+    WriterOptions, bring_up, kubelet_sync, secs, served, server_reloads, strings,
 };
-
-/// Whether the server under test reloads renewed certificate files itself
-/// (the render then sets `tls-auto-reload-interval` and has no watcher).
-fn server_reloads() -> Result<bool> {
-    let image = harness::Server::from_env()?.image()?;
-    let server = ServerKind::of_image(&image)
-        .zip(Version::of_image(&image))
-        .map(|(kind, version)| Server { kind, version });
-    Ok(reloads_tls(server.as_ref()))
-}
-
-/// What Valkey logs when its own reload swapped in the new files.
-const SERVER_RELOADED: &str = "TLS materials reloaded successfully";
 
 /// Every pod must serve the renewed certificate within this time: the
 /// watch interval (10 s) plus one slot per Sentinel (10 s each) and margin.
@@ -219,100 +204,6 @@ fn pods(t: &Topo) -> Vec<(String, u16)> {
         .map(|p| (p.clone(), t.redis_port))
         .chain(t.sentinels.iter().map(|p| (p.clone(), t.sentinel_port)))
         .collect()
-}
-
-/// What an `openssl s_client` handshake with a pod got.
-#[derive(Debug, PartialEq)]
-enum Served {
-    Serial(String),
-    /// Nothing listening (a Sentinel restarting).
-    Refused,
-    /// The handshake failed (verification, alert, ...).
-    Failed(String),
-}
-
-/// The serial of the certificate a pod serves on `port`, verified against
-/// `ca` for the pod's DNS name; with `client`, presenting that certificate.
-fn served(
-    c: &Cluster,
-    host: &str,
-    port: u16,
-    ca: &Path,
-    client: Option<&TlsFiles>,
-) -> Result<Served> {
-    let mut args = vec![
-        "s_client".to_string(),
-        "-connect".into(),
-        format!("{host}:{port}"),
-        "-servername".into(),
-        host.into(),
-        "-verify_hostname".into(),
-        host.into(),
-        "-CAfile".into(),
-        ca.display().to_string(),
-        "-verify_return_error".into(),
-    ];
-    if let Some(f) = client {
-        args.extend([
-            "-cert".into(),
-            f.cert.display().to_string(),
-            "-key".into(),
-            f.key.display().to_string(),
-        ]);
-    }
-    let out = harness::run(
-        c.client()
-            .command("openssl")
-            .args(&args)
-            .stdin(std::process::Stdio::null()),
-        Duration::from_secs(10),
-    )?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("Connection refused") || stderr.contains("connect:errno") {
-        return Ok(Served::Refused);
-    }
-    // A verified handshake counts even if the connection then closed (a
-    // Sentinel shutting down to restart).
-    if !stdout.contains("Verify return code: 0 (ok)")
-        || !stdout.contains("-----END CERTIFICATE-----")
-    {
-        return Ok(Served::Failed(format!(
-            "{} {}",
-            stderr.lines().take(3).collect::<Vec<_>>().join(" | "),
-            stdout
-                .lines()
-                .find(|l| l.contains("Verify return code"))
-                .unwrap_or("")
-        )));
-    }
-    let begin = stdout
-        .find("-----BEGIN CERTIFICATE-----")
-        .context("no certificate")?;
-    let end = stdout
-        .find("-----END CERTIFICATE-----")
-        .context("no certificate end")?
-        + 25;
-    let pem = &stdout[begin..end];
-    let mut x = Command::new("openssl");
-    x.args(["x509", "-noout", "-serial"]);
-    let o = harness::run_with_input(&mut x, Some(pem.as_bytes()), Duration::from_secs(10))?;
-    Ok(Served::Serial(
-        String::from_utf8_lossy(&o.stdout)
-            .trim()
-            .trim_start_matches("serial=")
-            .to_string(),
-    ))
-}
-
-/// The kubelet's part of a renewal: every pod gets the Secrets' new files
-/// through an atomic `..data` switch ([`Cluster::sync_volumes`]).
-fn kubelet_sync(c: &mut Cluster, render: &Render, pods: &[String]) -> Result<()> {
-    for p in pods {
-        let w = c.pod(p).workload.with_data_from(render)?;
-        c.sync_volumes(p, w)?;
-    }
-    Ok(())
 }
 
 fn scenario(source: Source, fixture: &str) -> Result<()> {

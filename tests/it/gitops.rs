@@ -11,7 +11,7 @@
 //! - the Argo CD plugin's `generate` command run as the sidecar runs it
 //!   (examples/argocd);
 //! - stable certificates through the binary: same seed, same bytes; other
-//!   seed, other keys; `tls.rotation` rolls exactly the certificates.
+//!   seed, other keys; `tls.rotation` changes exactly the certificates.
 //!
 //! Every pipeline's output is validated against the Kubernetes schemas with
 //! `kubernetes-validate` (offline; `.ci/install.d/30-gitops.sh` installs it).
@@ -1386,7 +1386,7 @@ fn another_seed_gives_other_keys_and_passwords() {
 }
 
 #[test]
-fn rotation_bump_changes_exactly_the_certificates_and_the_hashes_of_their_pods() {
+fn rotation_bump_changes_exactly_the_certificates() {
     let rotated_spec = format!("{SPEC}  tls:\n    rotation: 1\n");
     let seed = [("REDIS_SENTINEL_FN_SEED", SEED)];
     let a = by_key(&docs(&render(SPEC, &seed, &[])));
@@ -1448,9 +1448,9 @@ fn rotation_bump_changes_exactly_the_certificates_and_the_hashes_of_their_pods()
         "Secret/cache-client-tls",
         // The CA is part of the certificates: its public copy for clients.
         "ConfigMap/cache-ca",
-        // The pods that mount the redis and sentinel certificates.
-        "StatefulSet/cache-redis",
-        "StatefulSet/cache-sentinel",
+        // Not the StatefulSets: the default image (Valkey 9.1) reloads the
+        // certificate files the kubelet updates, so their pods do not roll
+        // (tests/it/hashing.rs: on other servers they do).
     ]
     .into_iter()
     .map(String::from)

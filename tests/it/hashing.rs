@@ -5,10 +5,14 @@ use crate::harness::cli::*;
 use serde_norway::Value;
 
 fn render_spec(extra: &str) -> Vec<Value> {
+    render_with(extra, &[])
+}
+
+fn render_with(extra: &str, env: &[(&str, Option<&str>)]) -> Vec<Value> {
     let spec = parse(&format!(
         "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: cache\nspec:\n  auth:\n    enabled: true\n{extra}"
     ));
-    let out = krm(&spec, &[], &[]);
+    let out = krm(&spec, &[], env);
     assert!(
         out.status.success(),
         "{}",
@@ -51,7 +55,10 @@ fn each_change_rolls_exactly_the_pods_that_read_it() {
         ("  redis:\n    maxmemory: 100mb\n", true, false),
         ("  redis:\n    minReplicasMaxLag: 20\n", true, false),
         ("  tls:\n    clientAuth: optional\n", true, true),
-        ("  tls:\n    rotation: 1\n", true, true),
+        // The default image (Valkey 9.1) reloads its certificate files:
+        // a rotation rolls nothing there (on other servers it rolls both,
+        // see below).
+        ("  tls:\n    rotation: 1\n", false, false),
         ("  labels:\n    team: web\n", false, false),
         (
             "  redis:\n    resources:\n      requests: {cpu: 1}\n",
@@ -68,8 +75,9 @@ fn each_change_rolls_exactly_the_pods_that_read_it() {
 
 #[test]
 fn rotation_changes_exactly_the_certificate_secrets_and_the_hashes() {
-    let a = render_spec("");
-    let b = render_spec("  tls:\n    rotation: 1\n");
+    // A server that does not reload its certificate files: they roll it.
+    let a = render_spec("  image: redis:8.0.6\n");
+    let b = render_spec("  image: redis:8.0.6\n  tls:\n    rotation: 1\n");
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
         let changed = x != y;
@@ -101,6 +109,63 @@ fn rotation_changes_exactly_the_certificate_secrets_and_the_hashes() {
         find(&a, "Secret", "cache-auth"),
         find(&b, "Secret", "cache-auth")
     );
+}
+
+/// On a server that reloads its certificate files (Valkey 9.1+), generated
+/// certificates reach running pods through the kubelet's Secret update:
+/// a rotation or renewal changes the certificate Secrets and the CA
+/// ConfigMap, not the StatefulSets. Everything else the pods read still
+/// rolls them (passwords, configuration); on other servers a rotation
+/// rolls both, as before.
+#[test]
+fn certificates_do_not_roll_a_server_that_reloads_them() {
+    // Leaves renewed every 2 days; NOW + 3 days is past a renewal point.
+    let valkey =
+        "  image: valkey/valkey:9.1.2\n  tls:\n    validityDays: 20\n    renewBeforeDays: 18\n";
+    let base = render_spec(valkey);
+    let rotated = render_spec(&format!("{valkey}    rotation: 1\n"));
+    let later = (NOW.parse::<i64>().unwrap() + 3 * 86_400).to_string();
+    let renewed = render_with(valkey, &[("SOURCE_DATE_EPOCH", Some(later.as_str()))]);
+    // (step, whether the CA bundle changes)
+    for (what, other, ca) in [
+        ("rotation", &rotated, true),
+        ("leaf renewal", &renewed, false),
+    ] {
+        assert_eq!(base.len(), other.len(), "{what}");
+        for (x, y) in base.iter().zip(other) {
+            let changed = x != y;
+            let expected =
+                (kind(x) == "Secret" && name(x).ends_with("-tls")) || (ca && name(x) == "cache-ca");
+            assert_eq!(
+                changed,
+                expected,
+                "{what}: {} {} changed={changed}",
+                kind(x),
+                name(x)
+            );
+        }
+    }
+    let (r0, s0) = hashes(&base);
+    // Passwords (another seed: other certificates and passwords) roll both.
+    let (r, s) = hashes(&render_with(
+        valkey,
+        &[(
+            "REDIS_SENTINEL_FN_SEED",
+            Some("another-seed-0123456789abcdef"),
+        )],
+    ));
+    assert!(r != r0 && s != s0, "passwords must still roll the pods");
+    let (r, s) = hashes(&render_spec(&format!(
+        "{valkey}  redis:\n    maxmemory: 100mb\n"
+    )));
+    assert!(r != r0 && s == s0, "configuration must still roll its pods");
+    // Other servers: a rotation rolls both.
+    for image in ["redis:8.0.6", "valkey/valkey:9.0.4"] {
+        let plain = format!("  image: {image}\n");
+        let (r0, s0) = hashes(&render_spec(&plain));
+        let (r, s) = hashes(&render_spec(&format!("{plain}  tls:\n    rotation: 1\n")));
+        assert!(r != r0 && s != s0, "{image}: a rotation rolls both");
+    }
 }
 
 /// What a scale may change: the StatefulSets' `spec.replicas` and the
@@ -178,5 +243,37 @@ fn scaling_changes_nothing_in_the_existing_pod_templates() {
             sans.contains(&format!("*.{parent}")),
             "{secret}: no wildcard covers {pod}: {sans:?}"
         );
+    }
+}
+
+/// Where certificates reach the pods without a roll, `check` cannot see
+/// whether the pods reloaded: it names the serial each workload's pods
+/// must serve (the one of its Secret's `tls.crt`, as `openssl x509
+/// -serial` prints it) and how to compare; where they roll, it says
+/// nothing of the kind.
+#[test]
+fn check_names_the_serial_each_workload_must_serve() {
+    for (image, note) in [("valkey/valkey:9.1.2", true), ("redis:8.0.6", false)] {
+        let items = render_spec(&format!("  image: {image}\n"));
+        let out = run(&["check"], to_stream(&items).as_bytes(), &[]);
+        let (ok, text) = status_text(&out);
+        assert!(ok, "{image}: {text}");
+        assert_eq!(
+            text.contains("reach running pods without a roll"),
+            note,
+            "{image}: {text}"
+        );
+        if note {
+            for (sts, secret_name) in [
+                ("cache-redis", "cache-redis-tls"),
+                ("cache-sentinel", "cache-sentinel-tls"),
+            ] {
+                let pem = secret(&items, secret_name, "tls.crt");
+                let serial = crate::harness::serial_of(&pem).expect("openssl x509 -serial");
+                assert!(serial.len() >= 2, "{serial}");
+                let want = format!("{sts}-0..2 serve serial {serial} (Secret {secret_name})");
+                assert!(text.contains(&want), "{image}: no {want:?} in {text}");
+            }
+        }
     }
 }

@@ -53,6 +53,10 @@
 //!   from the highest ordinal, preStop and terminationGracePeriodSeconds
 //!   honoured, both StatefulSets at once); [`Rollout::apply`] returns a
 //!   [`RolloutReport`] with every pod's timings.
+//! - [`served`] (`served.rs`): the serial a pod serves (`openssl s_client`,
+//!   verified), [`kubelet_sync`] (a Secret change reaching running pods
+//!   without a roll) and [`server_reloads`] (the server under test reloads
+//!   its certificate files itself).
 //!
 //! Everything the harness starts is ended by PID when the [`Cluster`] is
 //! dropped (also on panic), and every namespace and hosts file it made is
@@ -93,6 +97,7 @@ mod issuer;
 pub mod metrics;
 mod render;
 mod rollout;
+mod served;
 mod server;
 mod standalone;
 pub mod static_build;
@@ -116,6 +121,8 @@ pub use issuer::{KeyType, Leaf, TestCa};
 pub use render::{Mount, MountSource, Render, Workload, strings};
 #[allow(unused_imports)]
 pub use rollout::{Action, PodEvent, Rollout, RolloutOptions, RolloutReport};
+#[allow(unused_imports)]
+pub use served::{SERVER_RELOADED, Served, kubelet_sync, serial_of, served, server_reloads};
 #[allow(unused_imports)]
 pub use server::{SERVER_ENV, Server, VALKEY_NAMES_ENV, cache_dir};
 #[allow(unused_imports)]
