@@ -625,8 +625,8 @@ fn old_server_on_new_configuration(
     c.kill(&sentinel)?;
     c.start(&sentinel)?;
     c.start(&master)?;
-    c.wait_ready(&sentinel, READY)?;
     let ready = c.wait_ready(&master, READY)?;
+    c.wait_ready(&sentinel, READY)?;
     let others: Vec<String> = t
         .sentinels
         .iter()
