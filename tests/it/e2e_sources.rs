@@ -625,8 +625,6 @@ fn old_server_on_new_configuration(
     c.kill(&sentinel)?;
     c.start(&sentinel)?;
     c.start(&master)?;
-    let ready = c.wait_ready(&master, READY)?;
-    c.wait_ready(&sentinel, READY)?;
     let others: Vec<String> = t
         .sentinels
         .iter()
@@ -634,6 +632,8 @@ fn old_server_on_new_configuration(
         .cloned()
         .collect();
     let (new_master, _, writable) = t.wait_new_master(c, &others, &master, killed)?;
+    let ready = c.wait_ready(&master, READY)?;
+    c.wait_ready(&sentinel, READY)?;
     t.wait_replica_of(c, &master, &new_master)?;
     let linked = killed.elapsed();
     t.wait_sentinels_agree(c, &new_master, t.redis.len() - 1)?;
@@ -657,10 +657,10 @@ fn old_server_on_new_configuration(
     }
     println!("e2e-sources: UPGRADE WINDOW writer: {}", writes.summary());
     println!(
-        "e2e-sources: UPGRADE WINDOW the {UPGRADE_IMAGE} ConfigMaps on the old binary: master {master} and {sentinel} killed and restarted in place; {master} ready {} after its start, replica of {new_master} {} after the kill (new master writable after {}); longest time without an acknowledged write {}; acknowledged writes lost {}",
+        "e2e-sources: UPGRADE WINDOW the {UPGRADE_IMAGE} ConfigMaps on the old binary: master {master} and {sentinel} killed and restarted in place; new master {new_master} writable {} after the kill; {master} ready {} after its start, its replica {} after the kill; longest time without an acknowledged write {}; acknowledged writes lost {}",
+        secs(writable),
         secs(ready),
         secs(linked),
-        secs(writable),
         secs(outage),
         lost.len()
     );
