@@ -1,6 +1,8 @@
 //! Configuration files and start scripts the pods read, as ConfigMap data.
 //!
 //! - `redis.conf` and `start-redis.sh`: [`redis`]
+//! - settings only some server versions accept, which the start scripts
+//!   write for the binary they run: [`gated`]
 //! - `sentinel.conf`, `start-sentinel.sh` and `prune-sentinel.sh`: [`sentinel`]
 //! - pod counts and quorum, read at run time: [`topology`]
 //! - preStop hooks and the Redis readiness script: [`handover`]
@@ -9,6 +11,7 @@
 //! add the per-pod lines (announce names, `replicaof`, `sentinel monitor`,
 //! secrets) to a writable copy at start.
 
+pub mod gated;
 pub mod handover;
 pub mod migration;
 pub mod redis;
@@ -36,6 +39,10 @@ fn component_files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
     match c {
         Component::Redis => BTreeMap::from([
             ("redis.conf".to_string(), redis::redis_conf(inst)),
+            (
+                gated::file_name(Component::Redis).to_string(),
+                gated::file(inst, Component::Redis),
+            ),
             (redis::START_SCRIPT.to_string(), redis::start_script(inst)),
             (
                 handover::PRESTOP_REDIS.to_string(),
@@ -48,6 +55,10 @@ fn component_files(inst: &Instance, c: Component) -> BTreeMap<String, String> {
         ]),
         Component::Sentinel => BTreeMap::from([
             ("sentinel.conf".to_string(), sentinel::sentinel_conf(inst)),
+            (
+                gated::file_name(Component::Sentinel).to_string(),
+                gated::file(inst, Component::Sentinel),
+            ),
             (
                 sentinel::START_SCRIPT.to_string(),
                 sentinel::start_script(inst),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Setting, renewal, script, tls_directives};
+use super::{Setting, gated, renewal, script, tls_directives};
 use crate::auth::users;
 use crate::pod::paths;
 use crate::spec::model::AuthMode;
@@ -26,13 +26,13 @@ pub fn redis_conf(inst: &Instance) -> String {
     .ok();
     writeln!(
         out,
-        "# {START_SCRIPT} includes this file and adds replica-announce-ip, replicaof and secrets."
+        "# {START_SCRIPT} includes this file and adds replica-announce-ip, replicaof, secrets\n# and the lines of {} the running server accepts.",
+        gated::file_name(Component::Redis)
     )
     .ok();
     writeln!(out, "bind * -::*").ok();
     writeln!(out, "protected-mode no").ok();
     tls_directives(&mut out, inst, Component::Redis, paths::REDIS_TLS);
-    renewal::auto_reload_conf(&mut out, inst);
     if renewal::watched(inst) {
         writeln!(
             out,
@@ -74,14 +74,8 @@ pub fn redis_conf(inst: &Instance) -> String {
     }
     // repl-diskless-sync-max-replicas depends on the pod count: the start
     // script adds it from the topology ConfigMap, so scaling rolls nothing.
-    if crate::spec::server::reads_foreign_rdb(r.server.as_ref()) {
-        writeln!(
-            out,
-            "# Valkey 9 refuses Redis 7.4+/8 RDB files (format 12) by default: a\n# replica of a Redis 7.4 or 8 master (a server upgrade) could not sync"
-        )
-        .ok();
-        writeln!(out, "rdb-version-check relaxed").ok();
-    }
+    // Settings only some servers accept (rdb-version-check, ...) are in
+    // redis-gated.conf: the start script writes those the binary accepts.
     if let Some(m) = &r.maxmemory {
         writeln!(out, "maxmemory {m}").ok();
     }
@@ -120,14 +114,19 @@ pub fn start_script(inst: &Instance) -> String {
             ("APP_USER_RULES", a.app_user_rules.clone().into()),
         ]);
     }
-    let watched = renewal::watched(inst);
-    if watched {
+    // The watcher: always where someone else renews the certificates on a
+    // server that does not reload them itself, and as the fallback for an
+    // older binary where the image does (renewal::redis_watcher).
+    let renewed = renewal::carries_watcher(inst);
+    if renewed {
         extra.extend(renewal::settings(inst, Component::Redis));
     }
-    let body = if watched {
-        format!("{}\n{BODY}", renewal::redis_watcher())
-    } else {
-        BODY.to_string()
-    };
+    let mut body = gated::HELPERS.to_string();
+    if renewed {
+        body.push('\n');
+        body.push_str(&renewal::redis_watcher(inst));
+    }
+    body.push('\n');
+    body.push_str(BODY);
     script(inst, Component::Redis, &extra, &body)
 }

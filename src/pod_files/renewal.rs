@@ -17,9 +17,12 @@
 //! Sentinel mode (`tls-auto-reload-interval`: every interval a background
 //! thread compares the certificates' fingerprints and the key's inode and
 //! mtime, and swaps in new TLS contexts when they changed). For them the
-//! configuration sets that interval instead, and neither the watcher loop
-//! nor the Sentinel restarts are rendered ([`server_reloads`]; proven with
-//! the kubelet's `..data` switch in tests/it/e2e_sources.rs).
+//! configuration sets that interval instead ([`server_reloads`]; proven
+//! with the kubelet's `..data` switch in tests/it/e2e_sources.rs), as a
+//! gated setting ([`super::gated`]): the scripts still carry the watcher
+//! and the Sentinel restarts ([`carries_watcher`]), and run them only on a
+//! binary that does not meet the gate (an older server restarted in place
+//! before the rollout reached its pod, or a rollback to the old image).
 //!
 //! That holds for `tls.source: generated` too: the function's own
 //! certificates then reach running pods the same way (the kubelet updates
@@ -38,6 +41,8 @@ use crate::spec::{Component, Instance};
 
 const REDIS_WATCH: &str = include_str!("scripts/renew-redis.sh");
 const SENTINEL_LAUNCH: &str = include_str!("scripts/renew-sentinel.sh");
+/// The last line of `scripts/renew-redis.sh`, which starts the watcher.
+const REDIS_WATCH_START: &str = "watch_tls $$ &\n";
 /// The last line of `scripts/start-sentinel.sh`, which [`SENTINEL_LAUNCH`]
 /// replaces when the certificate files are watched.
 pub const SENTINEL_EXEC: &str = "exec \"$SENTINEL_BIN\" \"$RUN_DIR/sentinel.conf\"\n";
@@ -81,15 +86,15 @@ pub fn watched(inst: &Instance) -> bool {
     sources::renewed_outside(inst) && !server_reloads(inst)
 }
 
-/// The redis.conf / sentinel.conf lines that have the server reload
-/// renewed certificates itself, when it does ([`server_reloads`]).
-pub fn auto_reload_conf(out: &mut String, inst: &Instance) {
-    if server_reloads(inst) {
-        out.push_str(
-            "# renewed certificate files (the kubelet's ..data switch) are reloaded by the server\n",
-        );
-        out.push_str(&format!("tls-auto-reload-interval {AUTO_RELOAD_SECONDS}\n"));
-    }
+/// Whether the start scripts carry the watcher loop and the supervised
+/// Sentinel restarts: where they watch ([`watched`]), and wherever the
+/// image reloads certificates itself, as the fallback for an older binary
+/// (which then starts them: [`redis_watcher`], [`sentinel_body`]). That
+/// includes generated certificates, which roll no pod there: an old binary
+/// still running under such a spec (mid-upgrade, or after a rollback of
+/// the image) would otherwise never see them.
+pub fn carries_watcher(inst: &Instance) -> bool {
+    sources::renewed_outside(inst) || server_reloads(inst)
 }
 
 /// Peer Sentinels that must be ready before one restarts: enough for the
@@ -135,16 +140,35 @@ pub fn settings(inst: &Instance, c: Component) -> Vec<(&'static str, Setting)> {
     v
 }
 
-/// The Redis watcher, started in the background before the body runs.
-pub fn redis_watcher() -> &'static str {
-    REDIS_WATCH
+/// The Redis watcher, started in the background before the body runs;
+/// where the image reloads certificates itself, only on a binary that does
+/// not.
+pub fn redis_watcher(inst: &Instance) -> String {
+    if !server_reloads(inst) {
+        return REDIS_WATCH.to_string();
+    }
+    let head = REDIS_WATCH
+        .strip_suffix(REDIS_WATCH_START)
+        .unwrap_or(REDIS_WATCH);
+    let gate = super::gated::reload_condition();
+    format!(
+        "{head}if server_meets '{gate}'; then\n    log \"$RUNNING_SERVER reloads renewed certificate files itself (tls-auto-reload-interval)\"\nelse\n    log \"${{RUNNING_SERVER:-this server}} does not reload certificate files itself: watching them\"\n    {REDIS_WATCH_START}fi\n"
+    )
 }
 
 /// The Sentinel start script body with its last line (`exec
-/// redis-sentinel`) replaced by the supervising launch.
-pub fn sentinel_body(body: &str) -> String {
+/// redis-sentinel`) replaced by the supervising launch; where the image
+/// reloads certificates itself, the plain exec stays for a binary that
+/// meets the gate.
+pub fn sentinel_body(inst: &Instance, body: &str) -> String {
     let head = body.strip_suffix(SENTINEL_EXEC).unwrap_or(body);
-    format!("{head}{SENTINEL_LAUNCH}")
+    if !server_reloads(inst) {
+        return format!("{head}{SENTINEL_LAUNCH}");
+    }
+    let gate = super::gated::reload_condition();
+    format!(
+        "{head}if server_meets '{gate}'; then\n    log \"$RUNNING_SERVER reloads renewed certificate files itself (tls-auto-reload-interval)\"\n    {SENTINEL_EXEC}fi\nlog \"${{RUNNING_SERVER:-this server}} does not reload certificate files itself\"\n{SENTINEL_LAUNCH}"
+    )
 }
 
 #[cfg(test)]
@@ -159,9 +183,23 @@ mod tests {
             body.ends_with(SENTINEL_EXEC),
             "start-sentinel.sh must end with {SENTINEL_EXEC:?} (renewal.rs replaces it)"
         );
-        let watched = sentinel_body(body);
+        assert!(REDIS_WATCH.ends_with(REDIS_WATCH_START));
+        let inst = test_spec("  image: redis:7.0.15\n  tls:\n    source: cert-manager\n");
+        let watched = sentinel_body(&inst, body);
         assert!(!watched.contains("exec \"$SENTINEL_BIN\""));
         assert!(watched.contains("start_sentinel\n"));
+        assert!(!redis_watcher(&inst).contains("server_meets"));
+        // Valkey 9.1: the restarts and the watcher only on an older binary.
+        let inst = test_spec("  image: valkey/valkey:9.1.2\n  tls:\n    source: cert-manager\n");
+        let both = sentinel_body(&inst, body);
+        let exec = both.find("exec \"$SENTINEL_BIN\"").expect("exec");
+        assert!(both[..exec].contains("if server_meets 'valkey>=9.1'; then"));
+        assert!(both[exec..].contains("start_sentinel\n"));
+        let w = redis_watcher(&inst);
+        assert!(
+            w.contains("if server_meets 'valkey>=9.1'; then")
+                && w.ends_with("    watch_tls $$ &\nfi\n")
+        );
     }
 
     #[test]
@@ -177,13 +215,6 @@ mod tests {
             let inst = test_spec(&format!("  image: {image}\n{tls}"));
             assert_eq!(server_reloads(&inst), reloads, "{image}");
             assert_eq!(watched(&inst), !reloads, "{image}");
-            let mut conf = String::new();
-            auto_reload_conf(&mut conf, &inst);
-            assert_eq!(
-                conf.contains("tls-auto-reload-interval 10\n"),
-                reloads,
-                "{image}"
-            );
         }
         // Generated certificates: Valkey 9.1+ reloads them (no roll), the
         // others roll; nothing is watched.

@@ -26,13 +26,13 @@ pub fn sentinel_conf(inst: &Instance) -> String {
     .ok();
     writeln!(
         out,
-        "# {START_SCRIPT} appends myid, announce-ip and the monitor block (quorum from the topology ConfigMap)."
+        "# {START_SCRIPT} appends the lines of {} the running server accepts, myid,\n# announce-ip and the monitor block (quorum from the topology ConfigMap).",
+        super::gated::file_name(Component::Sentinel)
     )
     .ok();
     writeln!(out, "bind * -::*").ok();
     writeln!(out, "protected-mode no").ok();
     tls_directives(&mut out, inst, Component::Sentinel, paths::SENTINEL_TLS);
-    super::renewal::auto_reload_conf(&mut out, inst);
     writeln!(out, "dir {}", paths::SENTINEL_RUN).ok();
     writeln!(
         out,
@@ -62,15 +62,18 @@ pub fn start_script(inst: &Instance) -> String {
     {
         extra.push(("SENTINEL_USER", super::users::SENTINEL_USER.into()));
     }
-    let watched = super::renewal::watched(inst);
-    if watched {
+    // Supervised restarts where someone else renews the certificates (on an
+    // image that reloads them itself, only for an older binary).
+    let renewed = super::renewal::carries_watcher(inst);
+    if renewed {
         extra.extend(super::renewal::settings(inst, Component::Sentinel));
     }
-    let body = if watched {
-        super::renewal::sentinel_body(BODY)
+    let body = if renewed {
+        super::renewal::sentinel_body(inst, BODY)
     } else {
         BODY.to_string()
     };
+    let body = format!("{}\n{body}", super::gated::HELPERS);
     script(inst, Component::Sentinel, &extra, &body)
 }
 

@@ -235,13 +235,60 @@ pub fn support(kind: ServerKind, v: Version) -> Support {
     }
 }
 
+/// A server and the version from which on it has a setting: redis.conf and
+/// sentinel.conf never carry such a setting, the start scripts write it
+/// only where the binary they run meets the gate (`--version`;
+/// [`crate::pod_files::gated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    pub kind: ServerKind,
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl Gate {
+    /// `rdb-version-check` (Valkey 9.0+).
+    pub const RDB_VERSION_CHECK: Gate = Gate {
+        kind: ServerKind::Valkey,
+        major: 9,
+        minor: 0,
+    };
+    /// `tls-auto-reload-interval` (Valkey 9.1+).
+    pub const TLS_AUTO_RELOAD: Gate = Gate {
+        kind: ServerKind::Valkey,
+        major: 9,
+        minor: 1,
+    };
+
+    /// Whether the server the input names has the setting for sure: a tag
+    /// without a minor version (`valkey:9`) meets only a gate at `N.0`.
+    pub fn admits(self, server: Option<&Server>) -> bool {
+        server.is_some_and(|s| {
+            let v = s.version;
+            s.kind == self.kind
+                && (v.major > self.major
+                    || (v.major == self.major && v.minor.unwrap_or(0) >= self.minor))
+        })
+    }
+
+    /// The condition as the start scripts read it: `valkey>=9.1`.
+    pub fn condition(self) -> String {
+        format!(
+            "{}>={}.{}",
+            self.kind.name().to_ascii_lowercase(),
+            self.major,
+            self.minor
+        )
+    }
+}
+
 /// Whether the server is a Valkey that must be told to read the RDB
 /// format of Redis 7.4 and 8 (`rdb-version-check relaxed`, Valkey 9.0+):
 /// Valkey 9 writes format 80 and, by default, refuses formats 12-79 (Redis
 /// 7.4+), so its replicas could not sync from a Redis 7.4/8 master during
 /// an upgrade. Written only where the server is known to have the setting.
 pub fn reads_foreign_rdb(server: Option<&Server>) -> bool {
-    server.is_some_and(|s| s.kind == ServerKind::Valkey && s.version.major >= 9)
+    Gate::RDB_VERSION_CHECK.admits(server)
 }
 
 /// Whether the server reloads renewed certificate files by itself
@@ -250,10 +297,7 @@ pub fn reads_foreign_rdb(server: Option<&Server>) -> bool {
 /// mounted Secret (tests/it/e2e_sources.rs, docs/servers.md). A tag without a
 /// minor version (`valkey:9`) is not taken for 9.1: it may be an older 9.
 pub fn reloads_tls(server: Option<&Server>) -> bool {
-    server.is_some_and(|s| {
-        s.kind == ServerKind::Valkey
-            && (s.version.major > 9 || (s.version.major == 9 && s.version.minor >= Some(1)))
-    })
+    Gate::TLS_AUTO_RELOAD.admits(server)
 }
 
 /// The RDB format a server writes (from the servers' `rdb.h`: Redis 7.0
@@ -407,6 +451,10 @@ mod tests {
         }
         assert!(!reloads_tls(Some(&s(Redis, "9.1"))));
         assert!(!reloads_tls(None));
+        assert!(reads_foreign_rdb(Some(&s(Valkey, "9"))));
+        assert!(reads_foreign_rdb(Some(&s(Valkey, "10"))));
+        assert_eq!(Gate::TLS_AUTO_RELOAD.condition(), "valkey>=9.1");
+        assert_eq!(Gate::RDB_VERSION_CHECK.condition(), "valkey>=9.0");
     }
 
     #[test]

@@ -22,9 +22,12 @@
 //!   writes lost (must be none).
 //!
 //! On a server that reloads the files itself (Valkey 9.1+,
-//! `tls-auto-reload-interval`; `E2E_SERVER=valkey-9.1`) there is no watcher
-//! and no Sentinel restart: every pod must log Valkey's own reload, and no
-//! handshake may be refused.
+//! `tls-auto-reload-interval`; `E2E_SERVER=valkey-9.1`) the watcher and the
+//! Sentinel restarts do not start: every pod must log Valkey's own reload,
+//! and no handshake may be refused. On any other server the cert-manager
+//! scenario ends with a server upgrade's window: the Valkey 9.1 ConfigMaps
+//! on the old binary, whose master and a Sentinel restart in place
+//! ([`old_server_on_new_configuration`]).
 
 use crate::harness;
 
@@ -341,6 +344,7 @@ fn scenario(source: Source, fixture: &str) -> Result<()> {
         sentinel_down_reloading(&mut c, &t, &mut render, &issuer, &ca)?;
     } else if source == Source::CertManager {
         never_below_quorum(&mut c, &t, &mut render, &issuer, &ca, &renewed)?;
+        old_server_on_new_configuration(&mut c, &t, &mut render, &issuer, &ca, fixture, &work)?;
     }
     c.pass();
     Ok(())
@@ -433,6 +437,155 @@ fn never_below_quorum(
         "e2e-sources: QUORUM with {down} stopped, the other Sentinels kept the old certificate and waited ({} observed; Redis reloaded at once); once {down} was back they restarted within {}",
         secs(waited),
         secs(took)
+    );
+    Ok(())
+}
+
+/// The image every pod is moved to in [`old_server_on_new_configuration`].
+const UPGRADE_IMAGE: &str = "docker.io/valkey/valkey:9.1.2";
+
+/// A server upgrade's window: the ConfigMaps rendered for Valkey 9.1.2
+/// (whose gated settings, `rdb-version-check relaxed` and
+/// `tls-auto-reload-interval`, the server under test refuses) reach the
+/// pods before the rollout does, and the master and a Sentinel, still on
+/// the old binary, crash and restart in place (SIGKILL, then the kubelet's
+/// restart: the same template, the new files). While the acknowledged
+/// writer runs, both must start (the gated lines left out, each logged),
+/// the old master rejoin as a replica of the new one, the Sentinels agree
+/// with their quorum, and no acknowledged write be lost; and since the old
+/// binary does not reload certificates itself, the restarted Redis's
+/// watcher must pick up a renewal and the Sentinel run under the
+/// supervising launch (its restarts). Before the gated
+/// settings the restarted master exited at once (`Bad directive`): a crash
+/// loop until the rollout reached it.
+fn old_server_on_new_configuration(
+    c: &mut Cluster,
+    t: &Topo,
+    render: &mut Render,
+    issuer: &Issuer,
+    ca: &Path,
+    fixture: &str,
+    work: &Path,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut spec: Value = serde_norway::from_str(&std::fs::read_to_string(fixture)?)?;
+    spec["spec"]["image"] = UPGRADE_IMAGE.into();
+    let path = work.join("upgrade-spec.yaml");
+    std::fs::write(&path, serde_norway::to_string(&spec)?)?;
+    let upgrade = Render::spec(&path)?;
+    // Only the component ConfigMaps change (config files and scripts); the
+    // Secrets and the pod templates (the old image) stay.
+    let mut changed = 0;
+    for cm in upgrade.kinds("ConfigMap") {
+        let data = &cm["data"];
+        if data["redis.conf"].is_string() || data["sentinel.conf"].is_string() {
+            let text: String = data
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, v)| v.as_str())
+                .collect();
+            ensure!(
+                text.contains("tls-auto-reload-interval 10")
+                    && (data["sentinel.conf"].is_string()
+                        || text.contains("rdb-version-check relaxed")),
+                "the {UPGRADE_IMAGE} render sets what the server under test refuses: {cm}"
+            );
+            put(render, cm.clone());
+            changed += 1;
+        }
+    }
+    ensure!(
+        changed == 2,
+        "{changed} component ConfigMaps in the upgrade render"
+    );
+    let client_cert = c.client().tls.clone();
+    let w = Writer::start(c, render, t, WriterOptions::new("upgrade-window"))?;
+    w.wait_acked(10, Duration::from_secs(30))?;
+    let all: Vec<String> = t.redis.iter().chain(&t.sentinels).cloned().collect();
+    kubelet_sync(c, render, &all)?;
+    let master = t.current_master(c)?;
+    let sentinel = t.sentinels[1].clone();
+    let marks: Vec<(String, usize)> = [&master, &sentinel]
+        .into_iter()
+        .map(|p| (p.clone(), c.log(p).len()))
+        .collect();
+    let killed = Instant::now();
+    c.kill(&master)?;
+    c.kill(&sentinel)?;
+    c.start(&sentinel)?;
+    c.start(&master)?;
+    let others: Vec<String> = t
+        .sentinels
+        .iter()
+        .filter(|s| **s != sentinel)
+        .cloned()
+        .collect();
+    let (new_master, _, writable) = t.wait_new_master(c, &others, &master, killed)?;
+    let ready = c.wait_ready(&master, READY)?;
+    c.wait_ready(&sentinel, READY)?;
+    t.wait_replica_of(c, &master, &new_master)?;
+    let linked = killed.elapsed();
+    t.wait_sentinels_agree(c, &new_master, t.redis.len() - 1)?;
+    std::thread::sleep(Duration::from_secs(2));
+    let writes = w.stop()?;
+    let lost = writes.lost(c, t, &new_master)?;
+    let outage = writes.longest_gap(killed, writes.end);
+    for (p, at) in &marks {
+        let log = harness::log_since(c, p, *at);
+        ensure!(
+            log.contains("(condition valkey>=9.1): tls-auto-reload-interval 10")
+                && log.contains("does not reload certificate files itself"),
+            "{p}: the gated line left out and the watcher's fallback expected; log since the restart: {log}"
+        );
+        if *p == master {
+            ensure!(
+                log.contains("(condition valkey>=9.0): rdb-version-check relaxed"),
+                "{p}: rdb-version-check left out expected; log: {log}"
+            );
+        }
+    }
+    println!("e2e-sources: UPGRADE WINDOW writer: {}", writes.summary());
+    println!(
+        "e2e-sources: UPGRADE WINDOW the {UPGRADE_IMAGE} ConfigMaps on the old binary: master {master} and {sentinel} killed and restarted in place; new master {new_master} writable {} after the kill; {master} ready {} after its start, its replica {} after the kill; longest time without an acknowledged write {}; acknowledged writes lost {}",
+        secs(writable),
+        secs(ready),
+        secs(linked),
+        secs(outage),
+        lost.len()
+    );
+    ensure!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    t.ensure_quorum(c, "OK")?;
+    // The restarted pods watch their certificates (the old binary does not
+    // reload them itself): Redis re-reads a renewal over the socket of the
+    // `!valkey>=9.1` lines; the Sentinel runs under the supervising launch
+    // (its restarts, in slots of 10 s, are measured above).
+    ensure!(
+        harness::log_since(c, &sentinel, marks[1].1)
+            .contains("watching the certificate files: Sentinel restarts"),
+        "{sentinel}: the supervised launch expected"
+    );
+    let renewed = issuer.issue_all(render)?;
+    kubelet_sync(c, render, &all)?;
+    let (_, took) = harness::wait_for(
+        "the restarted Redis to serve the renewed certificate",
+        RENEWED_WITHIN,
+        Duration::from_millis(500),
+        || match served(
+            c,
+            &t.fqdn(c, &master),
+            t.redis_port,
+            ca,
+            client_cert.as_ref(),
+        ) {
+            Ok(Served::Serial(x)) if x == renewed["cache-redis-tls"] => Ok(()),
+            other => Err(format!("{master}: {other:?}")),
+        },
+    )?;
+    println!(
+        "e2e-sources: UPGRADE WINDOW the restarted {master} served a renewed certificate {} after the swap (its watcher on the old binary); {sentinel} under the supervised launch; scenario {}",
+        secs(took),
+        secs(started.elapsed())
     );
     Ok(())
 }

@@ -94,6 +94,8 @@ mkdir -p "$RUN_DIR"
 umask 077
 {
     conf_line "include $CONFIG_DIR/redis.conf"
+    # Settings only some servers accept: those this binary does (gated.sh).
+    gated_conf "$CONFIG_DIR/redis-gated.conf"
     conf_line "replica-announce-ip $SELF"
     # Depends on the pod count, read here so that scaling rolls nothing.
     n=$(pod_count redis)

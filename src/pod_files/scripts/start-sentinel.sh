@@ -57,6 +57,7 @@ if [ -n "$ADOPT" ]; then
     umask 077
     {
         cat "$CONFIG_DIR/sentinel.conf"
+        gated_conf "$CONFIG_DIR/sentinel-gated.conf"
         conf_line "sentinel myid $(printf '%s' "$SELF" | sha1sum | cut -c1-40)"
         conf_line "sentinel announce-ip $SELF"
         conf_line "sentinel announce-port $SENTINEL_PORT"
@@ -86,6 +87,8 @@ if [ "$QUORUM" -eq 0 ]; then QUORUM=$(( $(pod_count sentinel) / 2 + 1 )); fi
 MYID=$(printf '%s' "$SELF" | sha1sum | cut -c1-40)
 {
     cat "$CONFIG_DIR/sentinel.conf"
+    # Settings only some servers accept: those this binary does (gated.sh).
+    gated_conf "$CONFIG_DIR/sentinel-gated.conf"
     conf_line "sentinel myid $MYID"
     conf_line "sentinel announce-ip $SELF"
     conf_line "sentinel announce-port $SENTINEL_PORT"
