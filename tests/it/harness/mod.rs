@@ -25,6 +25,8 @@
 //!   [`Cluster::start`], [`Cluster::stop`], [`Cluster::kill`],
 //!   [`Cluster::delete`] (the pod goes away: DNS record and emptyDirs),
 //!   [`Cluster::set_ip`] (new address, every hosts file updated),
+//!   [`Cluster::add_service`] (a ClusterIP Service in front of one pod: a
+//!   DNS record for an address of its own, redis-ha's announce Services),
 //!   [`Cluster::cut`] / [`Cluster::heal`] (the pod's link leaves / rejoins
 //!   the bridge: silent packet loss both ways), [`Cluster::exec`] (like
 //!   `kubectl exec`), [`Cluster::probe`] (the rendered readiness probe).
@@ -42,7 +44,12 @@
 //!   acknowledged writes lost ([`Writes::lost`]). [`Writer::start_fixed`]
 //!   writes to one master without Sentinels (a standalone Redis);
 //!   [`Writer::switch_to`] moves a running writer to another topology (an
-//!   application that re-reads its Secrets: a migration's cut-over).
+//!   application that re-reads its Secrets: a migration's cut-over);
+//!   [`Writer::start_on`] writes to a deployment no render describes (one
+//!   a test lays out as a Helm chart does).
+//! - [`ConnectionWatch`] (`conn_watch.rs`): nftables in pods' network
+//!   namespaces record every address that opens a TCP connection to them
+//!   (proof that one deployment never contacts another).
 //! - Two renders in one cluster (a migration's old and new deployments):
 //!   build the [`Cluster`] from both renders' items, one [`Topo`] per
 //!   render, [`start_topology`] for each, [`Cluster::set_client`] to talk to
@@ -87,6 +94,7 @@
 pub mod cli;
 mod client;
 mod cluster;
+mod conn_watch;
 mod consumer;
 mod doc_blocks;
 mod issuer;
@@ -103,6 +111,8 @@ mod writer;
 pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 #[allow(unused_imports)]
 pub use cluster::{Cluster, ClusterOptions, Pod};
+#[allow(unused_imports)]
+pub use conn_watch::ConnectionWatch;
 #[allow(unused_imports)]
 pub use consumer::{
     Background, ClientWriter, Drivers, WriterResult, check_threescale_rules, extract_code_blocks,
@@ -127,7 +137,7 @@ pub use topo::{
     sentinel_master_state, start_sentinels_first, start_topology,
 };
 #[allow(unused_imports)]
-pub use writer::{Outcome, Write, Writer, WriterOptions, Writes};
+pub use writer::{Endpoint, Outcome, Write, Writer, WriterOptions, Writes};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
