@@ -49,9 +49,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use harness::{
-    Client, Cluster, ClusterOptions, ConnectionWatch, Credentials, Endpoint, POLL, READY, Render,
-    Rollout, SETTLE, Server, Topo, Writer, WriterOptions, Writes, extract_code_blocks, repo_path,
-    scratch_root, secs, wait_for,
+    Client, Cluster, ClusterOptions, ConnectionWatch, Credentials, Endpoint, KeyType, Leaf, POLL,
+    READY, Render, Rollout, SETTLE, Server, TestCa, TlsFiles, Topo, Writer, WriterOptions, Writes,
+    extract_code_blocks, repo_path, scratch_root, secs, wait_for,
 };
 
 const SEED: &str = "migration-recipes-seed-0123456789abcdef";
@@ -94,6 +94,8 @@ struct Old {
     master_announced: MasterName,
     password: String,
     sentinels: Option<Sentinels>,
+    /// With TLS: the CA its clients trust and their certificate.
+    client_tls: Option<(String, Leaf)>,
 }
 
 enum MasterName {
@@ -168,11 +170,13 @@ const BITNAMI_NODE: &str = r#"set -eu
 HEADLESS=redis-headless.shop.svc.cluster.local
 me="$(hostname).$HEADLESS"
 pw=$(cat /opt/old/secrets/redis-password)
+tls=""
+if [ "${TLS_ENABLED:-no}" = yes ]; then tls="--tls --cert /opt/old/tls/tls.crt --key /opt/old/tls/tls.key --cacert /opt/old/tls/ca.crt"; fi
 master=""
 for i in 0 1 2; do
     s="redis-node-$i.$HEADLESS"
     [ "$s" != "$me" ] && getent hosts "$s" >/dev/null || continue
-    a=$(REDISCLI_AUTH="$pw" timeout 3 redis-cli --no-auth-warning -h "$s" -p 26379 SENTINEL get-master-addr-by-name mymaster 2>/dev/null | sed -n 1p | tr -d '\r') || a=""
+    a=$(REDISCLI_AUTH="$pw" timeout 3 redis-cli $tls --no-auth-warning -h "$s" -p 26379 SENTINEL get-master-addr-by-name mymaster 2>/dev/null | sed -n 1p | tr -d '\r') || a=""
     if [ -n "$a" ]; then master=$a; break; fi
 done
 [ -n "$master" ] || master="redis-node-0.$HEADLESS"
@@ -186,6 +190,15 @@ done
     echo "masterauth \"$pw\""
     echo "replica-announce-ip $me"
     if [ "$master" != "$me" ]; then echo "replicaof $master 6379"; fi
+    if [ -n "$tls" ]; then
+        echo "port 0"
+        echo "tls-port 6379"
+        echo "tls-cert-file /opt/old/tls/tls.crt"
+        echo "tls-key-file /opt/old/tls/tls.key"
+        echo "tls-ca-cert-file /opt/old/tls/ca.crt"
+        echo "tls-auth-clients yes"
+        echo "tls-replication yes"
+    fi
 } > /opt/old/conf/redis.conf
 exec redis-server /opt/old/conf/redis.conf
 "#;
@@ -197,9 +210,11 @@ const BITNAMI_SENTINEL: &str = r#"set -eu
 HEADLESS=redis-headless.shop.svc.cluster.local
 me="$(hostname).$HEADLESS"
 pw=$(cat /opt/old/secrets/redis-password)
+tls=""
+if [ "${TLS_ENABLED:-no}" = yes ]; then tls="--tls --cert /opt/old/tls/tls.crt --key /opt/old/tls/tls.key --cacert /opt/old/tls/ca.crt"; fi
 master=""; n=0
 while [ -z "$master" ] && [ "$n" -lt 150 ]; do
-    r=$(REDISCLI_AUTH="$pw" timeout 3 redis-cli --no-auth-warning -p 6379 INFO replication 2>/dev/null | tr -d '\r') || r=""
+    r=$(REDISCLI_AUTH="$pw" timeout 3 redis-cli $tls --no-auth-warning -p 6379 INFO replication 2>/dev/null | tr -d '\r') || r=""
     case "$r" in
         *role:master*) master=$me ;;
         *master_host:*) master=$(printf '%s\n' "$r" | sed -n 's/^master_host://p') ;;
@@ -219,13 +234,101 @@ done
     echo "sentinel auth-pass mymaster \"$pw\""
     echo "sentinel down-after-milliseconds mymaster 60000"
     echo "sentinel failover-timeout mymaster 180000"
+    if [ -n "$tls" ]; then
+        echo "port 0"
+        echo "tls-port 26379"
+        echo "tls-cert-file /opt/old/tls/tls.crt"
+        echo "tls-key-file /opt/old/tls/tls.key"
+        echo "tls-ca-cert-file /opt/old/tls/ca.crt"
+        echo "tls-auth-clients yes"
+        echo "tls-replication yes"
+    fi
 } > /opt/old/conf/sentinel.conf
 exec redis-sentinel /opt/old/conf/sentinel.conf
 "#;
 
-fn bitnami() -> Old {
+/// The Bitnami chart's TLS (`tls.enabled`, `tls.authClients: true`, its
+/// default): one certificate for every pod (like the chart's generated
+/// one: `*.redis-headless...`), in Secret `redis-crt` (`tls.crt`,
+/// `tls.key`, `ca.crt`), Redis and Sentinel on TLS only, client
+/// certificates required. As docs/migrating.md#tls says, the source
+/// trusts the new topology's CA too (`new_ca`, appended to `ca.crt`).
+struct BitnamiTls {
+    ca: TestCa,
+    new_ca: Vec<u8>,
+    /// The client certificate of the old deployment's applications.
+    client: Leaf,
+}
+
+impl BitnamiTls {
+    fn new(dir: &Path, new: &Render) -> Result<BitnamiTls> {
+        let ca = TestCa::new(&dir.join("bitnami-ca"), "bitnami-redis-ca", KeyType::EcP256)?;
+        let new_ca = new
+            .secret_data("cache-redis-tls")?
+            .remove("ca.crt")
+            .context("cache-redis-tls has no ca.crt")?;
+        let client = ca.issue("app", &[], &[], &["clientAuth"], KeyType::EcP256, 30)?;
+        Ok(BitnamiTls { ca, new_ca, client })
+    }
+
+    fn secret(&self) -> Result<Value> {
+        let dns: Vec<String> = [
+            "*.redis-headless.shop.svc.cluster.local",
+            "redis-headless.shop.svc.cluster.local",
+            "redis.shop.svc.cluster.local",
+            "localhost",
+        ]
+        .map(String::from)
+        .to_vec();
+        let leaf = self.ca.issue(
+            "redis.shop.svc.cluster.local",
+            &dns,
+            &["127.0.0.1"],
+            &["serverAuth", "clientAuth"],
+            KeyType::EcP256,
+            30,
+        )?;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let mut ca = self.ca.pem.as_bytes().to_vec();
+        ca.extend_from_slice(&self.new_ca);
+        Ok(json!({"apiVersion": "v1", "kind": "Secret",
+                  "metadata": {"name": "redis-crt", "namespace": NS},
+                  "data": {"tls.crt": b64(leaf.cert.as_bytes()), "tls.key": b64(leaf.key.as_bytes()),
+                           "ca.crt": b64(&ca)}}))
+    }
+}
+
+fn bitnami_with(tls: Option<&BitnamiTls>) -> Result<Old> {
     let pw = "bitnami-source-password-4f1c";
-    let items = vec![
+    let mut containers = vec![
+        container("redis", "start-node.sh", REDIS_PORT, Some("redis-password")),
+        container("sentinel", "start-sentinel.sh", SENTINEL_PORT, None),
+    ];
+    let mut tls_items = Vec::new();
+    if let Some(t) = tls {
+        tls_items.push(t.secret()?);
+        for c in &mut containers {
+            c["env"] = json!([{"name": "TLS_ENABLED", "value": "yes"}]);
+            c["volumeMounts"]
+                .as_array_mut()
+                .context("volumeMounts")?
+                .push(json!({"name": "tls", "mountPath": "/opt/old/tls", "readOnly": true}));
+        }
+        containers[0]["readinessProbe"]["exec"]["command"][2] = format!(
+            "REDISCLI_AUTH=$(cat {SECRETS}/redis-password) redis-cli --tls --cert /opt/old/tls/tls.crt --key /opt/old/tls/tls.key --cacert /opt/old/tls/ca.crt --no-auth-warning -p {REDIS_PORT} PING | grep -q PONG"
+        )
+        .into();
+    }
+    let mut sts = statefulset("redis-node", "redis-headless", 3, "redis", containers);
+    if tls.is_some() {
+        sts["spec"]["template"]["spec"]["volumes"]
+            .as_array_mut()
+            .context("volumes")?
+            .push(
+                json!({"name": "tls", "secret": {"secretName": "redis-crt", "defaultMode": 0o440}}),
+            );
+    }
+    let mut items = vec![
         secret("redis", "redis-password", pw),
         scripts(
             "redis-node-scripts",
@@ -234,18 +337,10 @@ fn bitnami() -> Old {
                 ("start-sentinel.sh", BITNAMI_SENTINEL),
             ],
         ),
-        statefulset(
-            "redis-node",
-            "redis-headless",
-            3,
-            "redis",
-            vec![
-                container("redis", "start-node.sh", REDIS_PORT, Some("redis-password")),
-                container("sentinel", "start-sentinel.sh", SENTINEL_PORT, None),
-            ],
-        ),
+        sts,
     ];
-    Old {
+    items.extend(tls_items);
+    Ok(Old {
         items,
         statefulset: "redis-node".into(),
         services: Vec::new(),
@@ -259,7 +354,8 @@ fn bitnami() -> Old {
             master_name: "mymaster".into(),
             auth: true,
         }),
-    }
+        client_tls: tls.map(|t| (t.ca.pem.clone(), t.client.clone())),
+    })
 }
 
 /// redis-ha's Redis: announces its announce Service's address; the
@@ -360,6 +456,7 @@ fn redis_ha() -> Old {
             master_name: "mymaster".into(),
             auth: false,
         }),
+        client_tls: None,
     }
 }
 
@@ -398,6 +495,7 @@ fn openshift_guide() -> Old {
         master_announced: MasterName::PodName,
         password: pw.into(),
         sentinels: None,
+        client_tls: None,
     }
 }
 
@@ -430,24 +528,41 @@ fn recipe_specs(file: &str, dir: &Path) -> Result<[std::path::PathBuf; 3]> {
 }
 
 /// The old deployment's client (plain text, its password).
-fn old_client(c: &Cluster, old: &Old) -> Client {
+fn old_client(c: &Cluster, old: &Old) -> Result<Client> {
     let cred = Credentials {
         user: None,
         password: old.password.clone(),
     };
-    Client {
+    let dir = c.work.join("old-client");
+    let tls = old
+        .client_tls
+        .as_ref()
+        .map(|(ca, leaf)| {
+            TlsFiles::write(
+                &dir,
+                ca.as_bytes(),
+                leaf.cert.as_bytes(),
+                leaf.key.as_bytes(),
+            )
+        })
+        .transpose()?;
+    Ok(Client {
         netns: c.client().netns.clone(),
-        dir: c.work.join("old-client"),
-        tls: None,
+        dir,
+        tls,
         ca_only: None,
         redis_auth: Some(cred.clone()),
         sentinel_auth: old.sentinels.as_ref().filter(|s| s.auth).map(|_| cred),
-    }
+    })
 }
 
 /// The whole recipe; with `remove_after`, the section is then removed
 /// (the rollout checked as described at the top).
-fn run_recipe(file: &str, old: Old, remove_after: bool) -> Result<()> {
+fn run_recipe(
+    file: &str,
+    old: impl FnOnce(&Path, &Render) -> Result<Old>,
+    remove_after: bool,
+) -> Result<()> {
     harness::require_environment()?;
     let started = Instant::now();
     let dir = scratch_root().join(format!(
@@ -456,11 +571,13 @@ fn run_recipe(file: &str, old: Old, remove_after: bool) -> Result<()> {
         std::process::id()
     ));
     let [spec, cut_spec, plain_spec] = recipe_specs(file, &dir)?;
+    let rendered = Render::spec_as_written(&spec, Some(SEED))?;
+    let old = old(&dir, &rendered)?;
     let with_old = |mut r: Render| {
         r.items.extend(old.items.iter().cloned());
         r
     };
-    let new = with_old(Render::spec_as_written(&spec, Some(SEED))?);
+    let new = with_old(rendered);
     let cut = with_old(Render::spec_as_written(&cut_spec, Some(SEED))?);
     let plain = with_old(Render::spec_as_written(&plain_spec, Some(SEED))?);
     let image = redis_sentinel_fn::spec::model::defaults::IMAGE;
@@ -495,7 +612,7 @@ fn run_recipe(file: &str, old: Old, remove_after: bool) -> Result<()> {
             .map(|(_, a, _)| a.to_string())
             .context("no such Service")?,
     };
-    let ocl = old_client(&c, &old);
+    let ocl = old_client(&c, &old)?;
     if let Some(s) = &old.sentinels {
         wait_for(
             "every old Sentinel to name the master",
@@ -525,7 +642,7 @@ fn run_recipe(file: &str, old: Old, remove_after: bool) -> Result<()> {
             }
         })?;
     }
-    let new_client = c.set_client(old_client(&c, &old));
+    let new_client = c.set_client(old_client(&c, &old)?);
     populate(&c, &master_fqdn, REDIS_PORT, DATA_MB)?;
     let size = ocl.redis(&master_fqdn, REDIS_PORT, &["DBSIZE"])?;
     ensure!(
@@ -548,7 +665,7 @@ fn run_recipe(file: &str, old: Old, remove_after: bool) -> Result<()> {
             port: REDIS_PORT,
         },
     };
-    let w = Writer::start_on(old_client(&c, &old), endpoint, WriterOptions::new("mig"));
+    let w = Writer::start_on(old_client(&c, &old)?, endpoint, WriterOptions::new("mig"));
     let old_up = started.elapsed();
 
     // Sync: the new Sentinels (monitoring nothing), pod 0 (Ready = in
@@ -771,15 +888,24 @@ fn remove_section(
 
 #[test]
 fn bitnami_recipe_moves_and_the_section_is_removed_after_the_cutover() -> Result<()> {
-    run_recipe("bitnami.yaml", bitnami(), true)
+    run_recipe("bitnami.yaml", |_, _| bitnami_with(None), true)
+}
+
+#[test]
+fn bitnami_tls_recipe_moves_without_losing_an_acknowledged_write() -> Result<()> {
+    run_recipe(
+        "bitnami-tls.yaml",
+        |dir, new| bitnami_with(Some(&BitnamiTls::new(dir, new)?)),
+        false,
+    )
 }
 
 #[test]
 fn redis_ha_recipe_moves_without_losing_an_acknowledged_write() -> Result<()> {
-    run_recipe("redis-ha.yaml", redis_ha(), false)
+    run_recipe("redis-ha.yaml", |_, _| Ok(redis_ha()), false)
 }
 
 #[test]
 fn openshift_guide_recipe_moves_without_losing_an_acknowledged_write() -> Result<()> {
-    run_recipe("openshift-guide.yaml", openshift_guide(), false)
+    run_recipe("openshift-guide.yaml", |_, _| Ok(openshift_guide()), false)
 }
