@@ -556,6 +556,234 @@ fn old_client(c: &Cluster, old: &Old) -> Result<Client> {
     })
 }
 
+/// One recipe's cluster: the new topology (sync, cut-over and
+/// without-migration renders, each with the old deployment's objects) and
+/// the old deployment.
+struct Run {
+    old: Old,
+    new: Render,
+    cut: Render,
+    plain: Render,
+    c: Cluster,
+    t: Topo,
+    /// The old master's DNS name, and the host its Sentinels name (or
+    /// pod 0 replicates from).
+    master_fqdn: String,
+    announced: String,
+}
+
+impl Run {
+    /// Renders the recipe `file` as written (and its follow-ups), builds
+    /// the old deployment with `old` and the cluster holding both.
+    fn new(file: &str, old: impl FnOnce(&Path, &Render) -> Result<Old>) -> Result<Run> {
+        let dir = scratch_root().join(format!(
+            "recipe-{}-{}",
+            file.trim_end_matches(".yaml"),
+            std::process::id()
+        ));
+        let [spec, cut_spec, plain_spec] = recipe_specs(file, &dir)?;
+        let rendered = Render::spec_as_written(&spec, Some(SEED))?;
+        let old = old(&dir, &rendered)?;
+        let with_old = |mut r: Render| {
+            r.items.extend(old.items.iter().cloned());
+            r
+        };
+        let new = with_old(rendered);
+        let cut = with_old(Render::spec_as_written(&cut_spec, Some(SEED))?);
+        let plain = with_old(Render::spec_as_written(&plain_spec, Some(SEED))?);
+        let image = redis_sentinel_fn::spec::model::defaults::IMAGE;
+        let opts = ClusterOptions {
+            images: vec![(image.to_string(), Server::build("valkey-9.1")?)],
+            ..Default::default()
+        };
+        let mut c = Cluster::new(&new, opts)?;
+        for (name, pod) in &old.services {
+            let addr = c.add_service(name, pod)?;
+            println!("{file}: Service {name} at {addr} in front of {pod}");
+        }
+        let t = Topo::new(&new, &c)?;
+        for w in new.workloads()? {
+            if w.name == t.redis_sts || w.name == t.sentinel_sts {
+                ensure!(w.image == image, "{}: image {}", w.name, w.image);
+            }
+        }
+        let master_fqdn = c.pod(&old.master).fqdn.clone();
+        let announced = match &old.master_announced {
+            MasterName::PodName => master_fqdn.clone(),
+            MasterName::ServiceAddress(name) => c
+                .services()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, a, _)| a.to_string())
+                .context("no such Service")?,
+        };
+        Ok(Run {
+            old,
+            new,
+            cut,
+            plain,
+            c,
+            t,
+            master_fqdn,
+            announced,
+        })
+    }
+
+    fn old_client(&self) -> Result<Client> {
+        old_client(&self.c, &self.old)
+    }
+
+    /// The old deployment as its chart starts it, healthy, with the data
+    /// set; then the writer on it (through its Sentinels, or to the
+    /// standalone master).
+    fn start_old(&mut self) -> Result<Writer> {
+        for p in self.c.pods_of(&self.old.statefulset) {
+            self.c.start(&p)?;
+            self.c.wait_ready(&p, READY)?;
+        }
+        let ocl = self.old_client()?;
+        if let Some(s) = &self.old.sentinels {
+            wait_for(
+                "every old Sentinel to name the master",
+                SETTLE,
+                POLL,
+                || {
+                    for h in &s.hosts {
+                        let m = harness::master_addr(&ocl, &s.master_name, h, SENTINEL_PORT)?;
+                        if m != self.announced {
+                            return Err(format!("{h} names {m}"));
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+            // The chart's replicas are online (redis-ha's master refuses
+            // writes with fewer than one: min-replicas-to-write 1).
+            wait_for("the old replicas to be online", SETTLE, POLL, || {
+                let r = ocl
+                    .redis(&self.master_fqdn, REDIS_PORT, &["INFO", "replication"])
+                    .map_err(|e| e.to_string())?;
+                match r.text().matches("state=online").count() {
+                    2 => Ok(()),
+                    n => Err(format!("{n} replicas online")),
+                }
+            })?;
+        }
+        let new_client = self.c.set_client(self.old_client()?);
+        populate(&self.c, &self.master_fqdn, REDIS_PORT, DATA_MB)?;
+        if let Some(cl) = new_client {
+            self.c.set_client(cl);
+        }
+        let size = ocl.redis(&self.master_fqdn, REDIS_PORT, &["DBSIZE"])?;
+        ensure!(
+            size.text().parse::<usize>().unwrap_or(0) >= DATA_MB * 1000,
+            "the data set was not written to the old master: DBSIZE {}",
+            size.summary()
+        );
+        let endpoint = match &self.old.sentinels {
+            Some(s) => Endpoint::Sentinels {
+                master_name: s.master_name.clone(),
+                sentinels: s.hosts.clone(),
+                sentinel_port: SENTINEL_PORT,
+                redis_port: REDIS_PORT,
+            },
+            None => Endpoint::Fixed {
+                host: self.master_fqdn.clone(),
+                port: REDIS_PORT,
+            },
+        };
+        Ok(Writer::start_on(
+            self.old_client()?,
+            endpoint,
+            WriterOptions::new("mig"),
+        ))
+    }
+
+    /// Sync: the new Sentinels (monitoring nothing), pod 0 (Ready = in
+    /// sync with the source's master), pods 1 and 2 (from pod 0). Returns
+    /// pod 0's time to Ready.
+    fn sync(&mut self) -> Result<Duration> {
+        let t = self.t.clone();
+        for s in &t.sentinels {
+            self.c.start(s)?;
+        }
+        for s in &t.sentinels {
+            self.c.wait_ready(s, READY)?;
+        }
+        let pod0 = &t.redis[0];
+        self.c.start(pod0)?;
+        let sync = self.c.wait_ready(pod0, Duration::from_secs(300))?;
+        let rep = t.redis(&self.c, pod0, &["INFO", "replication"])?;
+        let (host, link) = (
+            info_field(&rep, "master_host"),
+            info_field(&rep, "master_link_status"),
+        );
+        ensure!(
+            host == self.announced && link == "up",
+            "pod 0 replicates from {host:?} (link {link:?}), not the source's master {}",
+            self.announced
+        );
+        // Pods 1 and 2 together (the render's repl-diskless-sync-max-replicas
+        // 2 then starts their full sync from pod 0 at once, where one by one
+        // the first waits repl-diskless-sync-delay, 5 s): what they do is the
+        // same for every source.
+        for r in &t.redis[1..] {
+            self.c.start(r)?;
+        }
+        for r in &t.redis[1..] {
+            self.c.wait_ready(r, READY)?;
+        }
+        Ok(sync)
+    }
+
+    /// Cut-over: kubelet updates the topology ConfigMap (no pod restarts);
+    /// pod 0 is promoted, the writer moves to the new Sentinels, the old
+    /// master refuses writes. Returns the old master's key counts and the
+    /// report line.
+    fn cutover(&mut self, w: &Writer, event_unix: f64) -> Result<((usize, usize), String)> {
+        let event = Instant::now();
+        let t = self.t.clone();
+        let pod0 = &t.redis[0];
+        for p in t.redis.iter().chain(&t.sentinels) {
+            let wl = self.c.pod(p).workload.with_data_from(&self.cut)?;
+            self.c.sync_volumes(p, wl)?;
+        }
+        wait_for("pod 0 promoted by the cut-over", SETTLE, POLL, || {
+            let r = t
+                .redis(&self.c, pod0, &["ROLE"])
+                .map_err(|e| e.to_string())?;
+            match r.lines().first() {
+                Some(&"master") => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        })?;
+        w.switch_to(&self.c, &self.new, &t)?;
+        t.wait_sentinels_agree(&self.c, pod0, 2)?;
+        let named = event.elapsed();
+        w.wait_acked(w.acked_so_far() + 10, SETTLE)?;
+        let ocl = self.old_client()?;
+        let refused = ocl.redis(&self.master_fqdn, REDIS_PORT, &["SET", "after", "cutover"])?;
+        ensure!(
+            refused.text().contains("NOREPLICAS"),
+            "the old master took a write after the cut-over: {}",
+            refused.summary()
+        );
+        let old_keys = key_counts(&ocl, &self.master_fqdn, REDIS_PORT)?;
+        let clock = cutover_clock(&self.c.log(pod0), event_unix)?;
+        let adopted: Vec<String> = t
+            .sentinels
+            .iter()
+            .filter_map(|p| cutover_clock(&self.c.log(p), event_unix).ok())
+            .collect();
+        let line = format!(
+            "cut-over after the ask: {clock}; new Sentinels {}; every new Sentinel names pod 0 after {}; old master answers {:?}",
+            adopted.join(", "),
+            secs(named),
+            refused.text(),
+        );
+        Ok((old_keys, line))
+    }
+}
+
 /// The whole recipe; with `remove_after`, the section is then removed
 /// (the rollout checked as described at the top).
 fn run_recipe(
@@ -565,196 +793,37 @@ fn run_recipe(
 ) -> Result<()> {
     harness::require_environment()?;
     let started = Instant::now();
-    let dir = scratch_root().join(format!(
-        "recipe-{}-{}",
-        file.trim_end_matches(".yaml"),
-        std::process::id()
-    ));
-    let [spec, cut_spec, plain_spec] = recipe_specs(file, &dir)?;
-    let rendered = Render::spec_as_written(&spec, Some(SEED))?;
-    let old = old(&dir, &rendered)?;
-    let with_old = |mut r: Render| {
-        r.items.extend(old.items.iter().cloned());
-        r
-    };
-    let new = with_old(rendered);
-    let cut = with_old(Render::spec_as_written(&cut_spec, Some(SEED))?);
-    let plain = with_old(Render::spec_as_written(&plain_spec, Some(SEED))?);
-    let image = redis_sentinel_fn::spec::model::defaults::IMAGE;
-    let opts = ClusterOptions {
-        images: vec![(image.to_string(), Server::build("valkey-9.1")?)],
-        ..Default::default()
-    };
-    let mut c = Cluster::new(&new, opts)?;
-    for (name, pod) in &old.services {
-        let addr = c.add_service(name, pod)?;
-        println!("{file}: Service {name} at {addr} in front of {pod}");
-    }
-    let t = Topo::new(&new, &c)?;
-    for w in new.workloads()? {
-        if w.name == t.redis_sts || w.name == t.sentinel_sts {
-            ensure!(w.image == image, "{}: image {}", w.name, w.image);
-        }
-    }
-
-    // The old deployment, as its chart starts it.
-    let old_pods = c.pods_of(&old.statefulset);
-    for p in &old_pods {
-        c.start(p)?;
-        c.wait_ready(p, READY)?;
-    }
-    let master_fqdn = c.pod(&old.master).fqdn.clone();
-    let announced = match &old.master_announced {
-        MasterName::PodName => master_fqdn.clone(),
-        MasterName::ServiceAddress(name) => c
-            .services()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, a, _)| a.to_string())
-            .context("no such Service")?,
-    };
-    let ocl = old_client(&c, &old)?;
-    if let Some(s) = &old.sentinels {
-        wait_for(
-            "every old Sentinel to name the master",
-            SETTLE,
-            POLL,
-            || {
-                for h in &s.hosts {
-                    let m = harness::master_addr(&ocl, &s.master_name, h, SENTINEL_PORT)?;
-                    if m != announced {
-                        return Err(format!("{h} names {m}"));
-                    }
-                }
-                Ok(())
-            },
-        )?;
-    }
-    if old.sentinels.is_some() {
-        // The chart's replicas are online (redis-ha's master refuses
-        // writes with fewer than one: min-replicas-to-write 1).
-        wait_for("the old replicas to be online", SETTLE, POLL, || {
-            let r = ocl
-                .redis(&master_fqdn, REDIS_PORT, &["INFO", "replication"])
-                .map_err(|e| e.to_string())?;
-            match r.text().matches("state=online").count() {
-                2 => Ok(()),
-                n => Err(format!("{n} replicas online")),
-            }
-        })?;
-    }
-    let new_client = c.set_client(old_client(&c, &old)?);
-    populate(&c, &master_fqdn, REDIS_PORT, DATA_MB)?;
-    let size = ocl.redis(&master_fqdn, REDIS_PORT, &["DBSIZE"])?;
-    ensure!(
-        size.text().parse::<usize>().unwrap_or(0) >= DATA_MB * 1000,
-        "the data set was not written to the old master: DBSIZE {}",
-        size.summary()
-    );
-    if let Some(cl) = new_client {
-        c.set_client(cl);
-    }
-    let endpoint = match &old.sentinels {
-        Some(s) => Endpoint::Sentinels {
-            master_name: s.master_name.clone(),
-            sentinels: s.hosts.clone(),
-            sentinel_port: SENTINEL_PORT,
-            redis_port: REDIS_PORT,
-        },
-        None => Endpoint::Fixed {
-            host: master_fqdn.clone(),
-            port: REDIS_PORT,
-        },
-    };
-    let w = Writer::start_on(old_client(&c, &old)?, endpoint, WriterOptions::new("mig"));
+    let mut r = Run::new(file, old)?;
+    let w = r.start_old()?;
     let old_up = started.elapsed();
-
-    // Sync: the new Sentinels (monitoring nothing), pod 0 (Ready = in
-    // sync with the source), pods 1 and 2 (from pod 0).
-    for s in t.sentinels.clone() {
-        c.start(&s)?;
-    }
-    for s in t.sentinels.clone() {
-        c.wait_ready(&s, READY)?;
-    }
-    let pod0 = t.redis[0].clone();
-    c.start(&pod0)?;
-    let sync = c.wait_ready(&pod0, Duration::from_secs(300))?;
-    let rep = t.redis(&c, &pod0, &["INFO", "replication"])?;
-    ensure!(
-        info_field(&rep, "master_host") == announced
-            && info_field(&rep, "master_link_status") == "up",
-        "pod 0 replicates from {:?} (link {:?}), not the source's master {announced}",
-        info_field(&rep, "master_host"),
-        info_field(&rep, "master_link_status")
-    );
-    // Pods 1 and 2 together (the render's repl-diskless-sync-max-replicas
-    // 2 then starts their full sync from pod 0 at once, where one by one
-    // the first waits repl-diskless-sync-delay, 5 s): what they do is the
-    // same for every source.
-    for r in &t.redis[1..] {
-        c.start(r)?;
-    }
-    for r in &t.redis[1..] {
-        c.wait_ready(r, READY)?;
-    }
+    let sync = r.sync()?;
     w.wait_acked(w.acked_so_far() + 10, SETTLE)?;
-
-    // Cut-over: kubelet updates the topology ConfigMap, no pod restarts.
     let event = Instant::now();
-    let event_unix = harness::unix_now();
-    for p in t.redis.iter().chain(&t.sentinels) {
-        let wl = c.pod(p).workload.with_data_from(&cut)?;
-        c.sync_volumes(p, wl)?;
-    }
-    wait_for("pod 0 promoted by the cut-over", SETTLE, POLL, || {
-        let r = t.redis(&c, &pod0, &["ROLE"]).map_err(|e| e.to_string())?;
-        match r.lines().first() {
-            Some(&"master") => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })?;
-    w.switch_to(&c, &new, &t)?;
-    t.wait_sentinels_agree(&c, &pod0, 2)?;
-    let named = event.elapsed();
-    w.wait_acked(w.acked_so_far() + 10, SETTLE)?;
-    let refused = ocl.redis(&master_fqdn, REDIS_PORT, &["SET", "after", "cutover"])?;
-    ensure!(
-        refused.text().contains("NOREPLICAS"),
-        "the old master took a write after the cut-over: {}",
-        refused.summary()
-    );
-    let old_keys = key_counts(&ocl, &master_fqdn, REDIS_PORT)?;
-    let pod0_fqdn = t.fqdn(&c, &pod0);
-    let clock = cutover_clock(&c.log(&pod0), event_unix)?;
-    let adopted: Vec<String> = t
-        .sentinels
-        .iter()
-        .filter_map(|p| cutover_clock(&c.log(p), event_unix).ok())
-        .collect();
+    let (old_keys, cut_line) = r.cutover(&w, harness::unix_now())?;
     println!(
-        "{file}: old deployment up and {DATA_MB} MB written in {}; pod 0 in sync after {}; cut-over after the ask: {clock}; new Sentinels {}; every new Sentinel names pod 0 after {}; old master answers {:?}",
+        "{file}: old deployment up and {DATA_MB} MB written in {}; pod 0 in sync after {}; {cut_line}",
         secs(old_up),
         secs(sync),
-        adopted.join(", "),
-        secs(named),
-        refused.text(),
     );
+    let pod0 = r.t.redis[0].clone();
+    let pod0_fqdn = r.t.fqdn(&r.c, &pod0);
     let rolled = if remove_after {
+        let old_pods = r.c.pods_of(&r.old.statefulset);
         Some(remove_section(
-            &mut c,
-            &t,
-            &plain,
+            &mut r.c,
+            &r.t,
+            &r.plain,
             &old_pods,
-            &old.master,
+            &r.old.master,
             &w,
         )?)
     } else {
         None
     };
-    let final_master = rolled.as_ref().map_or(pod0.clone(), |r| r.0.clone());
+    let final_master = rolled.as_ref().map_or(pod0, |x| x.0.clone());
     let writes = w.stop()?;
-    let lost = writes.lost(&c, &t, &final_master)?;
-    let new_keys = key_counts(c.client(), &t.fqdn(&c, &final_master), REDIS_PORT)?;
+    let lost = writes.lost(&r.c, &r.t, &final_master)?;
+    let new_keys = key_counts(r.c.client(), &r.t.fqdn(&r.c, &final_master), REDIS_PORT)?;
     ensure!(
         old_keys.0 == new_keys.0 && new_keys.1 >= old_keys.1,
         "key counts differ: old master {old_keys:?}, new master {new_keys:?} (others, the writer's)"
@@ -781,7 +850,7 @@ fn run_recipe(
         );
     }
     Writes::ensure_none_lost(file, &final_master, &lost)?;
-    c.pass();
+    r.c.pass();
     Ok(())
 }
 
