@@ -3,7 +3,8 @@
 //!
 //! What a test gets:
 //! - [`Render`]: the function's output, parsed; ConfigMap/Secret data and the
-//!   StatefulSets' pod templates ([`Workload`]) exactly as written.
+//!   StatefulSets' pod templates ([`Workload`]) exactly as written
+//!   ([`Render::spec_as_written`] keeps a document's spec's image too).
 //! - [`Cluster`]: a tiny emulated Kubernetes node. Every pod of every
 //!   StatefulSet gets its own network namespace (a veth into a private bridge,
 //!   an address from 10.213.0.0/24 that exists only inside namespaces the
