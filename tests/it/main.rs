@@ -30,6 +30,7 @@ mod hashing;
 mod krm_contract;
 mod metrics_rules;
 mod migration;
+mod migration_recipes;
 mod partition;
 mod passthrough;
 mod pod_security;

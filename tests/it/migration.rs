@@ -289,7 +289,7 @@ impl Setup {
 }
 
 /// `mb` MB of 1 KB values and [`TTL_KEYS`] keys with a one-hour TTL.
-fn populate(c: &Cluster, host: &str, port: u16, mb: usize) -> Result<()> {
+pub(crate) fn populate(c: &Cluster, host: &str, port: u16, mb: usize) -> Result<()> {
     let value = "x".repeat(1000);
     let mut cmds = String::new();
     for i in 0..mb * 1000 {
@@ -316,7 +316,7 @@ fn data_mb() -> usize {
 }
 
 /// (keys other than the writer's, the writer's `mig:*` keys) on a master.
-fn key_counts(cl: &Client, host: &str, port: u16) -> Result<(usize, usize)> {
+pub(crate) fn key_counts(cl: &Client, host: &str, port: u16) -> Result<(usize, usize)> {
     let size = cl.redis(host, port, &["DBSIZE"])?;
     let total: usize = size.text().trim().parse().with_context(|| size.summary())?;
     let mig = cl.redis(host, port, &["KEYS", "mig:*"])?;
@@ -325,7 +325,7 @@ fn key_counts(cl: &Client, host: &str, port: u16) -> Result<(usize, usize)> {
     Ok((total - n, n))
 }
 
-fn info_field(r: &harness::Reply, k: &str) -> String {
+pub(crate) fn info_field(r: &harness::Reply, k: &str) -> String {
     r.info().get(k).cloned().unwrap_or_default()
 }
 
@@ -542,7 +542,7 @@ fn migration_status(c: &Cluster, pod: &str) -> String {
 
 /// Pod 0's clock points of the cut-over (its log line), as seconds after
 /// the ask (`event_unix`, Unix seconds).
-fn cutover_clock(log: &str, event_unix: f64) -> Result<String> {
+pub(crate) fn cutover_clock(log: &str, event_unix: f64) -> Result<String> {
     let line = log
         .lines()
         .find(|l| l.contains("clock (ms since the epoch)"))
@@ -566,7 +566,7 @@ fn cutover_clock(log: &str, event_unix: f64) -> Result<String> {
 /// The writer's writes from just before `from` to `to` (answered), runs of
 /// the same outcome on the same master merged: "+sent..+answered s N x
 /// outcome on host".
-fn timeline(w: &harness::Writes, from: Instant, to: Instant) -> String {
+pub(crate) fn timeline(w: &harness::Writes, from: Instant, to: Instant) -> String {
     let rel = |t: Instant| {
         if t >= from {
             (t - from).as_secs_f64()

@@ -6,8 +6,9 @@ SCRIPT=adopt-sentinel
 # monitoring it with the settings start-sentinel.sh writes, passwords
 # through stdin. Until then it monitors nothing: it never sees, judges or
 # reconfigures the source or the old deployment. Polls every second during
-# the sync; once the cut-over is asked, pod 0 every 100 ms: clients that
-# move to this topology find no master until it adopts one.
+# the sync (the cut-over file every 100 ms); once the cut-over is asked,
+# pod 0 every 100 ms: clients that move to this topology find no master
+# until it adopts one.
 me() { cli localhost "$SENTINEL_PORT" "$SENTINEL_CRED" "$@" | tr -d '\r'; }
 cutover_asked() { [ "$({ tr -d ' \r\n' < "$TOPOLOGY_DIR/migration-cutover"; } 2>/dev/null)" = yes ]; }
 n=0
@@ -49,5 +50,12 @@ while kill -0 "$SENTINEL_PID" 2>/dev/null; do
         log "cut-over seen: Redis pod $MASTER is master; monitoring it as $MASTER_NAME (quorum $QUORUM); clock (ms since the epoch): adopted $(now_ms)"
         exit 0
     fi
-    if cutover_asked; then sleep 0.1; else sleep 1; fi
+    # During the sync a second between polls, but the ask ends the wait
+    # within 100 ms (a wait of a whole second delayed the adoption of a
+    # pod 0 promoted soon after the ask).
+    w=0
+    while [ "$w" -lt 10 ]; do
+        sleep 0.1; w=$((w + 1))
+        if cutover_asked; then break; fi
+    done
 done

@@ -185,6 +185,9 @@ pub struct Cluster {
     clients: std::collections::BTreeMap<String, Client>,
     /// Every namespace made, for cleanup.
     namespaces: Vec<String>,
+    /// ClusterIP Services of one pod each ([`Cluster::add_service`]):
+    /// name, address, pod.
+    services: Vec<(String, Ipv4Addr, String)>,
     next_host: u8,
     passed: bool,
 }
@@ -338,6 +341,7 @@ impl Cluster {
             client: None,
             clients: Default::default(),
             namespaces: Vec::new(),
+            services: Vec::new(),
             next_host: 10,
             passed: false,
         };
@@ -541,11 +545,44 @@ impl Cluster {
         while self.next_host < 250 {
             let addr = Ipv4Addr::new(a, b, c, self.next_host);
             self.next_host += 1;
-            if addr != self.client_ip && self.pods.iter().all(|p| p.ip != addr) {
+            if addr != self.client_ip
+                && self.pods.iter().all(|p| p.ip != addr)
+                && self.services.iter().all(|(_, a, _)| *a != addr)
+            {
                 return Ok(addr);
             }
         }
         bail!("pod network exhausted")
+    }
+
+    /// A ClusterIP Service in front of one pod (redis-ha's per-pod
+    /// announce Services): a DNS record `name` (a full name, e.g.
+    /// `redis-ha-announce-0.shop.svc.cluster.local`) for an address of its
+    /// own, which the pod answers on beside its pod address (kube-proxy's
+    /// rewrite, without the NAT: the pod sees the Service address as its
+    /// local one). The record exists whether the pod runs or not; the
+    /// address follows the pod ([`Cluster::set_ip`]).
+    pub fn add_service(&mut self, name: &str, pod: &str) -> Result<Ipv4Addr> {
+        let addr = self.fresh_ip()?;
+        let ns = self.pod(pod).netns.clone();
+        ip(&[
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{addr}/24"),
+            "dev",
+            "eth0",
+        ])?;
+        self.services
+            .push((name.to_string(), addr, pod.to_string()));
+        self.write_hosts()?;
+        Ok(addr)
+    }
+
+    /// The Services of [`Cluster::add_service`]: name, address, pod.
+    pub fn services(&self) -> impl Iterator<Item = &(String, Ipv4Addr, String)> {
+        self.services.iter()
     }
 
     /// The client (a client pod with the generated client certificate).
@@ -599,6 +636,7 @@ impl Cluster {
             .iter()
             .filter(|p| p.in_dns)
             .map(|p| (p.ip, p.fqdn.as_str()))
+            .chain(self.services.iter().map(|(n, a, _)| (*a, n.as_str())))
             .collect();
         let render = |own: Option<&Pod>| {
             let mut s = format!(
@@ -1080,6 +1118,10 @@ impl Cluster {
             "dev",
             "eth0",
         ])?;
+        // Its Services follow it (their endpoints are updated).
+        for (_, a, _) in self.services.iter().filter(|(_, _, p)| p == name) {
+            ip(&["-n", &ns, "addr", "add", &format!("{a}/24"), "dev", "eth0"])?;
+        }
         self.write_hosts()
     }
 

@@ -3,7 +3,8 @@
 //!
 //! What a test gets:
 //! - [`Render`]: the function's output, parsed; ConfigMap/Secret data and the
-//!   StatefulSets' pod templates ([`Workload`]) exactly as written.
+//!   StatefulSets' pod templates ([`Workload`]) exactly as written
+//!   ([`Render::spec_as_written`] keeps a document's spec's image too).
 //! - [`Cluster`]: a tiny emulated Kubernetes node. Every pod of every
 //!   StatefulSet gets its own network namespace (a veth into a private bridge,
 //!   an address from 10.213.0.0/24 that exists only inside namespaces the
@@ -25,6 +26,8 @@
 //!   [`Cluster::start`], [`Cluster::stop`], [`Cluster::kill`],
 //!   [`Cluster::delete`] (the pod goes away: DNS record and emptyDirs),
 //!   [`Cluster::set_ip`] (new address, every hosts file updated),
+//!   [`Cluster::add_service`] (a ClusterIP Service in front of one pod: a
+//!   DNS record for an address of its own, redis-ha's announce Services),
 //!   [`Cluster::cut`] / [`Cluster::heal`] (the pod's link leaves / rejoins
 //!   the bridge: silent packet loss both ways), [`Cluster::exec`] (like
 //!   `kubectl exec`), [`Cluster::probe`] (the rendered readiness probe).
@@ -42,7 +45,12 @@
 //!   acknowledged writes lost ([`Writes::lost`]). [`Writer::start_fixed`]
 //!   writes to one master without Sentinels (a standalone Redis);
 //!   [`Writer::switch_to`] moves a running writer to another topology (an
-//!   application that re-reads its Secrets: a migration's cut-over).
+//!   application that re-reads its Secrets: a migration's cut-over);
+//!   [`Writer::start_on`] writes to a deployment no render describes (one
+//!   a test lays out as a Helm chart does).
+//! - [`ConnectionWatch`] (`conn_watch.rs`): nftables in pods' network
+//!   namespaces record every address that opens a TCP connection to them
+//!   (proof that one deployment never contacts another).
 //! - Two renders in one cluster (a migration's old and new deployments):
 //!   build the [`Cluster`] from both renders' items, one [`Topo`] per
 //!   render, [`start_topology`] for each, [`Cluster::set_client`] to talk to
@@ -91,6 +99,7 @@
 pub mod cli;
 mod client;
 mod cluster;
+mod conn_watch;
 mod consumer;
 mod doc_blocks;
 mod issuer;
@@ -108,6 +117,8 @@ mod writer;
 pub use client::{Client, Credentials, Reply, Tls, TlsFiles};
 #[allow(unused_imports)]
 pub use cluster::{Cluster, ClusterOptions, Pod};
+#[allow(unused_imports)]
+pub use conn_watch::ConnectionWatch;
 #[allow(unused_imports)]
 pub use consumer::{
     Background, ClientWriter, Drivers, WriterResult, check_threescale_rules, extract_code_blocks,
@@ -134,7 +145,7 @@ pub use topo::{
     sentinel_master_state, start_sentinels_first, start_topology,
 };
 #[allow(unused_imports)]
-pub use writer::{Outcome, Write, Writer, WriterOptions, Writes};
+pub use writer::{Endpoint, Outcome, Write, Writer, WriterOptions, Writes};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

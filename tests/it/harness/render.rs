@@ -87,7 +87,18 @@ impl Render {
     /// `rdb-version-check`). A spec naming another image is rendered as
     /// written.
     pub fn spec_with_seed(spec: &Path, seed: Option<&str>) -> Result<Render> {
-        let spec = &for_server_under_test(spec)?;
+        Render::run_cli(&for_server_under_test(spec)?, seed)
+    }
+
+    /// Like [`Render::spec_with_seed`], the spec exactly as written: its
+    /// image (the default, when it names none) is what the pods run, so
+    /// the cluster must map it to a server ([`super::ClusterOptions::images`]).
+    /// For a document's spec that a test may not change.
+    pub fn spec_as_written(spec: &Path, seed: Option<&str>) -> Result<Render> {
+        Render::run_cli(spec, seed)
+    }
+
+    fn run_cli(spec: &Path, seed: Option<&str>) -> Result<Render> {
         let mut cmd = Command::new(super::cli::bin());
         cmd.arg("render").arg("-f").arg(spec);
         if let Some(s) = seed {

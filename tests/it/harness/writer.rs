@@ -130,6 +130,50 @@ impl Target {
     }
 }
 
+/// Where a writer writes when no render describes the deployment (one a
+/// test lays out by hand, as a Helm chart does): [`Writer::start_on`].
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    /// Through Sentinel discovery: the Sentinels' host names and port,
+    /// the master group they monitor, the Redis port.
+    Sentinels {
+        master_name: String,
+        sentinels: Vec<String>,
+        sentinel_port: u16,
+        redis_port: u16,
+    },
+    /// Always one master (a standalone Redis).
+    Fixed { host: String, port: u16 },
+}
+
+impl Target {
+    fn at(client: Client, endpoint: Endpoint) -> Target {
+        match endpoint {
+            Endpoint::Sentinels {
+                master_name,
+                sentinels,
+                sentinel_port,
+                redis_port,
+            } => Target {
+                client,
+                master_name,
+                sentinels,
+                fixed: None,
+                redis_port,
+                sentinel_port,
+            },
+            Endpoint::Fixed { host, port } => Target {
+                client,
+                master_name: String::new(),
+                sentinels: Vec::new(),
+                fixed: Some(host),
+                redis_port: port,
+                sentinel_port: 0,
+            },
+        }
+    }
+}
+
 struct Worker {
     target: Target,
     /// A target to move to (an application re-reading its Secrets).
@@ -230,6 +274,12 @@ impl Writer {
         let mut target = Target::of(c, render, t, &format!("writer-{}", opts.prefix))?;
         target.fixed = Some(t.fqdn(c, pod));
         Ok(Writer::spawn(target, opts))
+    }
+
+    /// Starts writing to `endpoint` with `client` (its TLS material and
+    /// credentials): a deployment no render describes.
+    pub fn start_on(client: Client, endpoint: Endpoint, opts: WriterOptions) -> Writer {
+        Writer::spawn(Target::at(client, endpoint), opts)
     }
 
     fn spawn(target: Target, opts: WriterOptions) -> Writer {
