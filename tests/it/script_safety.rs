@@ -13,8 +13,9 @@ use crate::harness;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use redis_sentinel_fn::pod_files::{redis, sentinel};
 use redis_sentinel_fn::spec::{self, Instance};
@@ -205,10 +206,23 @@ fn run_with_passwords(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("sh runs");
+    // The script may leave a background child (the certificate watcher,
+    // started where the binary does not reload certificates itself) that
+    // outlives the fake server: in a pod it dies with the container. Wait
+    // for the script alone, then end its process group.
+    let log_file = dir.join("start.log");
+    cmd.process_group(0)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_file).expect("log file"));
+    let mut child = cmd.spawn().expect("sh runs");
+    let status = child.wait().expect("sh ends");
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
     Run {
-        ok: out.status.success(),
-        log: String::from_utf8_lossy(&out.stderr).into_owned(),
+        ok: status.success(),
+        log: std::fs::read_to_string(&log_file).unwrap_or_default(),
         conf: std::fs::read_to_string(&out_file).ok(),
     }
 }
