@@ -454,6 +454,41 @@ mod tests {
         assert!(!run("").iter().any(|r| r.message.contains("migration")));
     }
 
+    /// `check` says which RDB formats the image's server loads and which
+    /// known sources cannot sync to it; without a version in the image, that
+    /// it does not know.
+    #[test]
+    fn check_names_the_formats_the_image_loads() {
+        let note = |spec: &str| {
+            let inst = test_spec(spec);
+            let out = crate::generate::render(&inst, None, &[], 1_700_000_000).expect("render");
+            crate::check::check(&out.items)
+                .into_iter()
+                .find(|r| r.message.contains("migration from"))
+                .expect("a migration note")
+                .message
+        };
+        let old = note(&format!(
+            "  image: docker.io/library/redis:7.0.15\n{SENTINEL_SOURCE}"
+        ));
+        assert!(
+            old.contains("RDB: the image runs Redis 7.0.15, which loads formats up to 10 (a source running Redis 7.2, Redis 7.4, Redis 8.0, Valkey 7.2"),
+            "{old}"
+        );
+        let valkey = note(SENTINEL_SOURCE);
+        assert!(
+            valkey.contains("loads formats up to 80 (a source of every release this function knows can sync to it)"),
+            "{valkey}"
+        );
+        let digest = note(&format!(
+            "  image: docker.io/valkey/valkey@sha256:418652cfb58ef879d4978c33553735d7147016032d5aefaa14c828e611eb9dfd\n  redis: {{server: valkey, version: \"9.1\"}}\n{SENTINEL_SOURCE}"
+        ));
+        assert!(
+            digest.contains("RDB: the image does not name a server version"),
+            "{digest}"
+        );
+    }
+
     /// Removing the section after the cut-over: the render has no path to
     /// the source left (no migration script, volume or address), so no pod
     /// can replicate from it again; the scripts change, so both
