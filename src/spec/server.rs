@@ -289,11 +289,12 @@ pub fn rdb_reads(reader: &Server, relaxed: bool) -> Option<Vec<(u32, u32)>> {
 
 /// The RDB format a master of `master` sends a replica of `replica` in a
 /// full sync: its own ([`rdb_format`]), except to a replica whose own
-/// format is older, which Valkey 9 sends format 11 (`replicaRdbVersion()`
-/// in Valkey's replication.c; a hash field's own expiry, which format 11
-/// cannot hold, is left out). Measured: a Valkey 9.1.2 master sent a Redis
-/// 7.0.15 replica format 11 ("Can't handle RDB format version 11"), and
-/// wrote format 80 to its own dump file.
+/// format is older, which Valkey 9 sends format 11. Measured: a Valkey
+/// 9.1.2 master wrote format 80 to its own dump file, sent a Redis 7.0.15
+/// replica format 11 ("Can't handle RDB format version 11") and a Redis
+/// 8.0.6 replica format 11, which it loaded; a key with a hash field's own
+/// expiry cannot be written in format 11, and the full sync then fails at
+/// the master ("Can't store key (db 0) in RDB version 11").
 pub fn rdb_sent(master: &Server, replica: &Server) -> Option<u32> {
     let own = rdb_format(master)?;
     Some(if rdb_format(replica)? < own {
