@@ -22,6 +22,7 @@ use crate::auth::users;
 use crate::pod::paths;
 use crate::spec::migration::{CaObject, Credential, Migration, Source};
 use crate::spec::model::AuthMode;
+use crate::spec::server;
 use crate::spec::{Component, Instance};
 
 pub const MIGRATE_SCRIPT: &str = "migrate-redis.sh";
@@ -145,7 +146,7 @@ pub fn check_note(key: &str, objs: &[&serde_norway::Value]) -> Option<crate::krm
         }
     };
     // The Redis StatefulSet (the one whose ConfigMap carries the script).
-    let sts = objs
+    let sts_obj = objs
         .iter()
         .filter(|o| o.get("kind").and_then(serde_norway::Value::as_str) == Some("StatefulSet"))
         .find(|o| {
@@ -154,13 +155,71 @@ pub fn check_note(key: &str, objs: &[&serde_norway::Value]) -> Option<crate::krm
                 .and_then(|l| l.get("app.kubernetes.io/component"))
                 .and_then(serde_norway::Value::as_str)
                 == Some(Component::Redis.as_str())
-        })
+        });
+    let sts = sts_obj
         .and_then(|o| o.get("metadata")?.get("name")?.as_str())
         .unwrap_or("<redis StatefulSet>");
+    let image = sts_obj.and_then(|o| {
+        o.get("spec")?
+            .get("template")?
+            .get("spec")?
+            .get("containers")?
+            .as_sequence()?
+            .iter()
+            .find(|c| c.get("name").and_then(serde_norway::Value::as_str) == Some("redis"))?
+            .get("image")?
+            .as_str()
+    });
+    let relaxed =
+        cm("redis.conf").is_some_and(|c| c.lines().any(|l| l == "rdb-version-check relaxed"));
     Some(crate::krm::KrmResult::info(format!(
-        "instance {key}: migration from the {source}; step: {step}; live state (link, lag, bytes behind, whether a cut-over would be accepted now): kubectl exec {sts}-0 -c redis -- sh {}/{MIGRATE_SCRIPT} status",
+        "instance {key}: migration from the {source}; step: {step}; {}; live state (link, lag, bytes behind, a source whose RDB format this server cannot load, whether a cut-over would be accepted now): kubectl exec {sts}-0 -c redis -- sh {}/{MIGRATE_SCRIPT} status",
+        rdb_note(image, relaxed),
         paths::REDIS_CONFIG
     )))
+}
+
+/// What `check` can say about the RDB formats from the manifests: the
+/// formats the image's server loads and the known sources it cannot load
+/// (the running source's version is seen by pod 0 only).
+fn rdb_note(image: Option<&str>, relaxed: bool) -> String {
+    let target = image.and_then(|i| {
+        Some(server::Server {
+            kind: server::ServerKind::of_image(i)?,
+            version: server::Version::of_image(i)?,
+        })
+    });
+    let Some((t, reads)) = target.and_then(|t| Some((t, server::rdb_reads(&t, relaxed)?))) else {
+        return "RDB: the image does not name a server version this function knows, so the formats it loads are not known here; pod 0 asks the running source for its server version, and its status names a format it cannot load".into();
+    };
+    let readable = |f: u32| reads.iter().any(|&(lo, hi)| (lo..=hi).contains(&f));
+    let cannot: Vec<String> = server::RDB_RELEASES
+        .iter()
+        .map(|&(k, major, minor)| server::release(k, major, minor))
+        .filter(|r| server::rdb_format(r).is_some_and(|f| !readable(f)))
+        .map(|r| r.to_string())
+        .collect();
+    let formats = reads
+        .iter()
+        .map(|&(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else if lo == 1 {
+                format!("up to {hi}")
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let sources = if cannot.is_empty() {
+        "a source of every release this function knows can sync to it".to_string()
+    } else {
+        format!("a source running {} cannot sync to it", cannot.join(", "))
+    };
+    format!(
+        "RDB: the image runs {t}, which loads formats {formats} ({sources}); pod 0 asks the running source for its server version, and its status names a format it cannot load"
+    )
 }
 
 /// Mount path of one of [`volumes`].
@@ -252,8 +311,67 @@ fn migrate_script(inst: &Instance, m: &Migration) -> String {
         ),
         ("CUTOVER_MAX_BEHIND", CUTOVER_MAX_BEHIND.to_string().into()),
         ("PAUSE_MS", PAUSE_MS.to_string().into()),
+        ("RDB_TABLE", rdb_table().into()),
     ];
     script(inst, Component::Redis, &extra, MIGRATE_BODY)
+}
+
+/// [`server::RDB_RELEASES`] as the data `migrate-redis.sh` reads to tell a
+/// source whose RDB format this server cannot load (the spec need not give
+/// the source's version), one row per release:
+/// `kind-MAJOR.MINOR:WRITES:SENDS_OLDER:READS:READS_RELAXED:TAKERS`, where
+/// `SENDS_OLDER` is the format it sends a replica whose own format is
+/// older ([`server::rdb_sent`]), the formats read are ranges (`1-11,80`),
+/// `READS_RELAXED` holds with `rdb-version-check relaxed` in redis.conf,
+/// and `TAKERS` are the releases a move from it can go to
+/// ([`server::downgrade`]: what the render accepts when the source's
+/// version is given). The knowledge stays in [`server`]: the script looks
+/// rows up, compares two numbers and prints.
+fn rdb_table() -> String {
+    let ranges = |v: Vec<(u32, u32)>| {
+        v.iter()
+            .map(|&(lo, hi)| {
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let key = |r: &server::Server| {
+        format!(
+            "{}-{}.{}",
+            r.kind.name().to_ascii_lowercase(),
+            r.version.major,
+            r.version.minor.unwrap_or_default()
+        )
+    };
+    let releases: Vec<server::Server> = server::RDB_RELEASES
+        .iter()
+        .map(|&(kind, major, minor)| server::release(kind, major, minor))
+        .collect();
+    releases
+        .iter()
+        .filter_map(|r| {
+            let takers: Vec<String> = releases
+                .iter()
+                .filter(|t| server::downgrade(r, t).is_none())
+                .map(key)
+                .collect();
+            Some(format!(
+                "{}:{}:{}:{}:{}:{}",
+                key(r),
+                server::rdb_format(r)?,
+                server::rdb_sent_to_older(r)?,
+                ranges(server::rdb_reads(r, false)?),
+                ranges(server::rdb_reads(r, true)?),
+                takers.join(",")
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn adopt_settings(inst: &Instance) -> Vec<(&'static str, Setting)> {
@@ -334,6 +452,41 @@ mod tests {
                 .any(|r| r.message.contains("step: cut-over asked"))
         );
         assert!(!run("").iter().any(|r| r.message.contains("migration")));
+    }
+
+    /// `check` says which RDB formats the image's server loads and which
+    /// known sources cannot sync to it; without a version in the image, that
+    /// it does not know.
+    #[test]
+    fn check_names_the_formats_the_image_loads() {
+        let note = |spec: &str| {
+            let inst = test_spec(spec);
+            let out = crate::generate::render(&inst, None, &[], 1_700_000_000).expect("render");
+            crate::check::check(&out.items)
+                .into_iter()
+                .find(|r| r.message.contains("migration from"))
+                .expect("a migration note")
+                .message
+        };
+        let old = note(&format!(
+            "  image: docker.io/library/redis:7.0.15\n{SENTINEL_SOURCE}"
+        ));
+        assert!(
+            old.contains("RDB: the image runs Redis 7.0.15, which loads formats up to 10 (a source running Redis 7.2, Redis 7.4, Redis 8.0, Valkey 7.2"),
+            "{old}"
+        );
+        let valkey = note(SENTINEL_SOURCE);
+        assert!(
+            valkey.contains("loads formats up to 80 (a source of every release this function knows can sync to it)"),
+            "{valkey}"
+        );
+        let digest = note(&format!(
+            "  image: docker.io/valkey/valkey@sha256:418652cfb58ef879d4978c33553735d7147016032d5aefaa14c828e611eb9dfd\n  redis: {{server: valkey, version: \"9.1\"}}\n{SENTINEL_SOURCE}"
+        ));
+        assert!(
+            digest.contains("RDB: the image does not name a server version"),
+            "{digest}"
+        );
     }
 
     /// Removing the section after the cut-over: the render has no path to

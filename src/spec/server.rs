@@ -300,12 +300,13 @@ pub fn reloads_tls(server: Option<&Server>) -> bool {
     Gate::TLS_AUTO_RELOAD.admits(server)
 }
 
-/// The RDB format a server writes (from the servers' `rdb.h`: Redis 7.0
-/// and 7.2 write 10 and 11, Redis 7.4 and 8.x 12, Valkey 7.2-8.x 11,
-/// Valkey 9 80). `None` where the version is not precise enough.
+/// The RDB format a server writes (from the servers' `rdb.h`: Redis 6.x
+/// writes 9, 7.0 and 7.2 write 10 and 11, Redis 7.4 and 8.x 12, Valkey
+/// 7.2-8.x 11, Valkey 9 80). `None` where the version is not precise enough.
 pub fn rdb_format(s: &Server) -> Option<u32> {
     let minor = s.version.minor?;
     match (s.kind, s.version.major, minor) {
+        (ServerKind::Redis, 6, _) => Some(9),
         (ServerKind::Redis, 7, 0 | 1) => Some(10),
         (ServerKind::Redis, 7, 2 | 3) => Some(11),
         (ServerKind::Redis, 7, _) | (ServerKind::Redis, 8, _) => Some(12),
@@ -315,26 +316,89 @@ pub fn rdb_format(s: &Server) -> Option<u32> {
     }
 }
 
+/// The RDB formats a server loads, as inclusive ranges: its own and every
+/// older one. Valkey reads Redis 7.2's 11 and older; Valkey 9 reads its
+/// own 80 and, only with `rdb-version-check relaxed` (`relaxed`; this
+/// function writes it for Valkey 9: [`reads_foreign_rdb`]), the formats of
+/// Redis 7.4 and later (12-79). Redis never reads a Valkey 9 file. `None`
+/// where [`rdb_format`] is.
+pub fn rdb_reads(reader: &Server, relaxed: bool) -> Option<Vec<(u32, u32)>> {
+    let own = rdb_format(reader)?;
+    Some(match (reader.kind, reader.version.major) {
+        (ServerKind::Valkey, 9..) if relaxed => vec![(1, own)],
+        (ServerKind::Valkey, 9..) => vec![(1, 11), (own, own)],
+        _ => vec![(1, own)],
+    })
+}
+
+/// The RDB format a master of `master` sends a replica of `replica` in a
+/// full sync: its own ([`rdb_format`]), except to a replica whose own
+/// format is older, which Valkey 9 sends format 11. Measured: a Valkey
+/// 9.1.2 master wrote format 80 to its own dump file, sent a Redis 7.0.15
+/// replica format 11 ("Can't handle RDB format version 11") and a Redis
+/// 8.0.6 replica format 11, which it loaded; a key with a hash field's own
+/// expiry cannot be written in format 11, and the full sync then fails at
+/// the master ("Can't store key (db 0) in RDB version 11").
+pub fn rdb_sent(master: &Server, replica: &Server) -> Option<u32> {
+    let own = rdb_format(master)?;
+    Some(if rdb_format(replica)? < own {
+        rdb_sent_to_older(master)?
+    } else {
+        own
+    })
+}
+
+/// The format `s` sends a replica whose own format is older than its own
+/// ([`rdb_sent`]).
+pub fn rdb_sent_to_older(s: &Server) -> Option<u32> {
+    let own = rdb_format(s)?;
+    Some(match (s.kind, s.version.major) {
+        (ServerKind::Valkey, 9..) => 11,
+        _ => own,
+    })
+}
+
+/// The releases whose RDB formats this function knows: the migration
+/// sources it accepts (Redis 6.2 and later) and the servers it renders
+/// for. `migrate-redis.sh` gets them as data (its run-time check of a
+/// source whose version the spec does not give).
+pub const RDB_RELEASES: [(ServerKind, u32, u32); 10] = [
+    (ServerKind::Redis, 6, 2),
+    (ServerKind::Redis, 7, 0),
+    (ServerKind::Redis, 7, 2),
+    (ServerKind::Redis, 7, 4),
+    (ServerKind::Redis, 8, 0),
+    (ServerKind::Valkey, 7, 2),
+    (ServerKind::Valkey, 8, 0),
+    (ServerKind::Valkey, 8, 1),
+    (ServerKind::Valkey, 9, 0),
+    (ServerKind::Valkey, 9, 1),
+];
+
+/// One of [`RDB_RELEASES`] as a [`Server`].
+pub fn release(kind: ServerKind, major: u32, minor: u32) -> Server {
+    Server {
+        kind,
+        version: Version {
+            major,
+            minor: Some(minor),
+            patch: None,
+        },
+    }
+}
+
 /// Why moving a running deployment from `old` to `new` cannot work, if it
 /// cannot: replicas of the new server must load the old master's RDB
 /// (full sync) and, once the master is handed over, the old server's
 /// replicas that are left must not be needed. A replica may be newer than
 /// its master, never older: an older server cannot read a newer format
-/// (Redis 7 reads at most 11 and no Valkey format; Valkey reads Redis's
-/// 12 only with `rdb-version-check relaxed`, which this function writes
-/// for Valkey 9).
+/// ([`rdb_reads`], with Valkey 9 relaxed as this function writes it).
 pub fn downgrade(old: &Server, new: &Server) -> Option<String> {
     let (Some(from), Some(to)) = (rdb_format(old), rdb_format(new)) else {
         return None;
     };
-    let readable = match (new.kind, new.version.major) {
-        // Valkey 9 (relaxed) reads every Redis format and its own.
-        (ServerKind::Valkey, 9..) => from <= to,
-        // Older Valkey: up to 11.
-        (ServerKind::Valkey, _) => from <= 11,
-        // Redis never reads a Valkey 9 file; otherwise up to its own.
-        (ServerKind::Redis, _) => from <= to && from != 80,
-    };
+    let reads = rdb_reads(new, reads_foreign_rdb(Some(new)))?;
+    let readable = reads.iter().any(|&(lo, hi)| (lo..=hi).contains(&from));
     (!readable).then(|| {
         format!(
             "the running {old} writes RDB format {from}, which {new} cannot read (format {to}): a replica of the new server could not sync from the old master, and the data would not survive the change. A replica may be newer than its master, never older; to go back, restore from a backup"
@@ -455,6 +519,56 @@ mod tests {
         assert!(reads_foreign_rdb(Some(&s(Valkey, "10"))));
         assert_eq!(Gate::TLS_AUTO_RELOAD.condition(), "valkey>=9.1");
         assert_eq!(Gate::RDB_VERSION_CHECK.condition(), "valkey>=9.0");
+    }
+
+    #[test]
+    fn formats_read_and_written() {
+        use ServerKind::*;
+        let reads = |k, t: &str, relaxed| rdb_reads(&s_of(k, t), relaxed).unwrap();
+        assert_eq!(rdb_format(&s_of(Redis, "6.2.14")), Some(9));
+        assert_eq!(reads(Redis, "7.0.15", false), vec![(1, 10)]);
+        assert_eq!(reads(Valkey, "8.1", true), vec![(1, 11)]);
+        assert_eq!(reads(Valkey, "9.1.2", false), vec![(1, 11), (80, 80)]);
+        assert_eq!(reads(Valkey, "9.1.2", true), vec![(1, 80)]);
+        assert_eq!(rdb_reads(&s_of(Redis, "7"), false), None);
+        assert_eq!(
+            rdb_sent(&s_of(Valkey, "9.1.2"), &s_of(Redis, "7.0.15")),
+            Some(11)
+        );
+        assert_eq!(
+            rdb_sent(&s_of(Valkey, "9.1.2"), &s_of(Valkey, "9.0")),
+            Some(80)
+        );
+        assert_eq!(
+            rdb_sent(&s_of(Redis, "8.0.6"), &s_of(Redis, "7.0.15")),
+            Some(12)
+        );
+        assert_eq!(
+            rdb_sent(&s_of(Redis, "6.2.14"), &s_of(Redis, "7.0.15")),
+            Some(9)
+        );
+        // Every known release reads its own format and every older one of
+        // its server; a Redis 6.2 source is readable by every target.
+        for (k, major, minor) in RDB_RELEASES {
+            let r = release(k, major, minor);
+            let own = rdb_format(&r).expect("a known format");
+            assert!(downgrade(&r, &r).is_none(), "{r}");
+            assert!(downgrade(&release(Redis, 6, 2), &r).is_none(), "{r}");
+            assert!(
+                rdb_reads(&r, false)
+                    .unwrap()
+                    .iter()
+                    .any(|&(lo, hi)| lo <= own && own <= hi),
+                "{r}"
+            );
+        }
+    }
+
+    fn s_of(kind: ServerKind, tag: &str) -> Server {
+        Server {
+            kind,
+            version: Version::parse_tag(tag).unwrap(),
+        }
     }
 
     #[test]

@@ -160,17 +160,31 @@ fn setup(name: &str, source: &str) -> Result<Setup> {
 /// (`target`: a build of .ci/install.d/45-servers.sh, e.g. `valkey-9.1`),
 /// as its image says.
 fn setup_for(name: &str, source: &str, target: Option<&Server>) -> Result<Setup> {
+    setup_with(name, source, target, None)
+}
+
+/// [`setup_for`] with the old deployment's Redis pods on `old_server`
+/// (else the server under test): [`old_on`].
+fn setup_with(
+    name: &str,
+    source: &str,
+    target: Option<&Server>,
+    old_server: Option<&Server>,
+) -> Result<Setup> {
     let dir = scratch_root().join(format!("migration-{name}-{}", std::process::id()));
     let redis = if source.contains("standalone") { 1 } else { 3 };
     let tls = source.contains(SOURCE_TLS);
-    let mut old = render(&dir, "old.yaml", &old_spec(redis, tls))?;
+    let mut opts = ClusterOptions::default();
+    let mut old = match old_server {
+        Some(s) => old_on(&dir, &old_spec(redis, tls), s, &mut opts)?,
+        None => render(&dir, "old.yaml", &old_spec(redis, tls))?,
+    };
     // The new topology mounts the old one's Secret: both renders are
     // applied to the namespace (new objects first).
-    let mut opts = ClusterOptions::default();
     let image = match target {
         Some(t) => {
             let image = t.image()?;
-            opts.images = vec![(image.clone(), t.clone())];
+            opts.images.push((image.clone(), t.clone()));
             format!("  image: {image}\n")
         }
         None => String::new(),
@@ -336,7 +350,20 @@ fn migrate(
     sentinel_failover: bool,
     target: Option<&Server>,
 ) -> Result<String> {
-    let mut s = setup_for(name, source, target)?;
+    migrate_with(name, source, sentinel_failover, target, None, data_mb())
+}
+
+/// [`migrate`] with the old deployment on `old_server` ([`setup_with`])
+/// and `mb` MB of data.
+fn migrate_with(
+    name: &str,
+    source: &str,
+    sentinel_failover: bool,
+    target: Option<&Server>,
+    old_server: Option<&Server>,
+    mb: usize,
+) -> Result<String> {
+    let mut s = setup_with(name, source, target, old_server)?;
     let standalone = source.contains("standalone");
     let old_master = s.t_old.redis[0].clone();
     if standalone {
@@ -345,8 +372,12 @@ fn migrate(
     } else {
         start_topology(&mut s.c, &s.t_old)?;
     }
-    let mb = data_mb();
     let fqdn = s.t_old.fqdn(&s.c, &old_master);
+    let info =
+        s.c.client()
+            .redis(&fqdn, s.t_old.redis_port, &["INFO", "server"])?;
+    let source_server = source_server(&info);
+    println!("{name}: the old master runs {source_server}");
     let t = Instant::now();
     populate(&s.c, &fqdn, s.t_old.redis_port, mb)?;
     println!(
@@ -415,12 +446,15 @@ fn migrate(
     );
 
     // A new pod restarts during the sync: it comes back in sync, nothing
-    // is promoted.
-    s.c.kill(&pod0)?;
-    s.c.start(&pod0)?;
-    s.c.wait_ready(&pod0, Duration::from_secs(300))?;
-    s.nothing_promoted()?;
-    println!("{name}: pod 0 restarted during the sync, in sync again, nothing promoted");
+    // is promoted (our scripts, not the source's server: not repeated for
+    // another source server).
+    if old_server.is_none() {
+        s.c.kill(&pod0)?;
+        s.c.start(&pod0)?;
+        s.c.wait_ready(&pod0, Duration::from_secs(300))?;
+        s.nothing_promoted()?;
+        println!("{name}: pod 0 restarted during the sync, in sync again, nothing promoted");
+    }
 
     if sentinel_failover {
         source_fails_over(&mut s, &old_master)?;
@@ -504,7 +538,7 @@ fn migrate(
         timeline(&writes, event, event + first_new)
     );
     let report = format!(
-        "{name}: {mb} MB synced in {}; cut-over: writes paused on the source {paused}, pod 0 promoted {} after the ask, named by every new Sentinel after {}; writer (moved to the new Sentinels once pod 0 was promoted): first acknowledged write on the new master {} after the ask, longest gap without one {}; {}; {} acknowledged writes lost; old master: {}; keys other than the writer's {} = {}; TTL kept ({ttl} s); new master {pod0_fqdn}",
+        "{name}: source {source_server}, {mb} MB synced in {}; cut-over: writes paused on the source {paused}, pod 0 promoted {} after the ask, named by every new Sentinel after {}; writer (moved to the new Sentinels once pod 0 was promoted): first acknowledged write on the new master {} after the ask, longest gap without one {}; {}; {} acknowledged writes lost; old master: {}; keys other than the writer's {} = {}; TTL kept ({ttl} s); new master {pod0_fqdn}",
         secs(sync),
         secs(promoted),
         secs(named),
@@ -522,7 +556,7 @@ fn migrate(
         "acknowledged writes lost: {:?}",
         &lost[..lost.len().min(20)]
     );
-    if standalone && target.is_none() {
+    if standalone && target.is_none() && old_server.is_none() {
         empty_pod0_after_the_cutover(&mut s, &old_fqdn)?;
     }
     s.c.pass();
@@ -1104,4 +1138,239 @@ fn sentinels_that_name_no_master_are_reported() -> Result<()> {
     );
     println!("no source Sentinel answering: {}", out.trim());
     Ok(())
+}
+
+// ---- Source versions: a Redis 6.2 source, and a source whose RDB format
+// the new pods cannot load (its version not given in the spec).
+
+/// The old deployment rendered from `yaml` with its Redis pods on `server`
+/// (its image, mapped to that build in `opts`). This function renders for
+/// Redis 7.0 and later; an older server (Redis 6.2, a migration source
+/// only) runs the rendering for Redis 7.0, whose redis.conf and start
+/// script it takes as they are, with a readiness probe of its own (PING):
+/// the rendered probe asks `INFO replication persistence`, and Redis 6.2's
+/// INFO takes one section.
+fn old_on(dir: &Path, yaml: &str, server: &Server, opts: &mut ClusterOptions) -> Result<Render> {
+    use redis_sentinel_fn::spec::server::{ServerKind, Support, Version, support};
+    let image = server.image()?;
+    let kind = ServerKind::of_image(&image).context("the build's image names no server")?;
+    let version = Version::of_image(&image).context("the build's image names no version")?;
+    let too_old = matches!(support(kind, version), Support::TooOld(_));
+    let rendered_for = if too_old {
+        "docker.io/library/redis:7.0".to_string()
+    } else {
+        image.clone()
+    };
+    let yaml = yaml.replacen("spec:\n", &format!("spec:\n  image: {rendered_for}\n"), 1);
+    let mut old = render(dir, "old.yaml", &yaml)?;
+    if too_old {
+        let sts = old
+            .items
+            .iter_mut()
+            .find(|i| i["kind"] == "StatefulSet" && i["metadata"]["name"] == "old-redis")
+            .context("no StatefulSet old-redis")?;
+        let c = &mut sts["spec"]["template"]["spec"]["containers"][0];
+        c["image"] = image.clone().into();
+        c["readinessProbe"]["exec"]["command"] = serde_json::json!([
+            "sh",
+            "-c",
+            "REDISCLI_AUTH=$(cat /etc/redis/auth/redis-password) redis-cli --no-auth-warning -p 6379 PING | grep -qx PONG"
+        ]);
+    }
+    opts.images.push((image, server.clone()));
+    Ok(old)
+}
+
+/// A Redis 6.2 source (the oldest the guide accepts: `CLIENT PAUSE WRITE`
+/// came with 6.2): a standalone master, reached through the guide's ACL
+/// user, moved to the server under test (Debian's Redis 7.0.15 in CI) with
+/// the acknowledged writer; 2 MB of data. The Redis 6.2 build is
+/// .ci/install.d/45-servers.sh's; without it the test fails.
+#[test]
+fn a_redis_6_2_source_moves_without_losing_an_acknowledged_write() -> Result<()> {
+    harness::require_environment()?;
+    let old = Server::build("redis-6.2")?;
+    let (_, version) = server_and_version(&old)?;
+    let report = migrate_with(
+        "redis-6.2",
+        &standalone_acl_source(),
+        false,
+        None,
+        Some(&old),
+        2,
+    )?;
+    ensure!(
+        report.contains(&format!("source Redis {version},")),
+        "the old master did not run the 6.2 build: {report}"
+    );
+    Ok(())
+}
+
+/// A source whose RDB format the new pods cannot load, with
+/// `migration.source.version` left out (so the render cannot refuse it):
+/// a Redis 8.0.6 source (format 12) and a Redis 7.0.15 topology (reads up
+/// to 10). Pod 0 names the source's server and format, what it reads and
+/// what to do, in its status file, its log and `migrate-redis.sh status`;
+/// it is not Ready, a cut-over asked is refused with that reason, nothing
+/// is promoted and the old master keeps taking writes. The Redis 8.0 build
+/// is .ci/install.d/45-servers.sh's; without it the test fails.
+#[test]
+fn a_source_whose_rdb_the_new_pods_cannot_load_is_named() -> Result<()> {
+    harness::require_environment()?;
+    unloadable_source("rdb-redis-8.0", &Server::build("redis-8.0")?)
+}
+
+#[test]
+fn a_valkey_9_source_the_new_pods_cannot_load_is_named() -> Result<()> {
+    harness::require_environment()?;
+    unloadable_source("rdb-valkey-9.1", &Server::build("valkey-9.1")?)
+}
+
+/// [`a_source_whose_rdb_the_new_pods_cannot_load_is_named`] for the
+/// source build `source` and Debian's Redis 7.0.15 as the new topology.
+fn unloadable_source(name: &str, source: &Server) -> Result<()> {
+    use redis_sentinel_fn::spec::server::{self as srv, ServerKind, Version};
+    let (src_kind, src_version) = server_and_version(source)?;
+    let target = Server::host();
+    let (t_kind, t_version) = server_and_version(&target)?;
+    let as_server = |kind: &str, v: &str| -> Result<srv::Server> {
+        Ok(srv::Server {
+            kind: ServerKind::parse(&kind.to_ascii_lowercase()).context("server kind")?,
+            version: Version::parse_tag(v).context("version")?,
+        })
+    };
+    let (src, tgt) = (
+        as_server(&src_kind, &src_version)?,
+        as_server(&t_kind, &t_version)?,
+    );
+    // What the source sends this server in a full sync (Valkey 9 sends an
+    // older replica format 11, not its own 80).
+    let format = srv::rdb_sent(&src, &tgt).context("the RDB format sent")?;
+    ensure!(
+        srv::downgrade(&src, &tgt).is_some(),
+        "{src} -> {tgt} is not a mismatch"
+    );
+    let mut s = setup_with(
+        name,
+        &standalone_source("redis-password"),
+        Some(&target),
+        Some(source),
+    )?;
+    let old_master = s.t_old.redis[0].clone();
+    s.c.start(&old_master)?;
+    s.c.wait_ready(&old_master, READY)?;
+    let fqdn = s.t_old.fqdn(&s.c, &old_master);
+    populate(&s.c, &fqdn, s.t_old.redis_port, 0)?;
+    s.use_new_client();
+    s.start_new_sentinels()?;
+    let pod0 = s.t_new.redis[0].clone();
+    let t = Instant::now();
+    s.c.start(&pod0)?;
+    let named = format!(
+        "the source runs {src_kind} {src_version}, which sends this server RDB format {format} in a full sync; this server, {t_kind} {t_version}, reads formats up to"
+    );
+    let status = |s: &Setup| -> String {
+        s.c.exec(
+            &pod0,
+            &["cat", "/run/redis/migration-status"],
+            Duration::from_secs(5),
+        )
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+    };
+    wait_for("pod 0 to name the RDB mismatch", SETTLE, POLL, || {
+        let st = status(&s);
+        if st.contains("rdb-mismatch") && st.contains(&named) {
+            Ok(())
+        } else {
+            Err(st)
+        }
+    })?;
+    let seen = t.elapsed();
+    let st = status(&s);
+    ensure!(
+        st.contains("spec.image") && st.contains("migration.source.version"),
+        "the status says what to do: {st}"
+    );
+    ensure!(
+        !s.c.probe(&pod0)?,
+        "pod 0 is Ready without the source's data"
+    );
+    let log = s.c.log(&pod0);
+    ensure!(
+        log.lines()
+            .any(|l| l.contains("rdb-mismatch") && l.contains(&named)),
+        "pod 0's log does not name the mismatch: {log}"
+    );
+    // The mismatch is real: the server itself refuses the format once
+    // the source sends its RDB.
+    let refused_by_redis = format!("RDB format version {format}");
+    wait_for("pod 0's Redis to refuse the RDB", SETTLE, POLL, || {
+        let log = s.c.log(&pod0);
+        match log.lines().find(|l| l.contains(&refused_by_redis)) {
+            Some(_) => Ok(()),
+            None => Err(log.lines().last().unwrap_or_default().to_string()),
+        }
+    })?;
+    let report = migration_status(&s.c, &pod0);
+    ensure!(
+        report.contains(&format!("would be refused now: {named}")),
+        "migrate-redis.sh status: {report}"
+    );
+    println!(
+        "{name}: named {} after pod 0's start; status: {}",
+        secs(seen),
+        st.trim()
+    );
+    println!(
+        "{name}: migrate-redis.sh status: {}",
+        report.trim().replace('\n', " | ")
+    );
+    s.ask_cutover()?;
+    let refused = format!("cut-over refused: {named}");
+    wait_for("pod 0 to refuse the cut-over", SETTLE, POLL, || {
+        let st = status(&s);
+        if st.contains(&refused) {
+            Ok(())
+        } else {
+            Err(st)
+        }
+    })?;
+    thread::sleep(Duration::from_secs(2));
+    s.nothing_promoted()?;
+    s.use_old_client();
+    let w =
+        s.c.client()
+            .redis(&fqdn, s.t_old.redis_port, &["SET", "after", "refusal"])?;
+    ensure!(
+        w.is("OK"),
+        "the old master refused a write: {}",
+        w.summary()
+    );
+    println!("{name}: cut-over refused: {}", status(&s).trim());
+    s.c.pass();
+    Ok(())
+}
+
+/// "Redis 6.2.16", "Valkey 9.1.2": a server's own answer (`INFO server`).
+fn source_server(info: &harness::Reply) -> String {
+    match info_field(info, "valkey_version").as_str() {
+        "" => format!("Redis {}", info_field(info, "redis_version")),
+        v => format!("Valkey {v}"),
+    }
+}
+
+/// ("Redis" or "Valkey", "X.Y.Z") of a build (`--version`).
+fn server_and_version(s: &Server) -> Result<(String, String)> {
+    let v = s.version()?;
+    let kind = if v.starts_with("Valkey") {
+        "Valkey"
+    } else {
+        "Redis"
+    };
+    let version = v
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("v="))
+        .with_context(|| format!("no version in {v:?}"))?;
+    Ok((kind.to_string(), version.to_string()))
 }

@@ -256,3 +256,78 @@ check \"{r1} slave ok
         "done; still lists the removed pod; has not rediscovered a replica; does not know this Sentinel"
     );
 }
+
+/// `migrate-redis.sh`'s run-time RDB check (`rdb_why`, reading the
+/// rendered `RDB_TABLE`) and the function's server knowledge agree for
+/// every pair of known releases: the script names a mismatch exactly where
+/// the format the source sends ([`server::rdb_sent`]) is not one the
+/// target reads ([`server::rdb_reads`], relaxed as the render writes it
+/// for the target), and then lists the releases the render accepts for
+/// that source ([`server::downgrade`]).
+#[test]
+fn the_migration_rdb_check_agrees_with_the_render() {
+    use redis_sentinel_fn::spec::server::{self, RDB_RELEASES};
+    let spec = parse(
+        "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: e2e\nspec:\n  migration:\n    source:\n      standalone: {host: old}\n",
+    );
+    let out = krm(&spec, &[], &[]);
+    assert!(out.status.success());
+    let items = parse(std::str::from_utf8(&out.stdout).unwrap())["items"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let whole = file(&items, "cache-redis", "migrate-redis.sh");
+    let script = &whole[..whole.rfind("case \"${1:-}\" in").expect("the dispatch")];
+    let releases: Vec<server::Server> = RDB_RELEASES
+        .iter()
+        .map(|&(k, major, minor)| server::release(k, major, minor))
+        .collect();
+    let name = |s: &server::Server| format!("{} {}.7", s.kind.name(), s.version);
+    let mut test = String::new();
+    let mut want = Vec::new();
+    for src in &releases {
+        for tgt in &releases {
+            let relaxed = server::reads_foreign_rdb(Some(tgt));
+            let sent = server::rdb_sent(src, tgt).unwrap();
+            let reads = server::rdb_reads(tgt, relaxed).unwrap();
+            let loads = reads.iter().any(|&(lo, hi)| (lo..=hi).contains(&sent));
+            test.push_str(&format!(
+                "echo \"{} > {} = $(rdb_why '{}' '{}' {})\"\n",
+                name(src),
+                name(tgt),
+                name(src),
+                name(tgt),
+                if relaxed { "yes" } else { "no" }
+            ));
+            want.push((src, tgt, loads, sent));
+        }
+    }
+    let said = run_helpers(script, &[], &[], &test);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), want.len(), "{said}");
+    let mut mismatches = 0;
+    for (line, (src, tgt, loads, sent)) in lines.iter().zip(&want) {
+        let why = line.split_once(" = ").map(|(_, w)| w).unwrap_or_default();
+        assert_eq!(why.is_empty(), *loads, "{src} -> {tgt}: {line}");
+        if !loads {
+            mismatches += 1;
+            assert!(
+                why.contains(&format!(
+                    "sends this server RDB format {sent} in a full sync"
+                )),
+                "{line}"
+            );
+            let takers: Vec<String> = releases
+                .iter()
+                .filter(|t| server::downgrade(src, t).is_none())
+                .map(|t| t.to_string())
+                .collect();
+            assert!(why.contains(&format!("({})", takers.join(", "))), "{line}");
+        }
+    }
+    // Redis 7.0 cannot load 7.2+; older Valkey and Redis cannot load 7.4+.
+    assert!(mismatches >= 20, "{mismatches} mismatches: {said}");
+    // An unknown release names nothing.
+    let unknown = run_helpers(script, &[], &[], "rdb_why 'Redis 8.2.1' 'Redis 7.0.15' no");
+    assert!(unknown.trim().is_empty(), "{unknown}");
+}

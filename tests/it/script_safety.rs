@@ -625,3 +625,49 @@ fn shape(script: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The migration scripts (`migrate-redis.sh`, `adopt-sentinel.sh`; no
+/// example has `spec.migration`) pass `shellcheck -S warning` too, for a
+/// Sentinel source with credentials and TLS and for a plain standalone one.
+#[test]
+fn migration_scripts_pass_shellcheck() {
+    let dir = scratch("shellcheck-migration");
+    let mut scripts = Vec::new();
+    for (n, source) in [
+        "      sentinel:\n        hosts: [\"old-0.old:26379\", \"[fd00::1]:26380\"]\n        masterName: mymaster\n        auth: {secretName: old, passwordKey: sentinel-password}\n      auth: {secretName: old, passwordKey: redis-password, username: migrator}\n      tls: {enabled: true, ca: {configMapName: old-ca}}\n",
+        "      standalone: {host: old-redis-0.old, port: 6390}\n",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let text = format!(
+            "apiVersion: fn.redis-sentinel.dev/v1alpha1\nkind: RedisSentinel\nmetadata:\n  name: cache\n  namespace: ns\nspec:\n  migration:\n    source:\n{source}"
+        );
+        let fc: serde_norway::Value = serde_norway::from_str(&text).expect("yaml");
+        for inst in spec::instances_from_function_config(&fc).expect("valid spec") {
+            for c in spec::Component::ALL {
+                for (file, body) in redis_sentinel_fn::pod_files::files(&inst, c) {
+                    if file == "migrate-redis.sh" || file == "adopt-sentinel.sh" {
+                        let name = format!("{n}-{file}");
+                        std::fs::write(dir.join(&name), body).expect("write script");
+                        scripts.push(name);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(scripts.len(), 4, "{scripts:?}");
+    let out = Command::new("shellcheck")
+        .args(["-S", "warning", "-f", "gcc"])
+        .args(&scripts)
+        .current_dir(&dir)
+        .output()
+        .expect("shellcheck runs (Debian package shellcheck)");
+    assert!(
+        out.status.success(),
+        "shellcheck -S warning on the migration scripts:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -99,13 +99,73 @@ measure() {
     shown=$behind
     if [ -z "$src" ]; then behind=999999999999; shown=unknown; fi
     state="link=$(field master_link_status "$info") sync_in_progress=$(field master_sync_in_progress "$info") lag=$(field master_last_io_seconds_ago "$info")s bytes_behind=$shown source=$host:$port"
+    # Not in sync: whether this server can load the source's RDB at all.
+    mismatch=""
+    if [ "$(field master_link_status "$info")" != up ] || [ "$(field master_sync_in_progress "$info")" != 0 ]; then
+        mismatch=$(rdb_mismatch "$host" "$port")
+    fi
+}
+
+# server_of INFO: "Redis 8.0.6" or "Valkey 9.1.2" from INFO server (Valkey
+# also reports a fixed redis_version for old clients: its own
+# valkey_version first); empty when INFO did not answer.
+server_of() {
+    _sv=$(field valkey_version "$1")
+    if [ -n "$_sv" ]; then echo "Valkey $_sv"; return 0; fi
+    _sv=$(field redis_version "$1")
+    if [ -n "$_sv" ]; then echo "Redis $_sv"; fi
+}
+
+# rdb_row "KIND X.Y.Z": the row of RDB_TABLE of that release (rendered from
+# the function's server knowledge, kind-MAJOR.MINOR:WRITES:SENDS_OLDER:
+# READS:READS_RELAXED:TAKERS); empty when the function does not know it.
+rdb_row() {
+    _rk=$(printf '%s' "${1%% *}" | tr 'A-Z' 'a-z')
+    _rv=$(printf '%s' "${1#* }" | awk -F. '{print $1 "." $2}')
+    for _rr in $RDB_TABLE; do
+        case "$_rr" in "$_rk-$_rv:"*) echo "$_rr"; return 0 ;; esac
+    done
+}
+
+# in_formats F RANGES: whether RDB format F is one of RANGES (1-11,80).
+in_formats() {
+    printf '%s\n' "$2" | tr ',' '\n' | awk -F- -v f="$1" '{ hi = ($2 == "") ? $1 : $2; if (f + 0 >= $1 + 0 && f + 0 <= hi + 0) ok = 1 } END { exit !ok }'
+}
+
+# rdb_why SOURCE THIS RELAXED: why THIS server cannot load the RDB that a
+# master of SOURCE sends it in a full sync ("Redis 8.0.6", "Valkey 9.1.2";
+# RELAXED: yes when this server has rdb-version-check relaxed): the source
+# sends its own format, or SENDS_OLDER to a server whose own format is
+# older. Nothing printed when it can, or when either release is unknown.
+rdb_why() {
+    _ws=$(rdb_row "$1"); _wt=$(rdb_row "$2")
+    if [ -z "$_ws" ] || [ -z "$_wt" ]; then return 0; fi
+    _wf=$(printf '%s' "$_ws" | cut -d: -f2)
+    if [ "$(printf '%s' "$_wt" | cut -d: -f2)" -lt "$_wf" ]; then _wf=$(printf '%s' "$_ws" | cut -d: -f3); fi
+    if [ "$3" = yes ]; then _wr=$(printf '%s' "$_wt" | cut -d: -f5); else _wr=$(printf '%s' "$_wt" | cut -d: -f4); fi
+    if in_formats "$_wf" "$_wr"; then return 0; fi
+    _takers=$(printf '%s' "$_ws" | cut -d: -f6 | tr ',' '\n' | sed 's/^redis-/Redis /; s/^valkey-/Valkey /' | awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $0 }')
+    echo "the source runs $1, which sends this server RDB format $_wf in a full sync; this server, $2, reads formats $(printf '%s' "$_wr" | sed 's/^1-/up to /; s/,/ and /g') and cannot load it: every full sync fails and nothing is replicated. Move to a server that can take a $1 source ($_takers): spec.image with that version in its tag; and set migration.source.server and migration.source.version so that the render checks the pair (a replica may be newer than its master, never older)"
+}
+
+# rdb_mismatch HOST PORT: rdb_why for the source's master at HOST:PORT and
+# this server, from their INFO server (nothing when the source does not
+# answer it).
+rdb_mismatch() {
+    _src=$(server_of "$(src_cli "$1" "$2" "$SOURCE_CRED" INFO server)")
+    if [ -z "$_src" ]; then return 0; fi
+    if [ -z "${self_server:-}" ]; then self_server=$(server_of "$(me INFO server)"); fi
+    _relaxed=no
+    if grep -qx 'rdb-version-check relaxed' "$CONFIG_DIR/redis.conf" 2>/dev/null; then _relaxed=yes; fi
+    rdb_why "$_src" "$self_server" "$_relaxed"
 }
 
 # refusal: why a cut-over would be refused now (nothing printed: it would
 # start). The test the cut-over makes before it pauses the source; `status`
 # shows the same.
 refusal() {
-    if [ "$(field master_link_status "$info")" != up ]; then echo "link to the source $host:$port is down"
+    if [ -n "$mismatch" ]; then echo "$mismatch"
+    elif [ "$(field master_link_status "$info")" != up ]; then echo "link to the source $host:$port is down"
     elif [ "$(field master_sync_in_progress "$info")" != 0 ]; then echo "full sync from $host:$port in progress"
     elif [ "$behind" -gt "$CUTOVER_MAX_BEHIND" ]; then echo "$behind bytes behind the source (at most $CUTOVER_MAX_BEHIND)"
     fi
@@ -172,17 +232,21 @@ loop() {
             fi
         fi
         measure
-        case "$state" in
-            link=up\ sync_in_progress=0*) status "in-sync $state" ;;
-            link=up*) status "syncing $state" ;;
-            *) ans=$(src_cli "$host" "$port" "$SOURCE_CRED" PING | sed -n 1p | cut -c1-120)
-               case "$ans" in NOAUTH* | WRONGPASS* | NOPERM*) ans="$ans (the source refuses the credentials of migration.source.auth)" ;; esac
-               status "link-down $state; the source answers PING with: ${ans:-nothing (unreachable)}" ;;
-        esac
+        if [ -n "$mismatch" ]; then
+            status "rdb-mismatch $state; $mismatch"
+        else
+            case "$state" in
+                link=up\ sync_in_progress=0*) status "in-sync $state" ;;
+                link=up*) status "syncing $state" ;;
+                *) ans=$(src_cli "$host" "$port" "$SOURCE_CRED" PING | sed -n 1p | cut -c1-120)
+                   case "$ans" in NOAUTH* | WRONGPASS* | NOPERM*) ans="$ans (the source refuses the credentials of migration.source.auth)" ;; esac
+                   status "link-down $state; the source answers PING with: ${ans:-nothing (unreachable)}" ;;
+            esac
+        fi
         if cutover_asked; then
             if cutover "$host" "$port"; then return 0; fi
         elif [ $(( $(date +%s) - last_log )) -ge 30 ]; then
-            log "$state"; last_log=$(date +%s)
+            log "$state${mismatch:+; $mismatch}"; last_log=$(date +%s)
         fi
         sleep 1
     done
