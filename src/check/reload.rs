@@ -15,6 +15,7 @@ use super::COMPONENT_LABEL;
 use crate::krm::KrmResult;
 use crate::object::ItemExt;
 use crate::object::secret::secret_data;
+use crate::pod_files::gated;
 
 /// What the pods log when the server swapped in the new files.
 pub const RELOADED_LOG: &str = "TLS materials reloaded successfully";
@@ -32,7 +33,8 @@ pub fn serial(pem: &str) -> Option<String> {
     Some(raw[start..].iter().map(|b| format!("{b:02X}")).collect())
 }
 
-/// The reload interval the rendered configuration sets, if any.
+/// The reload interval the rendered configuration sets for the image's
+/// server (a gated setting: [`gated::directive_where_met`]), if any.
 fn reload_interval(objs: &[&Value]) -> Option<String> {
     objs.iter()
         .filter(|o| o.kind() == "ConfigMap")
@@ -40,7 +42,8 @@ fn reload_interval(objs: &[&Value]) -> Option<String> {
         .flat_map(|d| d.values().filter_map(Value::as_str))
         .find_map(|text| {
             text.lines()
-                .find_map(|l| l.strip_prefix("tls-auto-reload-interval "))
+                .filter_map(gated::directive_where_met)
+                .find_map(|d| d.strip_prefix("tls-auto-reload-interval "))
                 .map(|v| v.trim().to_string())
         })
 }

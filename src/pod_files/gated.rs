@@ -130,6 +130,17 @@ pub fn file(inst: &Instance, c: Component) -> String {
     out
 }
 
+/// The directive of one line of a gated file that is written where the
+/// binary meets its condition (`valkey>=9.1 tls-auto-reload-interval 10`);
+/// `None` for comments, empty lines and fallbacks (`!...`).
+pub fn directive_where_met(line: &str) -> Option<&str> {
+    let (condition, directive) = line.split_once(' ')?;
+    if condition.starts_with('#') || condition.starts_with('!') || !condition.contains(">=") {
+        return None;
+    }
+    Some(directive)
+}
+
 /// The start of the Redis watcher / the Sentinel launch, when the image
 /// reloads certificates itself: the fallback runs only on a binary that
 /// does not (`server_meets`).
@@ -141,6 +152,13 @@ pub fn reload_condition() -> String {
 mod tests {
     use super::*;
     use crate::spec::test_spec;
+
+    #[test]
+    fn directives_where_met_skip_comments_and_fallbacks() {
+        let file = "# why\nvalkey>=9.1 tls-auto-reload-interval 10\n!valkey>=9.1 unixsocket /run/redis/redis.sock\n\nunixsocket x\n";
+        let met: Vec<&str> = file.lines().filter_map(directive_where_met).collect();
+        assert_eq!(met, ["tls-auto-reload-interval 10"]);
+    }
 
     fn data_lines(s: &str) -> Vec<&str> {
         s.lines().filter(|l| !l.starts_with('#')).collect()

@@ -97,14 +97,6 @@ pub fn carries_watcher(inst: &Instance) -> bool {
     sources::renewed_outside(inst) || server_reloads(inst)
 }
 
-/// Peer Sentinels that must be ready before one restarts: enough for the
-/// quorum and a majority while it is down (at most every peer).
-pub fn peers_needed(inst: &Instance) -> u32 {
-    let n = inst.sentinel.replicas;
-    let majority = n / 2 + 1;
-    inst.sentinel.quorum.max(majority).min(n.saturating_sub(1))
-}
-
 /// Settings of the watchers, `(variable, value)`, for the script header.
 pub fn settings(inst: &Instance, c: Component) -> Vec<(&'static str, Setting)> {
     let mut v = vec![(
@@ -134,7 +126,6 @@ pub fn settings(inst: &Instance, c: Component) -> Vec<(&'static str, Setting)> {
                 "TLS_PEER_MIN_UP_SECONDS",
                 PEER_MIN_UP_SECONDS.to_string().into(),
             ));
-            v.push(("PEERS_NEEDED", peers_needed(inst).to_string().into()));
         }
     }
     v
@@ -230,15 +221,5 @@ mod tests {
         assert!(server_reloads(&migrating) && !hash_leaves_out_certificates(&migrating));
         let plain = test_spec("  image: valkey/valkey:9.1.2\n  tls:\n    enabled: false\n");
         assert!(!server_reloads(&plain) && !hash_leaves_out_certificates(&plain));
-    }
-
-    #[test]
-    fn peers_needed_keeps_quorum_and_majority() {
-        let three = test_spec("");
-        assert_eq!(peers_needed(&three), 2);
-        let five = test_spec("  sentinel:\n    replicas: 5\n    quorum: 2\n");
-        assert_eq!(peers_needed(&five), 3);
-        let one = test_spec("  sentinel:\n    replicas: 1\n");
-        assert_eq!(peers_needed(&one), 0);
     }
 }

@@ -331,3 +331,40 @@ fn the_migration_rdb_check_agrees_with_the_render() {
     let unknown = run_helpers(script, &[], &[], "rdb_why 'Redis 8.2.1' 'Redis 7.0.15' no");
     assert!(unknown.trim().is_empty(), "{unknown}");
 }
+
+/// The Sentinel restart of the certificate watcher waits for enough ready
+/// peers to keep the quorum and a majority while it is down (at most every
+/// peer), from the topology ConfigMap as it is now: a scale changes the
+/// count without changing the scripts (no roll).
+#[test]
+fn sentinel_restarts_wait_for_quorum_and_majority_of_the_current_count() {
+    // Generated certificates on Valkey 9.1 (the default image) carry the
+    // supervised restarts for an older binary.
+    let items = rendered();
+    let whole = file(&items, "cache-sentinel", "start-sentinel.sh");
+    let helpers = &whole[..whole
+        .find("# ---- end of common helpers ----")
+        .expect("helpers")];
+    let start = whole.find("peers_needed() {").expect("peers_needed");
+    let len = whole[start..].find("\n}\n").expect("end of peers_needed") + 3;
+    let script = format!("{helpers}\n{}", &whole[start..start + len]);
+    for (sentinels, quorum, want) in [
+        ("3", "2", "2"),
+        ("5", "2", "3"),
+        ("5", "4", "4"),
+        ("1", "1", "0"),
+        ("7", "0", "4"),
+    ] {
+        let dns: Vec<String> = (0..sentinels.parse().unwrap()).map(sentinel).collect();
+        let out = run_helpers(
+            &script,
+            &[
+                ("sentinel-replicas", sentinels),
+                ("sentinel-quorum", quorum),
+            ],
+            &dns,
+            "peers_needed",
+        );
+        assert_eq!(out.trim(), want, "{sentinels} Sentinels, quorum {quorum}");
+    }
+}

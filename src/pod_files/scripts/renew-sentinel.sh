@@ -1,12 +1,13 @@
-# ---- certificate renewal (tls.source is not generated) ----
-# Someone else renews the certificates; the kubelet swaps the mounted files
-# atomically. Sentinel cannot reload TLS (no CONFIG SET in Sentinel mode), so
+# ---- certificate renewal (the files change under a running Sentinel) ----
+# The kubelet swaps the mounted files atomically (certificates renewed
+# outside the function; or any certificates, on an image that reloads them
+# itself, for a binary that does not). Sentinel cannot reload TLS (no CONFIG SET in Sentinel mode), so
 # this script stays in charge of redis-sentinel and restarts it on its own
 # rewritten config when the files change, one Sentinel at a time and never
 # below quorum:
 # - Sentinel i restarts only in its time slot: (now / TLS_RESTART_SLOT_SECONDS)
 #   % SENTINEL_REPLICAS = i, so no two restart together;
-# - and only when at least PEERS_NEEDED peers answer, have been up for
+# - and only when at least peers_needed peers answer, have been up for
 #   TLS_PEER_MIN_UP_SECONDS and see the master as ok (quorum and a majority
 #   of Sentinels remain while it restarts); otherwise it waits.
 tls_sum() { cat "$TLS_DIR/tls.crt" "$TLS_DIR/tls.key" "$TLS_DIR/ca.crt" 2>/dev/null | cksum; }
@@ -24,6 +25,17 @@ peers_ready() {
         _i=$((_i + 1))
     done
     echo "$_ok"
+}
+# peers_needed: peer Sentinels that must be ready before this one restarts:
+# enough for the quorum and a majority while it is down (at most every
+# peer). From the topology ConfigMap, read each time: a scale changes it
+# without restarting this pod.
+peers_needed() {
+    _pn=$(pod_count sentinel)
+    _pq=$(topology_value sentinel-quorum 0)
+    if [ "$_pq" -lt $((_pn / 2 + 1)) ]; then _pq=$((_pn / 2 + 1)); fi
+    if [ "$_pq" -gt $((_pn - 1)) ]; then _pq=$((_pn - 1)); fi
+    echo "$_pq"
 }
 SENTINEL_PID=""
 start_sentinel() { "$SENTINEL_BIN" "$RUN_DIR/sentinel.conf" & SENTINEL_PID=$!; }
@@ -44,8 +56,9 @@ while kill -0 "$SENTINEL_PID" 2>/dev/null; do
     if [ "$PENDING" -eq 0 ]; then log "certificate files changed: restarting in this Sentinel's slot"; PENDING=1; fi
     if [ $(( $(date +%s) / TLS_RESTART_SLOT_SECONDS % SENTINEL_REPLICAS )) -ne "$ORDINAL" ]; then continue; fi
     READY=$(peers_ready)
-    if [ "$READY" -lt "$PEERS_NEEDED" ]; then
-        log "renewed certificate waits: $READY of $PEERS_NEEDED peer Sentinels ready"
+    NEEDED=$(peers_needed)
+    if [ "$READY" -lt "$NEEDED" ]; then
+        log "renewed certificate waits: $READY of $NEEDED peer Sentinels ready"
         continue
     fi
     log "restarting Sentinel to load the renewed certificate ($READY peers ready)"
