@@ -170,8 +170,12 @@ pub fn check_note(key: &str, objs: &[&serde_norway::Value]) -> Option<crate::krm
             .get("image")?
             .as_str()
     });
-    let relaxed =
-        cm("redis.conf").is_some_and(|c| c.lines().any(|l| l == "rdb-version-check relaxed"));
+    // A gated setting: written where the image's binary has it.
+    let relaxed = cm(super::gated::file_name(Component::Redis)).is_some_and(|c| {
+        c.lines()
+            .filter_map(super::gated::directive_where_met)
+            .any(|d| d == "rdb-version-check relaxed")
+    });
     Some(crate::krm::KrmResult::info(format!(
         "instance {key}: migration from the {source}; step: {step}; {}; live state (link, lag, bytes behind, a source whose RDB format this server cannot load, whether a cut-over would be accepted now): kubectl exec {sts}-0 -c redis -- sh {}/{MIGRATE_SCRIPT} status",
         rdb_note(image, relaxed),
@@ -322,7 +326,8 @@ fn migrate_script(inst: &Instance, m: &Migration) -> String {
 /// `kind-MAJOR.MINOR:WRITES:SENDS_OLDER:READS:READS_RELAXED:TAKERS`, where
 /// `SENDS_OLDER` is the format it sends a replica whose own format is
 /// older ([`server::rdb_sent`]), the formats read are ranges (`1-11,80`),
-/// `READS_RELAXED` holds with `rdb-version-check relaxed` in redis.conf,
+/// `READS_RELAXED` holds where the server runs with `rdb-version-check
+/// relaxed` (a gated setting: [`super::gated`]),
 /// and `TAKERS` are the releases a move from it can go to
 /// ([`server::downgrade`]: what the render accepts when the source's
 /// version is given). The knowledge stays in [`server`]: the script looks

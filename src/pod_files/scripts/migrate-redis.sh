@@ -134,7 +134,7 @@ in_formats() {
 
 # rdb_why SOURCE THIS RELAXED: why THIS server cannot load the RDB that a
 # master of SOURCE sends it in a full sync ("Redis 8.0.6", "Valkey 9.1.2";
-# RELAXED: yes when this server has rdb-version-check relaxed): the source
+# RELAXED: yes when this server runs with rdb-version-check relaxed): the source
 # sends its own format, or SENDS_OLDER to a server whose own format is
 # older. Nothing printed when it can, or when either release is unknown.
 rdb_why() {
@@ -155,8 +155,12 @@ rdb_mismatch() {
     _src=$(server_of "$(src_cli "$1" "$2" "$SOURCE_CRED" INFO server)")
     if [ -z "$_src" ]; then return 0; fi
     if [ -z "${self_server:-}" ]; then self_server=$(server_of "$(me INFO server)"); fi
-    _relaxed=no
-    if grep -qx 'rdb-version-check relaxed' "$CONFIG_DIR/redis.conf" 2>/dev/null; then _relaxed=yes; fi
+    # The running server's own setting: written only where the binary has
+    # it (a gated setting, redis-gated.conf); Redis does not know it.
+    case "$(me CONFIG GET rdb-version-check | sed -n 2p)" in
+        relaxed) _relaxed=yes ;;
+        *) _relaxed=no ;;
+    esac
     rdb_why "$_src" "$self_server" "$_relaxed"
 }
 
