@@ -26,6 +26,10 @@
 #   through the kubelet and the server's own reload, with no roll, while the
 #   acknowledged writer runs. In the main run (Redis 7.0.15) it checks that
 #   both steps roll.
+# - migration a_source_moves_to_a_newer_server (Redis 8.0 only; about 40 s):
+#   a running Redis 8.0.6 moved into a Valkey 9.1.2 topology (RDB format 12,
+#   read through the gated rdb-version-check relaxed) with the acknowledged
+#   writer; the main run moves Redis 7.0.15 there.
 # The server upgrades (Redis 7.0.15 -> Valkey 9.1.2 and -> Redis 8.0.6)
 # are day2's server_upgrade_is_a_rollout, in the main run.
 # Timings per suite are printed (docs/servers.md has the measured ones).
@@ -49,4 +53,7 @@ for server in valkey-9.1 redis-8.0; do
     run "$server" partition --test it \
         -E 'test(=partition::isolated_master_loses_no_acknowledged_write) | test(=partition::sentinel_partitions_and_restarts) | test(=partition::master_choice_follows_the_replicas)'
     run "$server" day2 --test it -E 'test(=day2::rollouts_hand_over_without_loss)'
+    if [ "$names" = 0 ]; then
+        run "$server" migration_to_valkey --test it -E 'test(=migration::a_source_moves_to_a_newer_server)'
+    fi
 done
