@@ -563,6 +563,18 @@ fn migrate_with(
     Ok(report)
 }
 
+/// The state pod `pod`'s migration loop last wrote to its status file
+/// (empty when none); [`migration_status`] measures afresh instead.
+fn status_file(c: &Cluster, pod: &str) -> String {
+    c.exec(
+        pod,
+        &["cat", "/run/redis/migration-status"],
+        Duration::from_secs(5),
+    )
+    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    .unwrap_or_default()
+}
+
 /// What `migrate-redis.sh status` prints on `pod` (`kubectl exec`).
 fn migration_status(c: &Cluster, pod: &str) -> String {
     c.exec(
@@ -811,17 +823,8 @@ fn failures_are_reported_and_nothing_is_promoted() -> Result<()> {
     s.start_new_sentinels()?;
     let pod0 = s.t_new.redis[0].clone();
     s.c.start(&pod0)?;
-    let status = |s: &Setup| -> String {
-        s.c.exec(
-            &pod0,
-            &["cat", "/run/redis/migration-status"],
-            Duration::from_secs(5),
-        )
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-    };
     wait_for("pod 0 to report the wrong password", SETTLE, POLL, || {
-        let st = status(&s);
+        let st = status_file(&s.c, &pod0);
         if st.contains("link-down") && st.contains("refuses the credentials") {
             Ok(())
         } else {
@@ -832,7 +835,7 @@ fn failures_are_reported_and_nothing_is_promoted() -> Result<()> {
         !s.c.probe(&pod0)?,
         "pod 0 is Ready without a link to the source"
     );
-    println!("wrong credentials: {}", status(&s).trim());
+    println!("wrong credentials: {}", status_file(&s.c, &pod0).trim());
     let st = migration_status(&s.c, &pod0);
     ensure!(
         st.contains("link=down") && st.contains("would be refused now: link to the source"),
@@ -852,7 +855,7 @@ fn failures_are_reported_and_nothing_is_promoted() -> Result<()> {
         SETTLE,
         POLL,
         || {
-            let st = status(&s);
+            let st = status_file(&s.c, &pod0);
             if st.contains("nothing (unreachable)") {
                 Ok(())
             } else {
@@ -860,11 +863,11 @@ fn failures_are_reported_and_nothing_is_promoted() -> Result<()> {
             }
         },
     )?;
-    println!("source unreachable: {}", status(&s).trim());
+    println!("source unreachable: {}", status_file(&s.c, &pod0).trim());
 
     s.ask_cutover()?;
     wait_for("pod 0 to refuse the cut-over", SETTLE, POLL, || {
-        let st = status(&s);
+        let st = status_file(&s.c, &pod0);
         if st.contains("cut-over refused: link to the source") {
             Ok(())
         } else {
@@ -875,9 +878,12 @@ fn failures_are_reported_and_nothing_is_promoted() -> Result<()> {
     s.nothing_promoted()?;
     let log = s.c.log(&pod0);
     ensure!(log.contains("cut-over refused"), "{log}");
-    println!("cut-over asked before the sync: {}", status(&s).trim());
-    if !status(&s).contains("refused") {
-        bail!("status changed: {}", status(&s));
+    println!(
+        "cut-over asked before the sync: {}",
+        status_file(&s.c, &pod0).trim()
+    );
+    if !status_file(&s.c, &pod0).contains("refused") {
+        bail!("status changed: {}", status_file(&s.c, &pod0));
     }
     s.c.pass();
     Ok(())
@@ -1269,17 +1275,8 @@ fn unloadable_source(name: &str, source: &Server) -> Result<()> {
     let named = format!(
         "the source runs {src_kind} {src_version}, which sends this server RDB format {format} in a full sync; this server, {t_kind} {t_version}, reads formats up to"
     );
-    let status = |s: &Setup| -> String {
-        s.c.exec(
-            &pod0,
-            &["cat", "/run/redis/migration-status"],
-            Duration::from_secs(5),
-        )
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-    };
     wait_for("pod 0 to name the RDB mismatch", SETTLE, POLL, || {
-        let st = status(&s);
+        let st = status_file(&s.c, &pod0);
         if st.contains("rdb-mismatch") && st.contains(&named) {
             Ok(())
         } else {
@@ -1287,7 +1284,7 @@ fn unloadable_source(name: &str, source: &Server) -> Result<()> {
         }
     })?;
     let seen = t.elapsed();
-    let st = status(&s);
+    let st = status_file(&s.c, &pod0);
     ensure!(
         st.contains("spec.image") && st.contains("migration.source.version"),
         "the status says what to do: {st}"
@@ -1329,7 +1326,7 @@ fn unloadable_source(name: &str, source: &Server) -> Result<()> {
     s.ask_cutover()?;
     let refused = format!("cut-over refused: {named}");
     wait_for("pod 0 to refuse the cut-over", SETTLE, POLL, || {
-        let st = status(&s);
+        let st = status_file(&s.c, &pod0);
         if st.contains(&refused) {
             Ok(())
         } else {
@@ -1347,7 +1344,10 @@ fn unloadable_source(name: &str, source: &Server) -> Result<()> {
         "the old master refused a write: {}",
         w.summary()
     );
-    println!("{name}: cut-over refused: {}", status(&s).trim());
+    println!(
+        "{name}: cut-over refused: {}",
+        status_file(&s.c, &pod0).trim()
+    );
     s.c.pass();
     Ok(())
 }

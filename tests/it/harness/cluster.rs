@@ -192,6 +192,21 @@ pub struct Cluster {
     passed: bool,
 }
 
+/// Gives a pod's `eth0` (in network namespace `ns`) one more address on the
+/// harness' /24.
+fn add_address(ns: &str, addr: Ipv4Addr) -> Result<()> {
+    ip(&[
+        "-n",
+        ns,
+        "addr",
+        "add",
+        &format!("{addr}/24"),
+        "dev",
+        "eth0",
+    ])
+    .map(drop)
+}
+
 fn ip(args: &[&str]) -> Result<String> {
     run_ok(Command::new("ip").args(args), CMD_TIMEOUT)
 }
@@ -526,15 +541,7 @@ impl Cluster {
             "-n", hub, "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns,
         ])?;
         ip(&["-n", hub, "link", "set", link, "master", BRIDGE, "up"])?;
-        ip(&[
-            "-n",
-            ns,
-            "addr",
-            "add",
-            &format!("{addr}/24"),
-            "dev",
-            "eth0",
-        ])?;
+        add_address(ns, addr)?;
         ip(&["-n", ns, "link", "set", "eth0", "up"])?;
         Ok(())
     }
@@ -565,15 +572,7 @@ impl Cluster {
     pub fn add_service(&mut self, name: &str, pod: &str) -> Result<Ipv4Addr> {
         let addr = self.fresh_ip()?;
         let ns = self.pod(pod).netns.clone();
-        ip(&[
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("{addr}/24"),
-            "dev",
-            "eth0",
-        ])?;
+        add_address(&ns, addr)?;
         self.services
             .push((name.to_string(), addr, pod.to_string()));
         self.write_hosts()?;
@@ -1109,18 +1108,10 @@ impl Cluster {
         let ns = pod.netns.clone();
         pod.ip = addr;
         ip(&["-n", &ns, "addr", "flush", "dev", "eth0"])?;
-        ip(&[
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("{addr}/24"),
-            "dev",
-            "eth0",
-        ])?;
+        add_address(&ns, addr)?;
         // Its Services follow it (their endpoints are updated).
         for (_, a, _) in self.services.iter().filter(|(_, _, p)| p == name) {
-            ip(&["-n", &ns, "addr", "add", &format!("{a}/24"), "dev", "eth0"])?;
+            add_address(&ns, *a)?;
         }
         self.write_hosts()
     }
