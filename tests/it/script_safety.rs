@@ -592,20 +592,29 @@ fn example_scripts_pass_shellcheck() {
         "only {} distinct scripts",
         scripts.len()
     );
+    shellcheck_clean(
+        &dir,
+        &scripts,
+        &format!("{} rendered scripts", scripts.len()),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Fails, with shellcheck's findings, unless `shellcheck -S warning` finds
+/// nothing in `scripts` (file names under `dir`); `what` names them.
+fn shellcheck_clean(dir: &Path, scripts: &[String], what: &str) {
     let out = Command::new("shellcheck")
         .args(["-S", "warning", "-f", "gcc"])
-        .args(&scripts)
-        .current_dir(&dir)
+        .args(scripts)
+        .current_dir(dir)
         .output()
         .expect("shellcheck runs (Debian package shellcheck)");
     assert!(
         out.status.success(),
-        "shellcheck -S warning on {} rendered scripts:\n{}{}",
-        scripts.len(),
+        "shellcheck -S warning on {what}:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A script with the values of its settings and its header comment left
@@ -657,17 +666,6 @@ fn migration_scripts_pass_shellcheck() {
         }
     }
     assert_eq!(scripts.len(), 4, "{scripts:?}");
-    let out = Command::new("shellcheck")
-        .args(["-S", "warning", "-f", "gcc"])
-        .args(&scripts)
-        .current_dir(&dir)
-        .output()
-        .expect("shellcheck runs (Debian package shellcheck)");
-    assert!(
-        out.status.success(),
-        "shellcheck -S warning on the migration scripts:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    shellcheck_clean(&dir, &scripts, "the migration scripts");
     let _ = std::fs::remove_dir_all(&dir);
 }
